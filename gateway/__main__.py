@@ -1,0 +1,102 @@
+"""Command line: `python -m gateway serve|export-schema|check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from gateway.settings import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+CONFIG_ENV = "ATS_GATEWAY_CONFIG"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def export_schema(target: Path) -> None:
+    from gateway.schema import schema
+
+    target.write_text(schema.as_str() + "\n", encoding="utf-8")
+
+
+async def _serve(settings: Settings | None, host: str, port: int) -> None:
+    from gateway.app import create_app
+    from gateway.demo import demo_environment
+
+    async def run(settings: Settings) -> None:
+        app = create_app(settings)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
+        await uvicorn.Server(config).serve()
+
+    if settings is not None:
+        await run(settings)
+        return
+    async with demo_environment() as demo:
+        names = ", ".join(account.id for account in demo.settings.accounts)
+        print(f"Demo accounts (bundled emulators on loopback): {names}", flush=True)
+        await run(demo.settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ats-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--demo", action="store_true", help="bundled emulators, no config needed")
+    serve.add_argument("--config", type=Path, help=f"TOML file (default: ${CONFIG_ENV})")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("config", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry upstream URLs
+
+    try:
+        if args.command == "export-schema":
+            export_schema(args.output)
+            print(f"wrote {args.output}")
+            return 0
+        if args.command == "check-config":
+            checked = load_settings(args.config)
+            print(f"{args.config}: {len(checked.accounts)} accounts, OK")
+            return 0
+        config_path = args.config or (
+            Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
+        )
+        settings = None if args.demo or config_path is None else load_settings(config_path)
+        if settings is None and not _is_loopback(args.host):
+            print(
+                "the demo binds to loopback only; give --config to serve elsewhere", file=sys.stderr
+            )
+            return 2
+        asyncio.run(_serve(settings, args.host, args.port))
+        return 0
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The GraphQL schema: Query and Mutation, thin calls into resolvers/."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from gateway.errors import ErrorShaping, is_expected
+from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
+from gateway.types import (
+    Account,
+    Application,
+    Candidate,
+    CandidateConnection,
+    Info,
+    Node,
+    UserError,
+    Warning,
+    node_of,
+)
+from resolvers import candidates, mutations
+from resolvers.mutations import WriteOutcome
+
+__all__ = ["GatewaySchema", "schema"]
+
+logger = logging.getLogger("gateway")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description=(
+            "Candidates of every account the caller may see, merged: one from each account in "
+            "turn, in account order. `search` matches name or email, case-insensitively."
+        )
+    )
+    async def candidates(
+        self,
+        info: Info,
+        search: str | None = None,
+        job_id: strawberry.ID | None = None,
+        accounts: list[strawberry.ID] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> CandidateConnection:
+        listing = await candidates.list_candidates(
+            info.context,
+            search=search,
+            job_id=job_id,
+            account_ids=accounts,
+            first=first,
+            after=after,
+        )
+        return CandidateConnection(listing=listing)
+
+    @strawberry.field
+    async def candidate(self, info: Info, id: strawberry.ID) -> Candidate | None:
+        found = await candidates.get_candidate(info.context, id)
+        return Candidate.of(found) if found else None
+
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return node_of(await candidates.get_node(info.context, id))
+
+    @strawberry.field
+    def accounts(self, info: Info) -> list[Account]:
+        return [Account.of(account) for account in info.context.accounts]
+
+
+@strawberry.type
+class CreateCandidatePayload:
+    candidate: Candidate | None
+    created: bool | None = strawberry.field(
+        description="False when the provider matched an existing candidate instead of creating one."
+    )
+    warnings: list[Warning]
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UpdateCandidatePayload:
+    candidate: Candidate | None
+    warnings: list[Warning]
+    user_errors: list[UserError]
+
+
+def _parts(outcome: WriteOutcome, id_field: bool = False) -> dict[str, Any]:
+    return {
+        "candidate": Candidate.of(outcome.candidate) if outcome.candidate else None,
+        "warnings": [Warning.of(w) for w in outcome.warnings],
+        "user_errors": [
+            UserError.of(p, () if p.field == ("id",) and id_field else ("input",))
+            for p in outcome.problems
+        ],
+    }
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Creates a candidate in `input.account`, or matches one the provider has."
+    )
+    async def create_candidate(
+        self, info: Info, input: CreateCandidateInput
+    ) -> CreateCandidatePayload:
+        outcome = await mutations.create_candidate(
+            info.context, str(input.account), input.to_draft()
+        )
+        return CreateCandidatePayload(created=outcome.created, **_parts(outcome))
+
+    @strawberry.mutation(description="Changes only the fields given; an explicit null clears one.")
+    async def update_candidate(
+        self, info: Info, id: strawberry.ID, input: UpdateCandidateInput
+    ) -> UpdateCandidatePayload:
+        outcome = await mutations.update_candidate(info.context, id, input.to_patch())
+        return UpdateCandidatePayload(**_parts(outcome, id_field=True))
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not is_expected(error):
+                logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
+
+
+schema = GatewaySchema(
+    query=Query,
+    mutation=Mutation,
+    types=[Candidate, Application],
+    extensions=[ErrorShaping],
+)

@@ -1,0 +1,128 @@
+"""Configuration: a TOML file of accounts, credentials named by environment variable.
+
+Secrets never sit in the file: an account names the variable that holds each credential
+(`api_key_env = "ACME_TALYNCE_KEY"`), and errors name the variable, never its value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from providers.base import AccountConfig
+from providers.registry import PROVIDERS
+
+__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
+
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ACCOUNT_KEYS = {"id", "name", "provider", "base_url", "timeout", "max_concurrency", "options"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the operator: where it is and what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    accounts: tuple[AccountConfig, ...]
+    cursor_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    source: str = "<built in>"
+
+
+def _require(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
+    value = table.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}.{key}: expected a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table")
+    account_id = _require(table, "id", where, str)
+    if not ACCOUNT_ID.match(account_id):
+        raise ConfigError(f"{where}.id: {account_id!r} must be letters, digits, '-' or '_'")
+    provider = _require(table, "provider", where, str)
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigError(f"{where}.provider: unknown provider {provider!r} (known: {known})")
+    base_url = _require(table, "base_url", where, str)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.base_url: expected an http(s) URL")
+    credentials = {}
+    for name in spec.required_credentials:
+        if name in table:
+            raise ConfigError(
+                f"{where}.{name}: secrets do not go in the file; "
+                f"set {name}_env to the name of an environment variable"
+            )
+        variable = _require(table, f"{name}_env", where, str)
+        if not env.get(variable):
+            raise ConfigError(f"{where}.{name}_env: environment variable {variable} is not set")
+        credentials[name] = env[variable]
+    unknown = set(table) - ACCOUNT_KEYS - {f"{n}_env" for n in spec.required_credentials}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    timeout = table.get("timeout", 10.0)
+    concurrency = table.get("max_concurrency", 8)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise ConfigError(f"{where}.timeout: expected seconds > 0")
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"{where}.max_concurrency: expected an integer ≥ 1")
+    return AccountConfig(
+        id=account_id,
+        name=str(table.get("name", account_id)),
+        provider=provider,
+        base_url=base_url,
+        credentials=credentials,
+        options=dict(table.get("options", {})),
+        timeout=float(timeout),
+        max_concurrency=concurrency,
+    )
+
+
+def parse_settings(
+    data: Mapping[str, Any], env: Mapping[str, str], source: str = "<built in>"
+) -> Settings:
+    try:
+        return _parse(data, env, source)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Settings:
+    tables = data.get("accounts")
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError("accounts: expected at least one [[accounts]] table")
+    accounts = tuple(_account(t, f"accounts[{n}]", env) for n, t in enumerate(tables))
+    seen: set[str] = set()
+    for account in accounts:
+        if account.id in seen:
+            raise ConfigError(f"accounts: id {account.id!r} is used twice")
+        seen.add(account.id)
+    gateway = data.get("gateway", {})
+    secret_var = gateway.get("cursor_secret_env") if isinstance(gateway, Mapping) else None
+    if secret_var is not None:
+        if not env.get(secret_var):
+            raise ConfigError(
+                f"gateway.cursor_secret_env: environment variable {secret_var} is not set"
+            )
+        return Settings(accounts, env[secret_var].encode(), source)
+    return Settings(accounts, source=source)
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    return parse_settings(data, os.environ if env is None else env, str(path))

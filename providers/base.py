@@ -1,0 +1,119 @@
+"""The provider contract: what every adapter offers the gateway, and the records of a list call."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from providers.model import (
+    ApplicationRecord,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    WriteResult,
+)
+
+__all__ = [
+    "AccountConfig",
+    "CandidatePage",
+    "CandidateQuery",
+    "Capability",
+    "Position",
+    "Provider",
+    "ProviderSpec",
+]
+
+
+class Capability(enum.StrEnum):
+    LIST = "LIST"
+    SEARCH = "SEARCH"
+    FILTER_JOB = "FILTER_JOB"
+    GET_MANY = "GET_MANY"
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    APPLICATIONS = "APPLICATIONS"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """One set of credentials at one provider, as the gateway's config names it."""
+
+    id: str
+    name: str
+    provider: str
+    base_url: str
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    options: Mapping[str, object] = field(default_factory=dict)
+    timeout: float = 10.0
+    max_concurrency: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateQuery:
+    """Filters of a list call. `search` is a case-insensitive match on name or email."""
+
+    search: str | None = None
+    job_remote_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where an account's listing resumes: the provider's own page token plus rows used from it.
+
+    Keeping `skip` lets cursor-paged providers resume mid-page without refetching the rows a
+    client already saw; offset-paged providers simply add it to their offset.
+    """
+
+    token: str | None = None
+    skip: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePage:
+    records: tuple[CandidateRecord, ...]
+    position: Position
+    next_token: str | None
+    total: int | None = None
+
+    def resume_at(self, consumed: int) -> Position | None:
+        """Where to continue once the first `consumed` records are used; None when all are."""
+        if consumed >= len(self.records):
+            return None if self.next_token is None else Position(self.next_token)
+        return Position(self.position.token, self.position.skip + consumed)
+
+
+class Provider(Protocol):
+    """One account's adapter. It speaks its provider's wire format and returns records."""
+
+    name: str
+    capabilities: frozenset[Capability]
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage: ...
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]: ...
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]: ...
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult: ...
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """What the registry knows of a provider: its name, what it can do, and how to build one."""
+
+    name: str
+    capabilities: frozenset[Capability]
+    required_credentials: tuple[str, ...]
+    build: Callable[[AccountConfig, httpx.AsyncClient], Provider]

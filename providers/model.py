@@ -1,0 +1,256 @@
+"""Normalized records: the one shape every adapter maps its provider's wire JSON into.
+
+Resolvers and the GraphQL layer see only these; no provider's field names travel past an adapter.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeVar
+
+__all__ = [
+    "UNSET",
+    "Address",
+    "ApplicationDraft",
+    "ApplicationRecord",
+    "ApplicationStatus",
+    "CandidateDraft",
+    "CandidatePatch",
+    "CandidateRecord",
+    "Compensation",
+    "Contact",
+    "Email",
+    "EmailType",
+    "JobRef",
+    "Phone",
+    "PhoneType",
+    "Unset",
+    "Url",
+    "UrlType",
+    "WriteResult",
+    "WriteWarning",
+]
+
+
+class Unset(enum.Enum):
+    """Marks a patch field the client did not send, as distinct from an explicit null."""
+
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = Unset.UNSET
+
+T = TypeVar("T")
+
+
+class ApplicationStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    REJECTED = "REJECTED"
+    HIRED = "HIRED"
+    OTHER = "OTHER"
+
+
+class EmailType(enum.StrEnum):
+    PERSONAL = "PERSONAL"
+    WORK = "WORK"
+    OTHER = "OTHER"
+
+
+class PhoneType(enum.StrEnum):
+    HOME = "HOME"
+    WORK = "WORK"
+    MOBILE = "MOBILE"
+    SKYPE = "SKYPE"
+    OTHER = "OTHER"
+
+
+class UrlType(enum.StrEnum):
+    PERSONAL = "PERSONAL"
+    COMPANY = "COMPANY"
+    PORTFOLIO = "PORTFOLIO"
+    BLOG = "BLOG"
+    SOCIAL_MEDIA = "SOCIAL_MEDIA"
+    RESUME = "RESUME"
+    JOB_POSTING = "JOB_POSTING"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact(Generic[T]):
+    """A typed contact value; `raw_type` keeps the provider's own label when it had one."""
+
+    value: str
+    type: T | None = None
+    raw_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Email(Contact[EmailType]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Phone(Contact[PhoneType]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Url(Contact[UrlType]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    value: str
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Compensation:
+    """Money in whole units (`amount`), plus the provider's own figure and unit (e.g. 18 LPA)."""
+
+    amount: float
+    currency: str | None
+    period: str | None
+    raw_value: float | None = None
+    raw_unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    remote_id: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRecord:
+    remote_id: str
+    candidate_remote_id: str
+    job: JobRef | None
+    status: ApplicationStatus
+    raw_status: str | None = None
+    stage: str | None = None
+    applied_at: str | None = None
+    profile_url: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    """One candidate as one account holds it.
+
+    `applications` is None when the provider's answer did not include them (a list page, say),
+    so the gateway knows to load them and never mistakes "not fetched" for "has none".
+    """
+
+    remote_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    emails: tuple[Email, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    urls: tuple[Url, ...] = ()
+    locations: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    experience_years: float | None = None
+    current_compensation: Compensation | None = None
+    expected_compensation: Compensation | None = None
+    notice_period_days: int | None = None
+    resume_url: str | None = None
+    source: str | None = None
+    external_id: str | None = None
+    profile_url: str | None = None
+    masked: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+    custom_fields: dict[str, Any] | None = None
+    remote_data: Any = None
+    applications: tuple[ApplicationRecord, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDraft:
+    job_remote_id: str
+    status: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateDraft:
+    """What a client asked to create; adapters send what their provider can hold."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    emails: tuple[Email, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    urls: tuple[Url, ...] = ()
+    locations: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    experience_years: float | None = None
+    current_compensation: Compensation | None = None
+    expected_compensation: Compensation | None = None
+    notice_period_days: int | None = None
+    resume_url: str | None = None
+    source: str | None = None
+    external_id: str | None = None
+    notes: str | None = None
+    application: ApplicationDraft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePatch:
+    """A partial update: UNSET fields are left alone, None clears, anything else replaces."""
+
+    first_name: str | Unset | None = UNSET
+    last_name: str | Unset | None = UNSET
+    full_name: str | Unset | None = UNSET
+    company: str | Unset | None = UNSET
+    title: str | Unset | None = UNSET
+    emails: tuple[Email, ...] | Unset | None = UNSET
+    phones: tuple[Phone, ...] | Unset | None = UNSET
+    urls: tuple[Url, ...] | Unset | None = UNSET
+    locations: tuple[str, ...] | Unset | None = UNSET
+    tags: tuple[str, ...] | Unset | None = UNSET
+    skills: tuple[str, ...] | Unset | None = UNSET
+    experience_years: float | Unset | None = UNSET
+    current_compensation: Compensation | Unset | None = UNSET
+    expected_compensation: Compensation | Unset | None = UNSET
+    notice_period_days: int | Unset | None = UNSET
+    resume_url: str | Unset | None = UNSET
+    source: str | Unset | None = UNSET
+    external_id: str | Unset | None = UNSET
+    application: ApplicationDraft | Unset | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        """The fields the client sent, by name (None where it asked to clear)."""
+        return {
+            name: value
+            for name in self.__dataclass_fields__
+            if (value := getattr(self, name)) is not UNSET
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WriteWarning:
+    message: str
+    code: str | None = None
+    field: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    record: CandidateRecord
+    created: bool | None = None
+    warnings: tuple[WriteWarning, ...] = field(default=())

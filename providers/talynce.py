@@ -1,0 +1,491 @@
+"""Talynce adapter: offset pages, create-or-match by email, partial update, talent-pool masking.
+
+Talynce keeps one email, one phone and one location per candidate, full names only, and money as
+CTC in lakh per annum (LPA); this module is where those facts meet the normalized records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from providers.base import (
+    AccountConfig,
+    CandidatePage,
+    CandidateQuery,
+    Capability,
+    Position,
+    ProviderSpec,
+)
+from providers.errors import (
+    FieldProblem,
+    NotFound,
+    Origin,
+    ProviderError,
+    Rejected,
+    UpstreamAuthFailed,
+)
+from providers.http import Upstream, path
+from providers.model import (
+    ApplicationDraft,
+    ApplicationRecord,
+    ApplicationStatus,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    Compensation,
+    Email,
+    JobRef,
+    Phone,
+    PhoneType,
+    WriteResult,
+    WriteWarning,
+)
+
+__all__ = ["SPEC", "TalynceAdapter"]
+
+MAX_PAGE = 100
+LAKH = 100_000
+
+HIRED = frozenset({"hired", "joined"})
+REJECTED = frozenset({"rejected"})
+ACTIVE = frozenset(
+    {"applied", "sourced", "screening", "shortlisted", "interview", "interviewing", "offered"}
+)
+
+# Talynce's field names → the gateway's input field names (snake case), for error paths.
+WIRE_TO_INPUT = {
+    "full_name": ("full_name",),
+    "email": ("emails",),
+    "phone_number": ("phones",),
+    "whatsapp_number": ("phones",),
+    "location": ("locations",),
+    "primary_skills": ("skills",),
+    "secondary_skills": ("skills",),
+    "total_experience_years": ("experience_years",),
+    "current_company": ("company",),
+    "current_designation": ("title",),
+    "current_ctc": ("current_compensation",),
+    "expected_ctc": ("expected_compensation",),
+    "metadata": ("external_id",),
+}
+
+PROBLEM_CODES = {
+    "validation_error": "BAD_USER_INPUT",
+    "invalid_pipeline_status": "INVALID_PIPELINE_STATUS",
+    "talent_pool_reveal_required": "TALENT_POOL_REVEAL_REQUIRED",
+    "candidate_limit_reached": "CANDIDATE_LIMIT_REACHED",
+}
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value != "" else None
+
+
+def _number(raw: Mapping[str, Any], key: str) -> float | None:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def split_name(full_name: str | None) -> tuple[str | None, str | None]:
+    """First word as first name, the rest as last name: the least surprising split of one string."""
+    if not full_name:
+        return None, None
+    first, _, rest = full_name.strip().partition(" ")
+    return first or None, rest.strip() or None
+
+
+def _ctc(raw: Mapping[str, Any], key: str) -> Compensation | None:
+    lpa = _number(raw, key)
+    if lpa is None:
+        return None
+    return Compensation(
+        amount=round(lpa * LAKH, 2), currency="INR", period="YEAR", raw_value=lpa, raw_unit="LPA"
+    )
+
+
+def application_status(raw: str | None) -> ApplicationStatus:
+    key = (raw or "").strip().lower()
+    if key in HIRED:
+        return ApplicationStatus.HIRED
+    if key in REJECTED:
+        return ApplicationStatus.REJECTED
+    if key in ACTIVE:
+        return ApplicationStatus.ACTIVE
+    return ApplicationStatus.OTHER
+
+
+def _application(raw: Mapping[str, Any], candidate_id: str) -> ApplicationRecord:
+    status = _text(raw, "status")
+    job_id = _text(raw, "job_id")
+    return ApplicationRecord(
+        remote_id=str(raw.get("id")),
+        candidate_remote_id=_text(raw, "candidate_id") or candidate_id,
+        job=JobRef(remote_id=job_id) if job_id else None,
+        status=application_status(status),
+        raw_status=status,
+        stage=status,
+        applied_at=_text(raw, "created_at"),
+        notes=_text(raw, "notes"),
+    )
+
+
+def candidate_record(raw: Any) -> CandidateRecord | None:
+    """Maps one wire candidate; None when it is not an object with an id."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+        return None
+    remote_id = str(raw["id"])
+    full_name = _text(raw, "full_name")
+    first, last = split_name(full_name)
+    email = _text(raw, "email")
+    phones = [Phone(value=v) for v in [_text(raw, "phone_number")] if v]
+    phones += [
+        Phone(value=v, type=PhoneType.OTHER, raw_type="whatsapp")
+        for v in [_text(raw, "whatsapp_number")]
+        if v
+    ]
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else None
+    extras = {
+        key: raw[key]
+        for key in (
+            "preferred_location",
+            "in_notice_period",
+            "last_working_day",
+            "screening_score",
+            "talent_pool_status",
+        )
+        if raw.get(key) is not None
+    }
+    if metadata:
+        extras["metadata"] = dict(metadata)
+    applications = raw.get("applications")
+    experience = _number(raw, "total_experience_years")
+    notice = _number(raw, "notice_period_days")
+    return CandidateRecord(
+        remote_id=remote_id,
+        first_name=first,
+        last_name=last,
+        full_name=full_name,
+        company=_text(raw, "current_company"),
+        title=_text(raw, "current_designation"),
+        emails=(Email(value=email),) if email else (),
+        phones=tuple(phones),
+        locations=tuple(v for v in [_text(raw, "location")] if v),
+        skills=_strings(raw, "skill_array")
+        or _strings(raw, "primary_skills") + _strings(raw, "secondary_skills"),
+        experience_years=experience,
+        current_compensation=_ctc(raw, "current_ctc"),
+        expected_compensation=_ctc(raw, "expected_ctc"),
+        notice_period_days=int(notice) if notice is not None else None,
+        resume_url=_text(raw, "resume_url"),
+        source=_text(raw, "source"),
+        external_id=str(metadata["external_id"])
+        if metadata and metadata.get("external_id")
+        else None,
+        masked=raw.get("talent_pool_status") == "masked",
+        created_at=_text(raw, "created_at"),
+        updated_at=_text(raw, "updated_at"),
+        custom_fields=extras or None,
+        remote_data=dict(raw),
+        applications=(
+            tuple(_application(a, remote_id) for a in applications if isinstance(a, Mapping))
+            if isinstance(applications, list)
+            else None
+        ),
+    )
+
+
+def _lpa(value: Compensation | None, field: str) -> float | None:
+    if value is None:
+        return None
+    if (value.currency or "INR").upper() != "INR" or (value.period or "YEAR").upper() != "YEAR":
+        raise Rejected(
+            [
+                FieldProblem(
+                    "UNSUPPORTED_VALUE",
+                    "Talynce stores compensation as INR per year",
+                    (field,),
+                )
+            ]
+        )
+    return round(value.amount / LAKH, 4)
+
+
+def _application_body(draft: ApplicationDraft) -> dict[str, Any]:
+    body: dict[str, Any] = {"job_id": draft.job_remote_id}
+    if draft.status is not None:
+        body["status"] = draft.status
+    if draft.notes is not None:
+        body["notes"] = draft.notes
+    return body
+
+
+def _only_first(values: Sequence[Any], field: str, warnings: list[WriteWarning], what: str) -> Any:
+    if len(values) > 1:
+        warnings.append(
+            WriteWarning(
+                f"Talynce keeps one {what}; only the first was saved", "IGNORED_VALUES", (field,)
+            )
+        )
+    return values[0].value if values else None
+
+
+def _ignored(field: str, warnings: list[WriteWarning]) -> None:
+    warnings.append(
+        WriteWarning(
+            f"Talynce has no place for {field}; it was not saved", "IGNORED_FIELD", (field,)
+        )
+    )
+
+
+class TalynceAdapter:
+    name = "talynce"
+    capabilities = frozenset(
+        {
+            Capability.LIST,
+            Capability.SEARCH,
+            Capability.FILTER_JOB,
+            Capability.GET_MANY,
+            Capability.CREATE,
+            Capability.UPDATE,
+            Capability.APPLICATIONS,
+        }
+    )
+
+    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+        self.upstream = Upstream(account, client)
+        self._headers = {"Authorization": f"Bearer {account.credentials['api_key']}"}
+
+    def _context(self) -> Origin:
+        return {"account": self.upstream.account.id, "provider": self.name}
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int | None] | None = None,
+        json: Any = None,
+    ) -> tuple[int, Any]:
+        response = await self.upstream.send(
+            method, url, params=params, json=json, headers=self._headers
+        )
+        body = self.upstream.json(response)
+        if response.status_code < 400:
+            if not isinstance(body, Mapping) or "data" not in body:
+                raise self.upstream.bad_response("a body without data")
+            return response.status_code, body
+        raise self._error(response.status_code, body)
+
+    def _error(self, status: int, body: Any) -> ProviderError:
+        error = body.get("error") if isinstance(body, Mapping) else None
+        error = error if isinstance(error, Mapping) else {}
+        code = str(error.get("code", ""))
+        message = str(error.get("message") or f"Talynce refused the request (HTTP {status})")
+        details = error.get("details")
+        details = details if isinstance(details, Mapping) else {}
+        if status == 404:
+            return NotFound("no such candidate", **self._context())
+        if code in PROBLEM_CODES:
+            wire_fields = details.get("fields") or [details.get("field")]
+            problems = [
+                FieldProblem(PROBLEM_CODES[code], message, self._input_path(wire))
+                for wire in dict.fromkeys(wire_fields)
+            ]
+            return Rejected(problems, **self._context())
+        if status == 403:
+            return UpstreamAuthFailed(
+                f"Talynce refused account {self.upstream.account.id!r} ({code or 'forbidden'})",
+                **self._context(),
+            )
+        return self.upstream.bad_response(f"an unexpected HTTP {status}")
+
+    @staticmethod
+    def _input_path(wire: object) -> tuple[str, ...] | None:
+        if not isinstance(wire, str) or not wire:
+            return None
+        head, _, rest = wire.partition(".")
+        if head == "application":
+            return ("application", rest) if rest else ("application",)
+        return WIRE_TO_INPUT.get(wire, (wire,))
+
+    def _record(self, raw: Any) -> CandidateRecord:
+        record = candidate_record(raw)
+        if record is None:
+            raise self.upstream.bad_response("a candidate without an id")
+        return record
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage:
+        offset = int(position.token or 0) + position.skip
+        _, body = await self._call(
+            "GET",
+            "candidates",
+            params={
+                "search": query.search,
+                "job_id": query.job_remote_id,
+                "limit": max(1, min(limit, MAX_PAGE)),
+                "offset": offset,
+            },
+        )
+        rows, meta = body["data"], body.get("meta")
+        if not isinstance(rows, list):
+            raise self.upstream.bad_response("a list that is not an array")
+        total = meta.get("total") if isinstance(meta, Mapping) else None
+        total = total if isinstance(total, int) and not isinstance(total, bool) else None
+        records = tuple(self._record(row) for row in rows)
+        end = offset + len(records)
+        more = bool(records) and (end < total if total is not None else len(records) >= limit)
+        return CandidatePage(
+            records=records,
+            position=Position(str(offset)),
+            next_token=str(end) if more else None,
+            total=total,
+        )
+
+    async def _get(self, remote_id: str) -> CandidateRecord | None:
+        try:
+            _, body = await self._call("GET", path("candidates", remote_id))
+        except NotFound:
+            return None
+        return self._record(body["data"])
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
+        """One GET per id, concurrently under the account's cap: Talynce has no batch read."""
+        found = await asyncio.gather(*(self._get(remote_id) for remote_id in remote_ids))
+        return [record for record in found if record is not None]
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]:
+        records = await self.get_candidates(remote_ids)
+        return {r.remote_id: list(r.applications or ()) for r in records}
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        warnings: list[WriteWarning] = []
+        full_name = draft.full_name or " ".join(
+            part for part in (draft.first_name, draft.last_name) if part
+        )
+        problems = []
+        if not full_name:
+            problems.append(FieldProblem("REQUIRED", "a name is required", ("first_name",)))
+        if not draft.emails:
+            problems.append(FieldProblem("REQUIRED", "Talynce needs an email", ("emails",)))
+        if problems:
+            raise Rejected(problems, **self._context())
+        body: dict[str, Any] = {
+            "full_name": full_name,
+            "email": _only_first(draft.emails, "emails", warnings, "email"),
+        }
+        if draft.phones:
+            body["phone_number"] = _only_first(draft.phones, "phones", warnings, "phone")
+        if draft.locations:
+            body["location"] = draft.locations[0]
+            if len(draft.locations) > 1:
+                body["preferred_location"] = draft.locations[1]
+        optional = {
+            "current_company": draft.company,
+            "current_designation": draft.title,
+            "total_experience_years": draft.experience_years,
+            "current_ctc": _lpa(draft.current_compensation, "current_compensation"),
+            "expected_ctc": _lpa(draft.expected_compensation, "expected_compensation"),
+            "notice_period_days": draft.notice_period_days,
+            "resume_url": draft.resume_url,
+            "source": draft.source,
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
+        if draft.skills:
+            body["primary_skills"] = list(draft.skills)
+        if draft.external_id is not None:
+            body["metadata"] = {"external_id": draft.external_id}
+        for name, value in (("urls", draft.urls), ("tags", draft.tags)):
+            if value:
+                _ignored(name, warnings)
+        if draft.application is not None:
+            body["application"] = _application_body(draft.application)
+        elif draft.notes is not None:
+            _ignored("notes", warnings)
+        status, answer = await self._call("POST", "candidates", json=body)
+        record = self._record(answer["data"])
+        return WriteResult(record, created=status == 201, warnings=tuple(warnings))
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
+        given = patch.given()
+        warnings: list[WriteWarning] = []
+        body: dict[str, Any] = {}
+        renames = "full_name" not in given and bool({"first_name", "last_name"} & given.keys())
+        needs_current = renames or "external_id" in given
+        current = await self._get(remote_id) if needs_current else None
+        if needs_current and current is None:
+            raise NotFound("no such candidate", **self._context())
+        if "full_name" in given:
+            body["full_name"] = given["full_name"]
+        elif renames and current is not None:
+            first = given.get("first_name", current.first_name)
+            last = given.get("last_name", current.last_name)
+            body["full_name"] = " ".join(part for part in (first, last) if part) or None
+        if "emails" in given:
+            body["email"] = _only_first(given["emails"] or (), "emails", warnings, "email")
+        if "phones" in given:
+            body["phone_number"] = _only_first(given["phones"] or (), "phones", warnings, "phone")
+        if "locations" in given:
+            body["location"] = (given["locations"] or (None,))[0]
+        if "skills" in given:
+            body["primary_skills"] = list(given["skills"] or ())
+            body["secondary_skills"] = []
+        simple = {
+            "company": "current_company",
+            "title": "current_designation",
+            "experience_years": "total_experience_years",
+            "notice_period_days": "notice_period_days",
+            "resume_url": "resume_url",
+            "source": "source",
+        }
+        body.update({wire: given[name] for name, wire in simple.items() if name in given})
+        for name, wire in (
+            ("current_compensation", "current_ctc"),
+            ("expected_compensation", "expected_ctc"),
+        ):
+            if name in given:
+                body[wire] = _lpa(given[name], name)
+        if "external_id" in given and current is not None:
+            metadata = dict((current.custom_fields or {}).get("metadata") or {})
+            metadata["external_id"] = given["external_id"]
+            body["metadata"] = metadata
+        for name in ("urls", "tags"):
+            if name in given:
+                _ignored(name, warnings)
+        if given.get("application") is not None:
+            body["application"] = _application_body(given["application"])
+        if not body:
+            record = current or await self._get(remote_id)
+            if record is None:
+                raise NotFound("no such candidate", **self._context())
+            return WriteResult(record, warnings=tuple(warnings))
+        _, answer = await self._call("PATCH", path("candidates", remote_id), json=body)
+        return WriteResult(self._record(answer["data"]), warnings=tuple(warnings))
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+
+SPEC = ProviderSpec(
+    name=TalynceAdapter.name,
+    capabilities=TalynceAdapter.capabilities,
+    required_credentials=("api_key",),
+    build=TalynceAdapter,
+)

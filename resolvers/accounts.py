@@ -1,0 +1,61 @@
+"""The accounts a gateway serves, each with its live adapter, in configuration order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from providers.base import AccountConfig, Capability, Provider
+from resolvers.errors import NotFound
+
+__all__ = ["Account", "Accounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    config: AccountConfig
+    provider: Provider
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def provider_name(self) -> str:
+        return self.config.provider
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.provider.capabilities
+
+
+class Accounts:
+    """Looks accounts up by id; an unknown id reads exactly like one the caller may not see."""
+
+    def __init__(self, accounts: Sequence[Account]) -> None:
+        self._by_id = {account.id: account for account in accounts}
+
+    def __iter__(self) -> Iterator[Account]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, account_id: str) -> Account | None:
+        return self._by_id.get(account_id)
+
+    def require(self, account_id: str, *, field: str = "account") -> Account:
+        account = self._by_id.get(account_id)
+        if account is None:
+            raise NotFound(f"no account {account_id!r}", field=(field,))
+        return account
+
+    def select(self, ids: Sequence[str] | None, *, field: str = "accounts") -> list[Account]:
+        """The named accounts in configuration order, or all of them when none are named."""
+        if ids is None:
+            return list(self)
+        wanted = {self.require(account_id, field=field).id for account_id in ids}
+        return [account for account in self if account.id in wanted]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(account.provider.aclose() for account in self))

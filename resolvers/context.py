@@ -1,0 +1,33 @@
+"""What one GraphQL request carries: accounts, loaders, and the errors of partial results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from providers.errors import ProviderError
+from resolvers.accounts import Accounts
+from resolvers.loaders import Loaders
+from resolvers.pagination import CursorCodec
+
+__all__ = ["PartialError", "RequestContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class PartialError:
+    """An account's failure inside an answer that still carries the other accounts' data."""
+
+    path: tuple[str | int, ...]
+    error: ProviderError
+
+
+@dataclass
+class RequestContext:
+    accounts: Accounts
+    cursors: CursorCodec
+    loaders: Loaders
+    request_id: str
+    partial_errors: list[PartialError] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, accounts: Accounts, cursors: CursorCodec, request_id: str) -> RequestContext:
+        return cls(accounts, cursors, Loaders(accounts), request_id)

@@ -1,0 +1,59 @@
+"""Global IDs: opaque to clients, stable, and naming the type and the account of what they point at.
+
+The payload is a compact JSON array, base64url-encoded without padding, so remote ids may hold any
+character without ambiguity.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from resolvers.errors import BadUserInput
+
+__all__ = ["GlobalId", "decode_id", "encode_id"]
+
+KINDS = frozenset({"Candidate", "Application", "Job"})
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalId:
+    kind: str
+    account: str
+    remote_id: str
+    parent: str | None = None  # an application's candidate, which is how it is found again
+
+    def encode(self) -> str:
+        parts = [self.kind, self.account, self.remote_id]
+        if self.parent is not None:
+            parts.append(self.parent)
+        raw = json.dumps(parts, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def encode_id(kind: str, account: str, remote_id: str, parent: str | None = None) -> str:
+    return GlobalId(kind, account, remote_id, parent).encode()
+
+
+def decode_id(value: str, *, expect: str | None = None, field: str = "id") -> GlobalId:
+    """Parses a global ID, raising BAD_USER_INPUT for anything this gateway did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        parts = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        parts = None
+    valid = (
+        isinstance(parts, list)
+        and len(parts) in (3, 4)
+        and all(isinstance(p, str) and p for p in parts)
+        and parts[0] in KINDS
+        and (len(parts) == 4) == (parts[0] == "Application")
+    )
+    if not valid:
+        raise BadUserInput(f"{field} is not a valid ID", field=(field,))
+    gid = GlobalId(*parts)
+    if expect is not None and gid.kind != expect:
+        raise BadUserInput(f"{field} is not a {expect} ID", field=(field,))
+    return gid

@@ -1,0 +1,95 @@
+"""Per-request DataLoaders: every lookup of one GraphQL request, batched per account.
+
+Built inside the request's context (aiodataloader binds the running loop at creation), never at
+module level. A failing account fails only the keys that belong to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from providers.model import ApplicationRecord, CandidateRecord
+from resolvers.accounts import Account, Accounts
+
+__all__ = ["AccountKey", "Loaders"]
+
+AccountKey = tuple[str, str]  # (account id, remote id)
+V = TypeVar("V")
+
+
+async def _per_account(
+    accounts: Accounts,
+    keys: Sequence[AccountKey],
+    fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
+    missing: Callable[[], V],
+) -> list[V | BaseException]:
+    """Groups keys by account, fetches each group concurrently and answers in key order."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for account_id, remote_id in keys:
+        if remote_id not in groups[account_id]:
+            groups[account_id].append(remote_id)
+    names = list(groups)
+
+    async def load(account_id: str) -> dict[str, V] | BaseException:
+        account = accounts.get(account_id)
+        if account is None:
+            return {}
+        try:
+            return await fetch(account, groups[account_id])
+        except Exception as error:  # one account's failure belongs to its keys only
+            return error
+
+    results = dict(zip(names, await asyncio.gather(*(load(n) for n in names)), strict=True))
+    answers: list[V | BaseException] = []
+    for account_id, remote_id in keys:
+        found = results[account_id]
+        answers.append(
+            found if isinstance(found, BaseException) else found.get(remote_id, missing())
+        )
+    return answers
+
+
+class Loaders:
+    def __init__(self, accounts: Accounts) -> None:
+        self._accounts = accounts
+        self.candidates = DataLoader[AccountKey, CandidateRecord | None](self._load_candidates)
+        self.applications = DataLoader[AccountKey, list[ApplicationRecord]](self._load_applications)
+
+    async def _load_candidates(self, keys: list[AccountKey]) -> list[Any]:
+        async def fetch(account: Account, ids: list[str]) -> dict[str, CandidateRecord | None]:
+            records = await account.provider.get_candidates(ids)
+            for record in records:
+                if record.applications is not None:
+                    self.applications.prime(
+                        (account.id, record.remote_id), list(record.applications)
+                    )
+            return {record.remote_id: record for record in records}
+
+        return await _per_account(self._accounts, keys, fetch, lambda: None)
+
+    async def _load_applications(self, keys: list[AccountKey]) -> list[Any]:
+        async def fetch(account: Account, ids: list[str]) -> dict[str, list[ApplicationRecord]]:
+            return await account.provider.applications_for(ids)
+
+        return await _per_account(self._accounts, keys, fetch, list)
+
+    async def candidate(self, account_id: str, remote_id: str) -> CandidateRecord | None:
+        return await self.candidates.load((account_id, remote_id))
+
+    async def applications_of(
+        self, account_id: str, record: CandidateRecord
+    ) -> list[ApplicationRecord]:
+        if record.applications is not None:
+            return list(record.applications)
+        found: list[ApplicationRecord] = await self.applications.load(
+            (account_id, record.remote_id)
+        )
+        return found
+
+    def prime(self, account_id: str, record: CandidateRecord) -> None:
+        self.candidates.prime((account_id, record.remote_id), record)

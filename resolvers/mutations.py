@@ -1,0 +1,185 @@
+"""Write resolvers: checks that hold for every provider, then the account's adapter does the rest.
+
+Everything a client can get wrong is reported as a `FieldProblem` (a `userErrors` entry) before
+any upstream call; a provider's own refusal comes back the same way. Upstream failures (timeouts,
+auth) are raised: the write did not happen, or its outcome is unknown, and that is not the
+client's input at fault.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from providers.base import Capability
+from providers.errors import FieldProblem, Rejected
+from providers.errors import NotFound as ProviderNotFound
+from providers.model import (
+    ApplicationDraft,
+    CandidateDraft,
+    CandidatePatch,
+    Contact,
+    WriteResult,
+    WriteWarning,
+)
+from resolvers.accounts import Account
+from resolvers.candidates import FoundCandidate
+from resolvers.context import RequestContext
+from resolvers.errors import GatewayError
+from resolvers.ids import decode_id
+
+__all__ = ["WriteOutcome", "create_candidate", "update_candidate"]
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    candidate: FoundCandidate | None = None
+    created: bool | None = None
+    warnings: tuple[WriteWarning, ...] = ()
+    problems: tuple[FieldProblem, ...] = ()
+
+
+def _refused(*problems: FieldProblem) -> WriteOutcome:
+    return WriteOutcome(problems=problems)
+
+
+def _check_fields(values: dict[str, Any]) -> list[FieldProblem]:
+    """Checks the shape of what the client sent, whatever provider it is for."""
+    problems = []
+    for name, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            problems.append(
+                FieldProblem("BAD_USER_INPUT", f"{name} is longer than {MAX_TEXT}", (name,))
+            )
+        if name in ("experience_years", "notice_period_days") and value is not None and value < 0:
+            problems.append(FieldProblem("BAD_USER_INPUT", f"{name} cannot be negative", (name,)))
+    for n, email in enumerate(values.get("emails") or ()):
+        if not isinstance(email, Contact) or not EMAIL.match(email.value):
+            problems.append(
+                FieldProblem(
+                    "BAD_USER_INPUT",
+                    f"{getattr(email, 'value', email)!r} is not an email address",
+                    ("emails", str(n), "value"),
+                )
+            )
+    for n, url in enumerate(values.get("urls") or ()):
+        if not isinstance(url, Contact) or not URL.match(url.value):
+            problems.append(
+                FieldProblem(
+                    "BAD_USER_INPUT", "urls must be http(s) addresses", ("urls", str(n), "value")
+                )
+            )
+    if values.get("resume_url") and not URL.match(values["resume_url"]):
+        problems.append(
+            FieldProblem("BAD_USER_INPUT", "resumeUrl must be an http(s) address", ("resume_url",))
+        )
+    return problems
+
+
+def _application(
+    account: Account, application: ApplicationDraft | None
+) -> ApplicationDraft | FieldProblem | None:
+    """Swaps the client's global job id for the account's own, or says why it can't."""
+    if application is None:
+        return None
+    path = ("application", "job_id")
+    try:
+        job = decode_id(application.job_remote_id, expect="Job", field="jobId")
+    except GatewayError as error:
+        return FieldProblem(error.code, error.message, path)
+    if job.account != account.id:
+        return FieldProblem("NOT_FOUND", "no such job in this account", path)
+    return dataclasses.replace(application, job_remote_id=job.remote_id)
+
+
+def _account(context: RequestContext, account_id: str, path: str) -> Account | FieldProblem:
+    account = context.accounts.get(account_id)
+    if account is None:
+        return FieldProblem("NOT_FOUND", f"no account {account_id!r}", (path,))
+    return account
+
+
+def _unsupported(account: Account, capability: Capability) -> FieldProblem | None:
+    if account.can(capability):
+        return None
+    verb = "creating" if capability is Capability.CREATE else "updating"
+    return FieldProblem(
+        "UNSUPPORTED_BY_PROVIDER",
+        f"account {account.id!r} ({account.provider_name}) does not support {verb} candidates",
+    )
+
+
+def _outcome(context: RequestContext, account: Account, result: WriteResult) -> WriteOutcome:
+    context.loaders.prime(account.id, result.record)
+    return WriteOutcome(
+        candidate=FoundCandidate(account, result.record),
+        created=result.created,
+        warnings=result.warnings,
+    )
+
+
+async def create_candidate(
+    context: RequestContext, account_id: str, draft: CandidateDraft
+) -> WriteOutcome:
+    """`draft.application.job_remote_id` arrives as the client's global job ID."""
+    account = _account(context, account_id, "account")
+    if isinstance(account, FieldProblem):
+        return _refused(account)
+    if (refusal := _unsupported(account, Capability.CREATE)) is not None:
+        return _refused(refusal)
+    values = {f.name: getattr(draft, f.name) for f in dataclasses.fields(draft)}
+    problems = _check_fields(values)
+    application = _application(account, draft.application)
+    if isinstance(application, FieldProblem):
+        problems.append(application)
+        application = None
+    if problems:
+        return _refused(*problems)
+    try:
+        result = await account.provider.create_candidate(
+            dataclasses.replace(draft, application=application)
+        )
+    except Rejected as rejected:
+        return _refused(*rejected.problems)
+    return _outcome(context, account, result)
+
+
+async def update_candidate(context: RequestContext, id: str, patch: CandidatePatch) -> WriteOutcome:
+    """`patch.application.job_remote_id`, when given, is the client's global job ID."""
+    try:
+        gid = decode_id(id, expect="Candidate")
+    except GatewayError as error:
+        return _refused(FieldProblem(error.code, error.message, ("id",)))
+    account = _account(context, gid.account, "id")
+    if isinstance(account, FieldProblem):
+        return _refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
+    if (refusal := _unsupported(account, Capability.UPDATE)) is not None:
+        return _refused(refusal)
+    given = patch.given()
+    problems = _check_fields(given)
+    for required in ("emails",):
+        if required in given and not given[required]:
+            problems.append(
+                FieldProblem("BAD_USER_INPUT", f"{required} cannot be cleared", (required,))
+            )
+    application = _application(account, given.get("application"))
+    if isinstance(application, FieldProblem):
+        problems.append(application)
+        application = None
+    if problems:
+        return _refused(*problems)
+    if "application" in given:
+        patch = dataclasses.replace(patch, application=application)
+    try:
+        result = await account.provider.update_candidate(gid.remote_id, patch)
+    except Rejected as rejected:
+        return _refused(*rejected.problems)
+    except ProviderNotFound:
+        return _refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
+    return _outcome(context, account, result)

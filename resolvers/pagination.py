@@ -1,0 +1,227 @@
+"""Merged paging across accounts: composite cursors and the fan-out that fills one page.
+
+Order: a fair interleave in account order (one row from each account in turn), page by page.
+Each account is asked for about its share of the page, and accounts that still have rows top up
+for those that ran out, so a page costs one list call per account in the common case. A cursor
+holds every account's own position (provider token plus rows already used from that page), so
+paging to the end yields each row exactly once whatever the page sizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from providers.base import CandidatePage, CandidateQuery, Capability, Position
+from providers.errors import ProviderError, UnsupportedByProvider
+from providers.model import CandidateRecord
+from resolvers.accounts import Account
+from resolvers.errors import BadCursor
+
+__all__ = ["AccountState", "CursorCodec", "Lane", "MergedPage", "fingerprint", "merge_page"]
+
+MAX_ROUNDS = 8
+START = Position()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account's place in a listing; `position` None means it has no rows left."""
+
+    position: Position | None = START
+    total: int | None = None
+
+
+def fingerprint(**filters: object) -> str:
+    """A short digest of the filters a cursor was made for, so it cannot serve other ones."""
+    raw = json.dumps(filters, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class CursorCodec:
+    """Signs cursors so a tampered or forged one is refused rather than followed."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, filters: str, states: Mapping[str, AccountState]) -> str:
+        accounts = {
+            account_id: (
+                [None, 0, 1, state.total]
+                if state.position is None
+                else [state.position.token, state.position.skip, 0, state.total]
+            )
+            for account_id, state in states.items()
+        }
+        payload = json.dumps({"f": filters, "a": accounts}, separators=(",", ":")).encode()
+        token = base64.urlsafe_b64encode(payload + self._sign(payload))
+        return token.rstrip(b"=").decode()
+
+    def decode(self, cursor: str, filters: str) -> dict[str, AccountState]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError):
+            raise BadCursor("after is not a cursor this gateway issued", field=("after",)) from None
+        payload, signature = raw[:-16], raw[-16:]
+        if len(raw) <= 16 or not hmac.compare_digest(signature, self._sign(payload)):
+            raise BadCursor("after is not a cursor this gateway issued", field=("after",))
+        data = json.loads(payload)
+        if data.get("f") != filters:
+            raise BadCursor(
+                "after was issued for other search, jobId or accounts arguments; "
+                "start again without it",
+                field=("after",),
+            )
+        states = {}
+        for account_id, (token, skip, done, total) in data["a"].items():
+            position = None if done else Position(token, skip)
+            states[account_id] = AccountState(position, total)
+        return states
+
+
+@dataclass(eq=False)
+class Lane:
+    """One account's part of a page: what it was asked, what it answered, how it went."""
+
+    account: Account
+    start: AccountState
+    query: CandidateQuery
+    pages: list[CandidatePage] = field(default_factory=list)
+    next_fetch: Position | None = None
+    total: int | None = None
+    error: ProviderError | None = None
+    latency_ms: float | None = None
+    calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.next_fetch = self.start.position
+        self.total = self.start.total
+
+    @property
+    def buffered(self) -> int:
+        return sum(len(page.records) for page in self.pages)
+
+    @property
+    def can_fetch(self) -> bool:
+        return self.next_fetch is not None and self.error is None
+
+    async def fetch(self, limit: int) -> None:
+        assert self.next_fetch is not None
+        began = time.perf_counter()
+        try:
+            page = await self.account.provider.list_candidates(self.query, self.next_fetch, limit)
+        except ProviderError as error:
+            self.error = error
+            return
+        finally:
+            self.calls += 1
+            spent = (time.perf_counter() - began) * 1000
+            self.latency_ms = (self.latency_ms or 0.0) + spent
+        self.pages.append(page)
+        if page.total is not None:
+            self.total = page.total
+        self.next_fetch = page.resume_at(len(page.records))
+
+    def state_after(self, consumed: int) -> AccountState:
+        """This account's place once `consumed` of the rows it fetched were handed out."""
+        if not self.pages:
+            return AccountState(self.start.position, self.total)
+        for page in self.pages:
+            if consumed < len(page.records):
+                return AccountState(page.resume_at(consumed), self.total)
+            consumed -= len(page.records)
+        last = self.pages[-1]
+        return AccountState(last.resume_at(len(last.records)), self.total)
+
+
+@dataclass
+class MergedPage:
+    lanes: list[Lane]
+    skipped: list[tuple[Account, ProviderError]]
+    items: list[tuple[Lane, CandidateRecord]]
+
+    def states_after(self, count: int) -> dict[str, AccountState]:
+        """Every account's place once the first `count` items of this page were handed out."""
+        used: dict[int, int] = {}
+        for lane, _ in self.items[:count]:
+            used[id(lane)] = used.get(id(lane), 0) + 1
+        return {lane.account.id: lane.state_after(used.get(id(lane), 0)) for lane in self.lanes}
+
+    @property
+    def end_states(self) -> dict[str, AccountState]:
+        return self.states_after(len(self.items))
+
+    @property
+    def has_next(self) -> bool:
+        return any(state.position is not None for state in self.end_states.values())
+
+    @property
+    def total(self) -> int | None:
+        totals = [lane.total for lane in self.lanes if lane.total is not None]
+        return sum(totals) if totals else None
+
+
+def _unsupported(account: Account, query: CandidateQuery) -> ProviderError | None:
+    needs = [Capability.LIST]
+    if query.search:
+        needs.append(Capability.SEARCH)
+    if query.job_remote_id:
+        needs.append(Capability.FILTER_JOB)
+    missing = [c for c in needs if not account.can(c)]
+    if not missing:
+        return None
+    what = ", ".join(c.value.lower().replace("_", " ") for c in missing)
+    return UnsupportedByProvider(
+        f"account {account.id!r} ({account.provider_name}) cannot serve this listing: {what}",
+        account=account.id,
+        provider=account.provider_name,
+    )
+
+
+def _interleave(lanes: Sequence[Lane], first: int) -> list[tuple[Lane, CandidateRecord]]:
+    queues = [[record for page in lane.pages for record in page.records] for lane in lanes]
+    items: list[tuple[Lane, CandidateRecord]] = []
+    depth = 0
+    while len(items) < first and any(depth < len(queue) for queue in queues):
+        for lane, queue in zip(lanes, queues, strict=True):
+            if depth < len(queue) and len(items) < first:
+                items.append((lane, queue[depth]))
+        depth += 1
+    return items
+
+
+async def merge_page(
+    accounts: Sequence[Account],
+    query_for: Callable[[Account], CandidateQuery],
+    start: Mapping[str, AccountState],
+    first: int,
+) -> MergedPage:
+    """Fills one page of `first` rows from the accounts, concurrently, asking each for its share."""
+    lanes: list[Lane] = []
+    skipped: list[tuple[Account, ProviderError]] = []
+    for account in accounts:
+        query = query_for(account)
+        refusal = _unsupported(account, query)
+        if refusal is not None:
+            skipped.append((account, refusal))
+        else:
+            lanes.append(Lane(account, start.get(account.id, AccountState()), query))
+    for _ in range(MAX_ROUNDS):
+        need = first - sum(lane.buffered for lane in lanes)
+        active = [lane for lane in lanes if lane.can_fetch]
+        if need <= 0 or not active:
+            break
+        share = math.ceil(need / len(active))
+        await asyncio.gather(*(lane.fetch(share) for lane in active))
+    return MergedPage(lanes, skipped, _interleave(lanes, first))
