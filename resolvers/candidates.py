@@ -75,7 +75,10 @@ class CandidateList:
         return [FoundCandidate(lane.account, record) for lane, record in self.page.items]
 
     def cursor_after(self, count: int) -> str:
-        return self.context.cursors.encode(self.filters, self.page.states_after(count))
+        page = self.page
+        return self.context.cursors.encode(
+            self.filters, page.states_after(count), page.turn_after(count)
+        )
 
     @property
     def sources(self) -> list[SourceResult]:
@@ -126,9 +129,9 @@ async def list_candidates(
         job=job.encode() if job else None,
         accounts=[account.id for account in selected],
     )
-    start = context.cursors.decode(after, filters) if after is not None else {}
+    start, turn = context.cursors.decode(after, filters) if after is not None else ({}, 0)
     query = CandidateQuery(search=text, job_remote_id=job.remote_id if job else None)
-    page = await merge_page(selected, lambda _: query, start, first)
+    page = await merge_page(selected, lambda _: query, start, first, turn)
     for lane in page.lanes:
         if lane.error is not None:
             context.partial_errors.append(PartialError(("candidates",), lane.error))

@@ -1,6 +1,7 @@
 """Merged paging across accounts: composite cursors and the fan-out that fills one page.
 
-Order: a fair interleave in account order (one row from each account in turn), page by page.
+Order: a fair interleave in account order, one row from each account in turn; the cursor keeps
+whose turn is next, so the order is the same whatever page sizes a client uses.
 Each account is asked for about its share of the page, and accounts that still have rows top up
 for those that ran out, so a page costs one list call per account in the common case. A cursor
 holds every account's own position (provider token plus rows already used from that page), so
@@ -55,7 +56,7 @@ class CursorCodec:
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
 
-    def encode(self, filters: str, states: Mapping[str, AccountState]) -> str:
+    def encode(self, filters: str, states: Mapping[str, AccountState], turn: int = 0) -> str:
         accounts = {
             account_id: (
                 [None, 0, 1, state.total]
@@ -64,11 +65,14 @@ class CursorCodec:
             )
             for account_id, state in states.items()
         }
-        payload = json.dumps({"f": filters, "a": accounts}, separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"f": filters, "a": accounts, "t": turn}, separators=(",", ":")
+        ).encode()
         token = base64.urlsafe_b64encode(payload + self._sign(payload))
         return token.rstrip(b"=").decode()
 
-    def decode(self, cursor: str, filters: str) -> dict[str, AccountState]:
+    def decode(self, cursor: str, filters: str) -> tuple[dict[str, AccountState], int]:
+        """The accounts' positions and whose turn is next, as `encode` was given them."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
@@ -87,7 +91,7 @@ class CursorCodec:
         for account_id, (token, skip, done, total) in data["a"].items():
             position = None if done else Position(token, skip)
             states[account_id] = AccountState(position, total)
-        return states
+        return states, int(data.get("t", 0))
 
 
 @dataclass(eq=False)
@@ -150,6 +154,14 @@ class MergedPage:
     lanes: list[Lane]
     skipped: list[tuple[Account, ProviderError]]
     items: list[tuple[Lane, CandidateRecord]]
+    turn: int = 0
+
+    def turn_after(self, count: int) -> int:
+        """Whose turn is next once the first `count` items were handed out."""
+        if count == 0:
+            return self.turn
+        lane = self.items[count - 1][0]
+        return (self.lanes.index(lane) + 1) % len(self.lanes)
 
     def states_after(self, count: int) -> dict[str, AccountState]:
         """Every account's place once the first `count` items of this page were handed out."""
@@ -189,15 +201,27 @@ def _unsupported(account: Account, query: CandidateQuery) -> ProviderError | Non
     )
 
 
-def _interleave(lanes: Sequence[Lane], first: int) -> list[tuple[Lane, CandidateRecord]]:
+def _interleave(lanes: Sequence[Lane], first: int, turn: int) -> list[tuple[Lane, CandidateRecord]]:
+    """Takes rows in turn from each account that has any, starting with `turn`.
+
+    An account that ran out of fetched rows but still has more upstream ends the page early
+    rather than being skipped, so the order never depends on how a page was fetched.
+    """
     queues = [[record for page in lane.pages for record in page.records] for lane in lanes]
+    used = [0] * len(lanes)
     items: list[tuple[Lane, CandidateRecord]] = []
-    depth = 0
-    while len(items) < first and any(depth < len(queue) for queue in queues):
-        for lane, queue in zip(lanes, queues, strict=True):
-            if depth < len(queue) and len(items) < first:
-                items.append((lane, queue[depth]))
-        depth += 1
+    while len(items) < first:
+        for step in range(len(lanes)):
+            n = (turn + step) % len(lanes)
+            if used[n] < len(queues[n]):
+                items.append((lanes[n], queues[n][used[n]]))
+                used[n] += 1
+                turn = n + 1
+                break
+            if lanes[n].can_fetch:
+                return items
+        else:
+            return items
     return items
 
 
@@ -206,6 +230,7 @@ async def merge_page(
     query_for: Callable[[Account], CandidateQuery],
     start: Mapping[str, AccountState],
     first: int,
+    turn: int = 0,
 ) -> MergedPage:
     """Fills one page of `first` rows from the accounts, concurrently, asking each for its share."""
     lanes: list[Lane] = []
@@ -224,4 +249,5 @@ async def merge_page(
             break
         share = math.ceil(need / len(active))
         await asyncio.gather(*(lane.fetch(share) for lane in active))
-    return MergedPage(lanes, skipped, _interleave(lanes, first))
+    turn = turn % len(lanes) if lanes else 0
+    return MergedPage(lanes, skipped, _interleave(lanes, first, turn), turn)

@@ -1,0 +1,97 @@
+"""The command line and the README's first command, run as a user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.__main__ import main
+from gateway.schema import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_schema_file_matches_the_code() -> None:
+    committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    assert committed == schema.as_str() + "\n", "run: python -m gateway export-schema"
+
+
+def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
+    target = tmp_path / "out.graphql"
+    assert main(["export-schema", "--output", str(target)]) == 0
+    text = target.read_text()
+    for name in (
+        "type Candidate implements Node",
+        "candidates(",
+        "createCandidate(",
+        "enum Provider",
+    ):
+        assert name in text
+
+
+def test_check_config_reports_errors_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(
+        '[[accounts]]\nid = "a"\nprovider = "talynce"\nbase_url = "http://x"\napi_key_env = "NOPE_KEY_X"\n'
+    )
+    assert main(["check-config", str(path)]) == 2
+    assert "NOPE_KEY_X is not set" in capsys.readouterr().err
+
+
+def test_demo_refuses_a_non_loopback_bind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--demo", "--host", "0.0.0.0"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_demo_answers_graphql_on_loopback() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(
+                    f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}
+                )
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, (
+                    process.stdout.read().decode() if process.stdout else ""
+                )
+                assert time.monotonic() < deadline, "demo did not start"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        body = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={
+                "query": "{ accounts { id } candidates(first: 4) { totalCount edges { node { fullName } } } }"
+            },
+        ).json()
+        assert len(body["data"]["accounts"]) == 2
+        assert body["data"]["candidates"]["totalCount"] >= 2 * 50
+        assert len(body["data"]["candidates"]["edges"]) == 4
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,79 @@
+"""Configuration files: what is accepted, and errors that say where and what."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, load_settings, parse_settings
+
+GOOD = """
+[gateway]
+cursor_secret_env = "CURSOR_SECRET"
+
+[[accounts]]
+id = "acme"
+name = "Acme"
+provider = "talynce"
+base_url = "https://talynce.example/api/v1"
+api_key_env = "ACME_KEY"
+timeout = 5
+max_concurrency = 4
+"""
+
+
+def test_a_good_file_loads_with_credentials_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(GOOD)
+    settings = load_settings(path, {"ACME_KEY": "s3cret-value", "CURSOR_SECRET": "c"})
+    [account] = settings.accounts
+    assert (account.id, account.provider, account.timeout, account.max_concurrency) == (
+        "acme",
+        "talynce",
+        5.0,
+        4,
+    )
+    assert account.credentials == {"api_key": "s3cret-value"}
+    assert settings.cursor_secret == b"c"
+    assert "s3cret-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('api_key_env = "ACME_KEY"', 'api_key_env = "MISSING_KEY"'), "MISSING_KEY is not set"),
+        (('api_key_env = "ACME_KEY"', 'api_key = "literal"'), "secrets do not go in the file"),
+        (('provider = "talynce"', 'provider = "workday"'), "unknown provider 'workday'"),
+        (('id = "acme"', 'id = "a b"'), "accounts[0].id"),
+        (("timeout = 5", "timeout = -1"), "accounts[0].timeout"),
+        (("max_concurrency = 4", "max_concurrency = 0"), "accounts[0].max_concurrency"),
+        (('base_url = "https://', 'base_url = "ftp://'), "accounts[0].base_url"),
+        (("timeout = 5", "timeout = 5\ncolour = 1"), "unknown keys ['colour']"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(*change))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, {"ACME_KEY": "k", "CURSOR_SECRET": "c"})
+    assert str(path) in str(raised.value)
+    assert message in str(raised.value)
+    assert "literal" not in str(raised.value) or "secrets" in str(raised.value)
+
+
+def test_duplicate_ids_and_empty_files_are_refused() -> None:
+    account = {"id": "a", "provider": "talynce", "base_url": "http://x", "api_key_env": "K"}
+    with pytest.raises(ConfigError, match="used twice"):
+        parse_settings({"accounts": [account, account]}, {"K": "k"})
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_settings({}, {})
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[[accounts]\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, {})
