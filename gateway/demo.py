@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import uvicorn
@@ -16,7 +16,8 @@ from starlette.types import ASGIApp
 
 from gateway.settings import Settings
 from providers.base import AccountConfig
-from providers.emulators.talynce import TalynceEmulator, demo_emulator
+from providers.emulators import Demo
+from providers.registry import DEMOS
 
 __all__ = ["DemoEnvironment", "demo_environment", "running_server"]
 
@@ -45,21 +46,28 @@ async def running_server(
 @dataclass(frozen=True, slots=True)
 class DemoEnvironment:
     settings: Settings
-    talynce: TalynceEmulator
+    demos: dict[str, Demo]
 
 
 @asynccontextmanager
 async def demo_environment() -> AsyncIterator[DemoEnvironment]:
-    talynce = demo_emulator()
-    async with running_server(talynce.app) as port:
+    """Starts every registered provider's demo emulator, each on its own loopback port."""
+    demos = {provider: make() for provider, make in DEMOS.items()}
+    async with AsyncExitStack() as stack:
+        ports = {
+            provider: await stack.enter_async_context(running_server(demo.app))
+            for provider, demo in demos.items()
+        }
         accounts = tuple(
             AccountConfig(
-                id=org.name.lower().replace(" ", "-"),
-                name=f"{org.name} (Talynce demo)",
-                provider="talynce",
-                base_url=f"http://127.0.0.1:{port}/api/v1",
-                credentials={"api_key": org.api_key},
+                id=account.id,
+                name=account.name,
+                provider=provider,
+                base_url=f"http://127.0.0.1:{ports[provider]}{account.path}",
+                credentials=account.credentials,
+                options=account.options,
             )
-            for org in talynce.orgs.values()
+            for provider, demo in demos.items()
+            for account in demo.accounts
         )
-        yield DemoEnvironment(Settings(accounts, source="demo"), talynce)
+        yield DemoEnvironment(Settings(accounts, source="demo"), demos)

@@ -53,39 +53,48 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
     if spec is None:
         known = ", ".join(sorted(PROVIDERS))
         raise ConfigError(f"{where}.provider: unknown provider {provider!r} (known: {known})")
-    base_url = _require(table, "base_url", where, str)
-    if not base_url.startswith(("http://", "https://")):
+    base_url = table.get("base_url", spec.default_base_url)
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{where}.base_url: expected an http(s) URL")
     credentials = {}
-    for name in spec.required_credentials:
+    for name in spec.credentials:
         if name in table:
             raise ConfigError(
                 f"{where}.{name}: secrets do not go in the file; "
                 f"set {name}_env to the name of an environment variable"
             )
-        variable = _require(table, f"{name}_env", where, str)
-        if not env.get(variable):
+        variable = table.get(f"{name}_env")
+        if variable is None:
+            continue
+        if not isinstance(variable, str) or not env.get(variable):
             raise ConfigError(f"{where}.{name}_env: environment variable {variable} is not set")
         credentials[name] = env[variable]
-    unknown = set(table) - ACCOUNT_KEYS - {f"{n}_env" for n in spec.required_credentials}
+    unknown = set(table) - ACCOUNT_KEYS - {f"{n}_env" for n in spec.credentials}
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    options = table.get("options", {})
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{where}.options: expected a table")
     timeout = table.get("timeout", 10.0)
     concurrency = table.get("max_concurrency", 8)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"{where}.timeout: expected seconds > 0")
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         raise ConfigError(f"{where}.max_concurrency: expected an integer ≥ 1")
-    return AccountConfig(
+    account = AccountConfig(
         id=account_id,
         name=str(table.get("name", account_id)),
         provider=provider,
         base_url=base_url,
         credentials=credentials,
-        options=dict(table.get("options", {})),
+        options=dict(options),
         timeout=float(timeout),
         max_concurrency=concurrency,
     )
+    problems = spec.check(account)
+    if problems:
+        raise ConfigError(f"{where} ({provider}): " + "; ".join(problems))
+    return account
 
 
 def parse_settings(

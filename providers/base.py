@@ -111,9 +111,15 @@ class Provider(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
-    """What the registry knows of a provider: its name, what it can do, and how to build one."""
+    """What the registry knows of a provider: its name, what it can do, and how to build one.
+
+    `credentials` are the secret names an account may give (each as `<name>_env` in the config);
+    `check` returns what is wrong or missing in an account's settings, worded for the operator.
+    """
 
     name: str
     capabilities: frozenset[Capability]
-    required_credentials: tuple[str, ...]
     build: Callable[[AccountConfig, httpx.AsyncClient], Provider]
+    credentials: tuple[str, ...] = ()
+    check: Callable[[AccountConfig], list[str]] = field(default=lambda account: [])
+    default_base_url: str | None = None

@@ -1,12 +1,21 @@
-"""Which adapter serves which provider name. Adding a provider is one line here."""
+"""Which adapter serves which provider name, and which emulator its demo runs.
+
+Adding a provider is one line in each mapping.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from providers import talynce
 from providers.base import ProviderSpec
+from providers.emulators import Demo
+from providers.emulators import talynce as talynce_emulator
 
-__all__ = ["PROVIDERS"]
+__all__ = ["DEMOS", "PROVIDERS"]
 
 PROVIDERS: Mapping[str, ProviderSpec] = {spec.name: spec for spec in (talynce.SPEC,)}
+
+DEMOS: Mapping[str, Callable[[], Demo]] = {
+    "talynce": talynce_emulator.demo,
+}

@@ -486,6 +486,8 @@ class TalynceAdapter:
 SPEC = ProviderSpec(
     name=TalynceAdapter.name,
     capabilities=TalynceAdapter.capabilities,
-    required_credentials=("api_key",),
     build=TalynceAdapter,
+    credentials=("api_key",),
+    check=lambda account: [] if account.credentials.get("api_key") else ["api_key_env is required"],
+    default_base_url="https://talynce.com/api/v1",
 )

@@ -91,5 +91,10 @@ class Loaders:
         )
         return found
 
-    def prime(self, account_id: str, record: CandidateRecord) -> None:
-        self.candidates.prime((account_id, record.remote_id), record)
+    def prime(self, account_id: str, record: CandidateRecord, *, fresh: bool = False) -> None:
+        """Remembers a record this request already holds; `fresh` replaces what was there."""
+        key = (account_id, record.remote_id)
+        if fresh:
+            self.candidates.clear(key)
+            self.applications.clear(key)
+        self.candidates.prime(key, record)

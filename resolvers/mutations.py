@@ -116,7 +116,7 @@ def _unsupported(account: Account, capability: Capability) -> FieldProblem | Non
 
 
 def _outcome(context: RequestContext, account: Account, result: WriteResult) -> WriteOutcome:
-    context.loaders.prime(account.id, result.record)
+    context.loaders.prime(account.id, result.record, fresh=True)
     return WriteOutcome(
         candidate=FoundCandidate(account, result.record),
         created=result.created,

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from providers.emulators import Demo, DemoAccount
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -675,6 +676,23 @@ def demo_emulator() -> TalynceEmulator:
             TalynceOrg.seeded("Acme Talent", "tly_demo_acme", seed=1),
             TalynceOrg.seeded("Globex Hiring", "tly_demo_globex", seed=2, candidates=60),
         ]
+    )
+
+
+def demo() -> Demo:
+    emulator = demo_emulator()
+    return Demo(
+        emulator.app,
+        tuple(
+            DemoAccount(
+                id=org.name.lower().replace(" ", "-"),
+                name=f"{org.name} (Talynce demo)",
+                path="/api/v1",
+                credentials={"api_key": org.api_key},
+            )
+            for org in emulator.orgs.values()
+        ),
+        emulator,
     )
 
 
