@@ -17,8 +17,10 @@ from gateway.schema import schema
 from gateway.settings import Settings
 from providers.http import build_client
 from providers.registry import PROVIDERS
+from providers.resilience import set_deadline
 from resolvers.accounts import Account, Accounts
 from resolvers.context import RequestContext
+from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
 
 __all__ = ["build_accounts", "create_app"]
@@ -35,10 +37,12 @@ def build_accounts(settings: Settings) -> Accounts:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
-    def __init__(self, accounts: Accounts, cursors: CursorCodec) -> None:
+    def __init__(self, accounts: Accounts, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql")
         self.accounts = accounts
-        self.cursors = cursors
+        self.cursors = CursorCodec(settings.cursor_secret)
+        self.idempotency = MemoryIdempotencyStore(settings.idempotency_ttl)
+        self.request_timeout = settings.request_timeout
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -46,12 +50,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
         request_id = uuid.uuid4().hex[:16]
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
-        return RequestContext.create(self.accounts, self.cursors, request_id)
+        # The request's own task runs the whole operation, so every upstream call inherits this.
+        set_deadline(self.request_timeout)
+        return RequestContext.create(self.accounts, self.cursors, self.idempotency, request_id)
 
 
 def create_app(settings: Settings) -> Starlette:
     accounts = build_accounts(settings)
-    graphql = GraphQLView(accounts, CursorCodec(settings.cursor_secret))
+    graphql = GraphQLView(accounts, settings)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "accounts": len(accounts)})

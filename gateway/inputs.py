@@ -120,6 +120,10 @@ class CreateCandidateInput:
     external_id: str | None = None
     notes: str | None = None
     application: ApplicationInput | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Repeat a create safely: the same key and input return the first result.",
+    )
 
     def to_draft(self) -> CandidateDraft:
         values = {}

@@ -108,7 +108,7 @@ class Mutation:
         self, info: Info, input: CreateCandidateInput
     ) -> CreateCandidatePayload:
         outcome = await mutations.create_candidate(
-            info.context, str(input.account), input.to_draft()
+            info.context, str(input.account), input.to_draft(), input.idempotency_key
         )
         return CreateCandidatePayload(created=outcome.created, **_parts(outcome))
 

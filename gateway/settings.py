@@ -21,7 +21,19 @@ from providers.registry import PROVIDERS
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-ACCOUNT_KEYS = {"id", "name", "provider", "base_url", "timeout", "max_concurrency", "options"}
+ACCOUNT_KEYS = {
+    "id",
+    "name",
+    "provider",
+    "base_url",
+    "timeout",
+    "max_concurrency",
+    "retries",
+    "breaker_threshold",
+    "breaker_cooldown",
+    "rate_limit",
+    "options",
+}
 
 
 class ConfigError(ValueError):
@@ -33,6 +45,8 @@ class Settings:
     accounts: tuple[AccountConfig, ...]
     cursor_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     source: str = "<built in>"
+    request_timeout: float = 10.0
+    idempotency_ttl: float = 24 * 3600.0
 
 
 def _require(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
@@ -40,6 +54,30 @@ def _require(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{where}.{key}: expected a {kind.__name__}, got {value!r}")
     return value
+
+
+def _from_env(env: Mapping[str, str], variable: object, where: str) -> str:
+    """The value of the variable a setting names; errors name the variable, never a value."""
+    if not isinstance(variable, str) or not env.get(variable):
+        raise ConfigError(f"{where}: environment variable {variable} is not set")
+    return env[variable]
+
+
+def _number(
+    table: Mapping[str, Any],
+    key: str,
+    where: str,
+    default: float,
+    *,
+    minimum: float,
+    integer: bool = False,
+) -> float:
+    value = table.get(key, default)
+    kinds = int if integer else int | float
+    if not isinstance(value, kinds) or isinstance(value, bool) or value < minimum:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{where}.{key}: expected {kind} ≥ {minimum:g}, got {value!r}")
+    return float(value)
 
 
 def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
@@ -64,11 +102,8 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
                 f"set {name}_env to the name of an environment variable"
             )
         variable = table.get(f"{name}_env")
-        if variable is None:
-            continue
-        if not isinstance(variable, str) or not env.get(variable):
-            raise ConfigError(f"{where}.{name}_env: environment variable {variable} is not set")
-        credentials[name] = env[variable]
+        if variable is not None:
+            credentials[name] = _from_env(env, variable, f"{where}.{name}_env")
     unknown = set(table) - ACCOUNT_KEYS - {f"{n}_env" for n in spec.credentials}
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
@@ -81,6 +116,21 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
         raise ConfigError(f"{where}.timeout: expected seconds > 0")
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         raise ConfigError(f"{where}.max_concurrency: expected an integer ≥ 1")
+    retries = _number(table, "retries", where, 6, minimum=0, integer=True)
+    threshold = _number(table, "breaker_threshold", where, 5, minimum=1, integer=True)
+    cooldown = _number(table, "breaker_cooldown", where, 30.0, minimum=0)
+    rate_limit = table.get("rate_limit", spec.rate_limit)
+    if rate_limit is not None:
+        valid = (
+            isinstance(rate_limit, list | tuple)
+            and len(rate_limit) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in rate_limit)
+            and rate_limit[0] >= 1
+            and rate_limit[1] > 0
+        )
+        if not valid:
+            raise ConfigError(f"{where}.rate_limit: expected [calls, seconds], e.g. [100, 60]")
+        rate_limit = (int(rate_limit[0]), float(rate_limit[1]))
     account = AccountConfig(
         id=account_id,
         name=str(table.get("name", account_id)),
@@ -90,6 +140,10 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
         options=dict(options),
         timeout=float(timeout),
         max_concurrency=concurrency,
+        retries=int(retries),
+        breaker_threshold=int(threshold),
+        breaker_cooldown=float(cooldown),
+        rate_limit=rate_limit,
     )
     problems = spec.check(account)
     if problems:
@@ -117,14 +171,21 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
             raise ConfigError(f"accounts: id {account.id!r} is used twice")
         seen.add(account.id)
     gateway = data.get("gateway", {})
-    secret_var = gateway.get("cursor_secret_env") if isinstance(gateway, Mapping) else None
-    if secret_var is not None:
-        if not env.get(secret_var):
-            raise ConfigError(
-                f"gateway.cursor_secret_env: environment variable {secret_var} is not set"
-            )
-        return Settings(accounts, env[secret_var].encode(), source)
-    return Settings(accounts, source=source)
+    if not isinstance(gateway, Mapping):
+        raise ConfigError("gateway: expected a table")
+    unknown = set(gateway) - {"cursor_secret_env", "request_timeout", "idempotency_ttl"}
+    if unknown:
+        raise ConfigError(f"gateway: unknown keys {sorted(unknown)}")
+    timeout = _number(gateway, "request_timeout", "gateway", 10.0, minimum=0.1)
+    ttl = _number(gateway, "idempotency_ttl", "gateway", 24 * 3600.0, minimum=1)
+    secret_var = gateway.get("cursor_secret_env")
+    if secret_var is None:
+        return Settings(accounts, source=source, request_timeout=timeout, idempotency_ttl=ttl)
+    if not env.get(secret_var):
+        raise ConfigError(
+            f"gateway.cursor_secret_env: environment variable {secret_var} is not set"
+        )
+    return Settings(accounts, env[secret_var].encode(), source, timeout, ttl)
 
 
 def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:

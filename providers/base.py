@@ -50,6 +50,10 @@ class AccountConfig:
     options: Mapping[str, object] = field(default_factory=dict)
     timeout: float = 10.0
     max_concurrency: int = 8
+    retries: int = 6
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    rate_limit: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,8 @@ class ProviderSpec:
     """What the registry knows of a provider: its name, what it can do, and how to build one.
 
     `credentials` are the secret names an account may give (each as `<name>_env` in the config);
-    `check` returns what is wrong or missing in an account's settings, worded for the operator.
+    `check` returns what is wrong or missing in an account's settings, worded for the operator;
+    `rate_limit` is the provider's documented budget (calls, seconds) that accounts default to.
     """
 
     name: str
@@ -123,3 +128,4 @@ class ProviderSpec:
     credentials: tuple[str, ...] = ()
     check: Callable[[AccountConfig], list[str]] = field(default=lambda account: [])
     default_base_url: str | None = None
+    rate_limit: tuple[int, float] | None = None

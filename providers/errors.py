@@ -18,6 +18,7 @@ __all__ = [
     "UnsupportedByProvider",
     "UpstreamAuthFailed",
     "UpstreamBadResponse",
+    "UpstreamOutcomeUnknown",
     "UpstreamRateLimited",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -59,6 +60,12 @@ class UpstreamTimeout(ProviderError):
 
 class UpstreamRateLimited(ProviderError):
     code = "UPSTREAM_RATE_LIMITED"
+
+
+class UpstreamOutcomeUnknown(ProviderError):
+    """A write was sent and the connection dropped before the answer: it may or may not exist."""
+
+    code = "UPSTREAM_OUTCOME_UNKNOWN"
 
 
 class UpstreamAuthFailed(ProviderError):

@@ -1,16 +1,21 @@
-"""The one way adapters reach their provider: a pooled client per account, errors mapped to codes.
+"""The one way adapters reach their provider: a pooled client per account, made resilient.
 
-Every transport failure and every status that means the same thing for all providers (401, 429,
-5xx) is turned into a `ProviderError` here, so adapters only interpret their own error bodies.
+Every call goes through `Upstream.send`, which applies, in order: the account's circuit breaker,
+the request's deadline, the account's rate budget and concurrency cap; then retries idempotent
+calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honouring
+`Retry-After`, never past the deadline), and maps every failure that means the same for all
+providers (401, 429, 5xx, transport errors) to a `ProviderError`. A write that is not idempotent
+is never retried; if its connection drops after sending, the outcome is reported as unknown.
 Messages name the account, never a URL, header or body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -19,16 +24,22 @@ import httpx
 from providers.base import AccountConfig
 from providers.errors import (
     Origin,
+    ProviderError,
     UpstreamAuthFailed,
     UpstreamBadResponse,
+    UpstreamOutcomeUnknown,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from providers.resilience import Breaker, RateBudget, RetryPolicy, remaining
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
 QueryParams = Mapping[str, str | int | float | None]
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def path(*segments: str) -> str:
@@ -68,16 +79,31 @@ def build_client(account: AccountConfig) -> httpx.AsyncClient:
     )
 
 
-class Upstream:
-    """Sends an account's requests under its concurrency cap and maps shared failures."""
+class _Attempt(Exception):
+    """One try that failed; `retryable` says whether another try is safe and useful."""
 
+    def __init__(self, error: ProviderError, *, retryable: bool, unhealthy: bool = True) -> None:
+        self.error = error
+        self.retryable = retryable
+        self.unhealthy = unhealthy
+
+
+class Upstream:
     def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
         self.account = account
         self.client = client
+        self.policy = RetryPolicy(retries=account.retries)
+        self.breaker = Breaker(account.breaker_threshold, account.breaker_cooldown)
+        limit, window = account.rate_limit or (None, 60.0)
+        self.budget = RateBudget(limit, window)
         self._slots = asyncio.Semaphore(account.max_concurrency)
+        self.calls = 0
 
     def _context(self) -> Origin:
         return {"account": self.account.id, "provider": self.account.provider}
+
+    def _name(self) -> str:
+        return f"account {self.account.id!r}"
 
     async def send(
         self,
@@ -87,37 +113,160 @@ class Upstream:
         params: QueryParams | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
+        """Sends one logical call; returns any response below 500 other than 401 and 429."""
+        safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
+        wait = self.breaker.admit()
+        if wait is not None:
+            raise UpstreamUnavailable(
+                f"{self._name()} is failing; calls are paused", retry_after=wait, **self._context()
+            )
+        settled = False
+        try:
+            for attempt in range(self.policy.retries + 1):
+                try:
+                    response = await self._attempt(method, url, params, json, headers, safe)
+                except _Attempt as failed:
+                    last = failed
+                else:
+                    self.breaker.succeeded()
+                    settled = True
+                    return response
+                if not (safe and last.retryable) or attempt == self.policy.retries:
+                    break
+                # A Retry-After was already handed to the rate budget, which holds the next try.
+                told = last.error.retry_after
+                delay = self.policy.delay(attempt) if told is None else 0.0
+                # Without a request deadline, the account's timeout bounds what is worth waiting.
+                left = remaining()
+                if max(delay, told or 0.0) >= (self.account.timeout if left is None else left):
+                    break
+                await asyncio.sleep(delay)
+            if last.unhealthy:
+                self.breaker.failed()
+                settled = True
+            raise last.error
+        finally:
+            if not settled and self.breaker.state == "half-open":
+                self.breaker.failed()
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: QueryParams | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        safe: bool,
+    ) -> httpx.Response:
+        left = remaining()
+        if left is not None and left <= 0:
+            raise _Attempt(
+                UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
+                retryable=False,
+                unhealthy=False,
+            )
+        refused = await self.budget.acquire(left)
+        if refused is not None:
+            raise _Attempt(
+                UpstreamRateLimited(
+                    f"{self._name()} is over its request budget",
+                    retry_after=refused,
+                    **self._context(),
+                ),
+                retryable=False,
+                unhealthy=False,
+            )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        async with self._slots:
-            try:
+        sent = False
+        try:
+            async with self._within(remaining()), self._slots:
+                sent = True
+                self.calls += 1
                 response = await self.client.request(
                     method, url, params=clean or None, json=json, headers=headers
                 )
-            except httpx.TimeoutException:
-                raise UpstreamTimeout(
-                    f"account {self.account.id!r} did not answer in time", **self._context()
-                ) from None
-            except httpx.TransportError:
-                raise UpstreamUnavailable(
-                    f"account {self.account.id!r} could not be reached", **self._context()
-                ) from None
+        except NOT_SENT:
+            raise _Attempt(
+                UpstreamUnavailable(f"{self._name()} could not be reached", **self._context()),
+                retryable=True,
+            ) from None
+        except (TimeoutError, httpx.TimeoutException):
+            if sent and not safe:
+                raise self._unknown() from None
+            raise _Attempt(
+                UpstreamTimeout(f"{self._name()} did not answer in time", **self._context()),
+                retryable=False,
+            ) from None
+        except httpx.TransportError:
+            if not safe:
+                raise self._unknown() from None
+            raise _Attempt(
+                UpstreamUnavailable(f"{self._name()} dropped the connection", **self._context()),
+                retryable=True,
+            ) from None
+        self._observe_budget(response)
+        return self._check(response, safe)
+
+    def _unknown(self) -> _Attempt:
+        error = UpstreamOutcomeUnknown(
+            f"the write to {self._name()} was sent but no answer came back; "
+            "check whether it happened before trying again",
+            **self._context(),
+        )
+        return _Attempt(error, retryable=False)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _within(seconds: float | None) -> AsyncIterator[None]:
+        if seconds is None:
+            yield
+        else:
+            async with asyncio.timeout(seconds):
+                yield
+
+    def _observe_budget(self, response: httpx.Response) -> None:
+        """Holds calls back when the provider says the budget is spent (X-RateLimit-*)."""
+        if response.headers.get("x-ratelimit-remaining", "").strip() != "0":
+            return
+        try:
+            reset = float(response.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            return
+        self.budget.block_for(min(max(0.0, reset - time.time()), 60.0))
+
+    def _check(self, response: httpx.Response, safe: bool) -> httpx.Response:
         status = response.status_code
         if status == 401:
-            raise UpstreamAuthFailed(
-                f"the provider rejected the credentials of account {self.account.id!r}",
-                **self._context(),
+            raise _Attempt(
+                UpstreamAuthFailed(
+                    f"the provider rejected the credentials of {self._name()}", **self._context()
+                ),
+                retryable=False,
+                unhealthy=False,
             )
         if status == 429:
-            raise UpstreamRateLimited(
-                f"account {self.account.id!r} is rate limited by its provider",
-                retry_after=retry_after_seconds(response.headers.get("retry-after")),
-                **self._context(),
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            if retry_after is not None:
+                self.budget.block_for(retry_after)
+            raise _Attempt(
+                UpstreamRateLimited(
+                    f"{self._name()} is rate limited by its provider",
+                    retry_after=retry_after,
+                    **self._context(),
+                ),
+                retryable=True,
+                unhealthy=False,
             )
         if status >= 500:
-            raise UpstreamUnavailable(
-                f"the provider of account {self.account.id!r} failed (HTTP {status})",
-                **self._context(),
+            if status == 504 and not safe:
+                raise self._unknown()
+            raise _Attempt(
+                UpstreamUnavailable(
+                    f"the provider of {self._name()} failed (HTTP {status})", **self._context()
+                ),
+                retryable=status in RETRY_STATUSES,
             )
         return response
 
@@ -125,15 +274,10 @@ class Upstream:
         try:
             return response.json()
         except ValueError:
-            raise UpstreamBadResponse(
-                f"account {self.account.id!r} answered with a body that is not JSON",
-                **self._context(),
-            ) from None
+            raise self.bad_response("a body that is not JSON") from None
 
     def bad_response(self, what: str) -> UpstreamBadResponse:
-        return UpstreamBadResponse(
-            f"account {self.account.id!r} answered with {what}", **self._context()
-        )
+        return UpstreamBadResponse(f"{self._name()} answered with {what}", **self._context())
 
     async def aclose(self) -> None:
         await self.client.aclose()

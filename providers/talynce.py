@@ -7,6 +7,7 @@ CTC in lakh per annum (LPA); this module is where those facts meet the normalize
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = ["SPEC", "TalynceAdapter"]
 
 MAX_PAGE = 100
 LAKH = 100_000
+MAX_FIGURE = 2**31 - 1  # GraphQL's Int is 32-bit; no CTC, tenure or notice period comes near
 
 HIRED = frozenset({"hired", "joined"})
 REJECTED = frozenset({"rejected"})
@@ -87,10 +89,14 @@ def _text(raw: Mapping[str, Any], key: str) -> str | None:
 
 
 def _number(raw: Mapping[str, Any], key: str) -> float | None:
+    """A finite figure of sane size, or None: NaN, 1e999 and 10**400 all parse as JSON."""
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    if isinstance(value, int) and abs(value) > MAX_FIGURE:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and abs(number) <= MAX_FIGURE else None
 
 
 def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -201,7 +207,11 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         custom_fields=extras or None,
         remote_data=dict(raw),
         applications=(
-            tuple(_application(a, remote_id) for a in applications if isinstance(a, Mapping))
+            tuple(
+                _application(a, remote_id)
+                for a in applications
+                if isinstance(a, Mapping) and a.get("id") is not None
+            )
             if isinstance(applications, list)
             else None
         ),
@@ -332,16 +342,19 @@ class TalynceAdapter:
         self, query: CandidateQuery, position: Position, limit: int
     ) -> CandidatePage:
         offset = int(position.token or 0) + position.skip
-        _, body = await self._call(
-            "GET",
-            "candidates",
-            params={
-                "search": query.search,
-                "job_id": query.job_remote_id,
-                "limit": max(1, min(limit, MAX_PAGE)),
-                "offset": offset,
-            },
-        )
+        limit = max(1, min(limit, MAX_PAGE))
+        params = {
+            "search": query.search,
+            "job_id": query.job_remote_id,
+            "limit": limit,
+            "offset": offset,
+        }
+        try:
+            _, body = await self._call("GET", "candidates", params=params)
+        except NotFound:
+            raise self.upstream.bad_response(
+                "404 for its candidate list (check base_url)"
+            ) from None
         rows, meta = body["data"], body.get("meta")
         if not isinstance(rows, list):
             raise self.upstream.bad_response("a list that is not an array")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from providers.errors import ProviderError
 from resolvers.accounts import Accounts
+from resolvers.idempotency import IdempotencyStore
 from resolvers.loaders import Loaders
 from resolvers.pagination import CursorCodec
 
@@ -24,10 +25,17 @@ class PartialError:
 class RequestContext:
     accounts: Accounts
     cursors: CursorCodec
+    idempotency: IdempotencyStore
     loaders: Loaders
     request_id: str
     partial_errors: list[PartialError] = field(default_factory=list)
 
     @classmethod
-    def create(cls, accounts: Accounts, cursors: CursorCodec, request_id: str) -> RequestContext:
-        return cls(accounts, cursors, Loaders(accounts), request_id)
+    def create(
+        cls,
+        accounts: Accounts,
+        cursors: CursorCodec,
+        idempotency: IdempotencyStore,
+        request_id: str,
+    ) -> RequestContext:
+        return cls(accounts, cursors, idempotency, Loaders(accounts), request_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.base import Capability
-from providers.errors import FieldProblem, Rejected
+from providers.errors import FieldProblem, Rejected, UpstreamOutcomeUnknown
 from providers.errors import NotFound as ProviderNotFound
 from providers.model import (
     ApplicationDraft,
@@ -28,6 +28,7 @@ from resolvers.accounts import Account
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext
 from resolvers.errors import GatewayError
+from resolvers.idempotency import fingerprint_of
 from resolvers.ids import decode_id
 
 __all__ = ["WriteOutcome", "create_candidate", "update_candidate"]
@@ -124,10 +125,59 @@ def _outcome(context: RequestContext, account: Account, result: WriteResult) -> 
     )
 
 
+MAX_KEY = 200
+
+
 async def create_candidate(
-    context: RequestContext, account_id: str, draft: CandidateDraft
+    context: RequestContext,
+    account_id: str,
+    draft: CandidateDraft,
+    idempotency_key: str | None = None,
 ) -> WriteOutcome:
-    """`draft.application.job_remote_id` arrives as the client's global job ID."""
+    """`draft.application.job_remote_id` arrives as the client's global job ID.
+
+    With an idempotency key, a repeat of the same input returns the first outcome (an unknown
+    outcome included) without a second upstream write; other input under the key is refused.
+    """
+    if idempotency_key is None:
+        return await _create(context, account_id, draft)
+    if not 0 < len(idempotency_key) <= MAX_KEY:
+        return _refused(
+            FieldProblem(
+                "BAD_USER_INPUT",
+                f"idempotencyKey must be 1 to {MAX_KEY} characters",
+                ("idempotency_key",),
+            )
+        )
+    key = f"{account_id}\x00{idempotency_key}"
+    store = context.idempotency
+    claim = await store.claim(key, fingerprint_of(account_id, draft))
+    if claim.conflict:
+        return _refused(
+            FieldProblem(
+                "BAD_USER_INPUT",
+                "idempotencyKey was already used with different input",
+                ("idempotency_key",),
+            )
+        )
+    if not claim.owner:
+        if isinstance(claim.result, Exception):
+            raise claim.result
+        assert isinstance(claim.result, WriteOutcome)
+        return claim.result
+    try:
+        outcome = await _create(context, account_id, draft)
+    except UpstreamOutcomeUnknown as unknown:
+        await store.finish(key, unknown)
+        raise
+    except BaseException:
+        await store.release(key)
+        raise
+    await store.finish(key, outcome)
+    return outcome
+
+
+async def _create(context: RequestContext, account_id: str, draft: CandidateDraft) -> WriteOutcome:
     account = _account(context, account_id, "account")
     if isinstance(account, FieldProblem):
         return _refused(account)

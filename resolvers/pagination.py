@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from providers.base import CandidatePage, CandidateQuery, Capability, Position
 from providers.errors import ProviderError, UnsupportedByProvider
 from providers.model import CandidateRecord
+from providers.resilience import remaining
 from resolvers.accounts import Account
 from resolvers.errors import BadCursor
 
@@ -245,7 +246,8 @@ async def merge_page(
     for _ in range(MAX_ROUNDS):
         need = first - sum(lane.buffered for lane in lanes)
         active = [lane for lane in lanes if lane.can_fetch]
-        if need <= 0 or not active:
+        left = remaining()
+        if need <= 0 or not active or (left is not None and left <= 0):
             break
         share = math.ceil(need / len(active))
         await asyncio.gather(*(lane.fetch(share) for lane in active))

@@ -46,7 +46,10 @@ def make_orgs() -> dict[str, TalynceOrg]:
     }
 
 
-def gateway_settings(url: str, orgs: dict[str, TalynceOrg]) -> Settings:
+def gateway_settings(
+    url: str, orgs: dict[str, TalynceOrg], *, request_timeout: float = 10.0, **account: Any
+) -> Settings:
+    """Settings for accounts on the emulator at `url`; `account` overrides AccountConfig fields."""
     return Settings(
         tuple(
             AccountConfig(
@@ -55,18 +58,20 @@ def gateway_settings(url: str, orgs: dict[str, TalynceOrg]) -> Settings:
                 provider="talynce",
                 base_url=f"{url}/api/v1",
                 credentials={"api_key": org.api_key},
+                **account,
             )
             for name, org in orgs.items()
         ),
         cursor_secret=b"test-cursor-secret",
+        request_timeout=request_timeout,
     )
 
 
 @contextmanager
-def running_stack(orgs: dict[str, TalynceOrg]) -> Iterator[Stack]:
+def running_stack(orgs: dict[str, TalynceOrg], **settings: Any) -> Iterator[Stack]:
     emulator = TalynceEmulator(orgs.values())
     with serve_in_thread(emulator.app) as upstream:
-        app = create_app(gateway_settings(upstream, orgs))
+        app = create_app(gateway_settings(upstream, orgs, **settings))
         with serve_in_thread(app, lifespan="on") as url:
             yield Stack(url, emulator, orgs)
 

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
+from providers.emulators.faults import FaultProfile
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -115,6 +116,7 @@ class TalynceOrg:
     latency: float = 0.0
     rate_limit: tuple[int, float] | None = None
     outage: bool = False
+    faults: FaultProfile = field(default_factory=FaultProfile)
     organization_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     pipeline: tuple[str, ...] = PIPELINE_STATUSES
     jobs: list[Job] = field(default_factory=list)
@@ -210,6 +212,7 @@ class TalynceEmulator:
                     PUT=_update_candidate,
                 ),
                 self._route("/api/v1/jobs", GET=_list_jobs),
+                Route("/_admin/faults/{org}", self._set_faults, methods=["PUT"]),
                 self._route("/{path:path}"),
             ]
         )
@@ -248,6 +251,17 @@ class TalynceEmulator:
         bisect.insort(self.requests, record, key=lambda r: r.started)
         return response
 
+    async def _set_faults(self, request: Request) -> Response:
+        """Emulator-only admin route, for benchmarks that run the emulator in another process."""
+        org = next((o for o in self.orgs.values() if o.name == request.path_params["org"]), None)
+        if org is None:
+            return ApiError(404, "not_found", "no such org").response()
+        try:
+            org.faults = FaultProfile.from_json(await request.json())
+        except (ValueError, TypeError) as exc:
+            return ApiError(400, "validation_error", str(exc)).response()
+        return JSONResponse({"data": {"org": org.name}})
+
     def _authenticate(self, request: Request) -> TalynceOrg | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
@@ -264,6 +278,9 @@ class TalynceEmulator:
     ) -> Response:
         if org is None:
             raise ApiError(401, "unauthorized", "Missing or invalid API key")
+        faulted = await org.faults.apply()
+        if faulted is not None:
+            return faulted
         retry_after = None if org.outage else org.admit(time.monotonic())
         if org.latency > 0:
             await asyncio.sleep(org.latency)

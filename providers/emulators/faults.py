@@ -1,0 +1,114 @@
+"""Fault profiles for emulators: the ways real upstreams misbehave, on demand and repeatable.
+
+A profile adds latency, answers a share of requests with a fault chosen by a seeded random
+generator (so a test run is repeatable), or plays a script of faults for the next requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+
+__all__ = ["FAULTS", "DroppedConnection", "FaultProfile"]
+
+FAULTS = (
+    "error",  # 500/502/503, from `error_statuses`
+    "rate_limit",  # 429 with Retry-After
+    "hang",  # no answer for `hang_seconds`
+    "malformed",  # 200 with JSON of the wrong shape
+    "truncated",  # 200 with JSON cut short
+    "html",  # 200 with an HTML error page, as a misrouted proxy sends
+    "reset",  # the connection drops mid-answer, after the request was taken
+)
+
+
+class DroppedConnection(Response):
+    """Announces a body, sends part of it and stops: the client sees the connection drop."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
+
+
+@dataclass
+class FaultProfile:
+    latency: float = 0.0
+    rates: dict[str, float] = field(default_factory=dict)
+    script: deque[str] = field(default_factory=deque)
+    error_statuses: tuple[int, ...] = (500, 502, 503)
+    retry_after: str = "1"
+    hang_seconds: float = 30.0
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.rates) | set(self.script)) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        self._rng = random.Random(self.seed)
+        self.script = deque(self.script)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultProfile:
+        """For the emulators' admin endpoint: the same fields, as JSON."""
+        allowed = {"latency", "rates", "script", "error_statuses", "retry_after", "hang_seconds"}
+        unknown = set(data) - allowed - {"seed"}
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}")
+        return cls(
+            latency=float(data.get("latency", 0.0)),
+            rates={str(k): float(v) for k, v in dict(data.get("rates", {})).items()},
+            script=deque(str(f) for f in data.get("script", [])),
+            error_statuses=tuple(int(s) for s in data.get("error_statuses", (500, 502, 503))),
+            retry_after=str(data.get("retry_after", "1")),
+            hang_seconds=float(data.get("hang_seconds", 30.0)),
+            seed=int(data.get("seed", 0)),
+        )
+
+    def _pick(self) -> str | None:
+        if self.script:
+            return self.script.popleft()
+        roll = self._rng.random()
+        for fault in FAULTS:
+            roll -= self.rates.get(fault, 0.0)
+            if roll < 0:
+                return fault
+        return None
+
+    async def apply(self) -> Response | None:
+        """The response a fault calls for, or None to let the request be served normally."""
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        fault = self._pick()
+        if fault is None:
+            return None
+        if fault == "hang":
+            await asyncio.sleep(self.hang_seconds)
+            return Response("gave up", status_code=504)
+        if fault == "error":
+            status = self._rng.choice(self.error_statuses)
+            return Response("upstream failure", status_code=status)
+        if fault == "rate_limit":
+            return Response("slow down", status_code=429, headers={"Retry-After": self.retry_after})
+        if fault == "malformed":
+            return Response(b'{"data": "oops", "meta": 7}', media_type="application/json")
+        if fault == "truncated":
+            return Response(b'{"data": [{"id": "a", "full_na', media_type="application/json")
+        if fault == "html":
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
+        return DroppedConnection()

@@ -1,0 +1,195 @@
+"""Resilience end to end: faults injected at the emulator, the gateway's answers checked."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from providers.emulators.faults import FaultProfile
+from tests.conftest import Stack, make_orgs, running_stack
+
+LIST = """query($first: Int) { candidates(first: $first) {
+  edges { node { remoteId account { id } } }
+  sources { account { id } status error { code retryAfter } }
+} }"""
+
+CREATE = """mutation($input: CreateCandidateInput!) { createCandidate(input: $input) {
+  created candidate { remoteId } userErrors { field code message } } }"""
+
+
+def upstream_calls(stack: Stack, org: str) -> int:
+    return len(stack.calls(org))
+
+
+@pytest.fixture
+def tuned() -> Iterator[Stack]:
+    """Short breaker cool-down and request deadline, so the tests can watch them act."""
+    with running_stack(
+        make_orgs(), request_timeout=1.0, breaker_threshold=3, breaker_cooldown=0.5
+    ) as stack:
+        yield stack
+
+
+def test_thirty_percent_503s_are_retried_into_complete_answers(stack: Stack) -> None:
+    for n, org in enumerate(stack.orgs.values()):
+        org.faults = FaultProfile(rates={"error": 0.3}, error_statuses=(503,), seed=n)
+    for _ in range(200):
+        body = stack.graphql(LIST, {"first": 6})
+        assert "errors" not in body, body["errors"]
+        assert len(body["data"]["candidates"]["edges"]) == 6
+    failed = [r for r in stack.emulator.requests if r.status == 503]
+    assert len(failed) > 100  # the faults really happened, and were absorbed
+
+
+def test_a_hanging_account_costs_only_itself_and_the_deadline(tuned: Stack) -> None:
+    tuned.orgs["globex"].faults = FaultProfile(script=deque(["hang"]), hang_seconds=5)
+    began = time.monotonic()
+    body = tuned.graphql(LIST, {"first": 6})
+    elapsed = time.monotonic() - began
+    assert elapsed < 1.0 * 1.1 + 0.2  # deadline + 10%, plus HTTP to the test client
+    page = body["data"]["candidates"]
+    assert {e["node"]["account"]["id"] for e in page["edges"]} == {"acme", "initech"}
+    globex = next(s for s in page["sources"] if s["account"]["id"] == "globex")
+    assert (globex["status"], globex["error"]["code"]) == ("ERROR", "UPSTREAM_TIMEOUT")
+    assert body["errors"][0]["extensions"]["account"] == "globex"
+
+
+def test_the_breaker_opens_fails_fast_and_recovers(tuned: Stack) -> None:
+    tuned.orgs["acme"].faults = FaultProfile(rates={"error": 1.0}, error_statuses=(500,))
+    for _ in range(3):
+        body = tuned.graphql(LIST, {"first": 3})
+        assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    calls_when_open = upstream_calls(tuned, "acme")
+    assert calls_when_open == 3  # 500 is not retried: one call per query
+    for _ in range(5):
+        body = tuned.graphql(LIST, {"first": 3})
+        acme = next(
+            s for s in body["data"]["candidates"]["sources"] if s["account"]["id"] == "acme"
+        )
+        assert acme["error"]["code"] == "UPSTREAM_UNAVAILABLE"
+        assert 0 < acme["error"]["retryAfter"] <= 0.5
+    assert upstream_calls(tuned, "acme") == calls_when_open  # failed fast: nothing sent
+    tuned.orgs["acme"].faults = FaultProfile()
+    time.sleep(0.55)
+    body = tuned.graphql(LIST, {"first": 3})
+    assert "errors" not in body
+    assert upstream_calls(tuned, "acme") == calls_when_open + 1  # one probe, and it closed
+
+
+def test_retry_after_is_waited_out_and_retried(stack: Stack) -> None:
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["rate_limit"]), retry_after="1")
+    began = time.monotonic()
+    body = stack.graphql(LIST, {"first": 3})
+    assert "errors" not in body
+    assert time.monotonic() - began >= 1.0
+    statuses = [r.status for r in stack.calls("acme")]
+    assert statuses == [429, 200]
+
+
+def test_retry_after_beyond_the_deadline_fails_fast(tuned: Stack) -> None:
+    tuned.orgs["acme"].faults = FaultProfile(script=deque(["rate_limit"]), retry_after="30")
+    began = time.monotonic()
+    body = tuned.graphql(LIST, {"first": 3})
+    assert time.monotonic() - began < 0.5
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
+    assert error["extensions"]["retryAfter"] == 30
+    assert len(body["data"]["candidates"]["edges"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        ("malformed", "UPSTREAM_BAD_RESPONSE"),
+        ("truncated", "UPSTREAM_BAD_RESPONSE"),
+        ("html", "UPSTREAM_BAD_RESPONSE"),
+    ],
+)
+def test_bodies_that_are_not_the_expected_json_are_coded(
+    stack: Stack, fault: str, code: str
+) -> None:
+    stack.orgs["initech"].faults = FaultProfile(script=deque([fault]))
+    body = stack.graphql(LIST, {"first": 3})
+    assert body["errors"][0]["extensions"] == {
+        "code": code,
+        "account": "initech",
+        "provider": "talynce",
+    }
+    assert len(body["data"]["candidates"]["edges"]) == 3
+
+
+def test_a_dropped_connection_on_a_read_is_retried(stack: Stack) -> None:
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["reset"]))
+    body = stack.graphql(LIST, {"first": 3})
+    assert "errors" not in body
+    assert len(stack.calls("acme")) == 2
+
+
+def create_input(**fields: Any) -> dict[str, Any]:
+    return {
+        "account": "acme",
+        "fullName": "Kiran Rao",
+        "emails": [{"value": "kiran@example.com"}],
+        **fields,
+    }
+
+
+def test_one_idempotency_key_sent_twenty_times_creates_once(stack: Stack) -> None:
+    stack.orgs["acme"].latency = 0.1
+
+    async def send_all() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.post(
+                        "/graphql",
+                        json={
+                            "query": CREATE,
+                            "variables": {"input": create_input(idempotencyKey="k-1")},
+                        },
+                    )
+                    for _ in range(20)
+                )
+            )
+        return [r.json() for r in replies]
+
+    before = len(stack.orgs["acme"].candidates)
+    bodies = asyncio.run(send_all())
+    posts = [r for r in stack.calls("acme") if r.method == "POST"]
+    assert len(posts) == 1
+    assert len(stack.orgs["acme"].candidates) == before + 1
+    ids = {b["data"]["createCandidate"]["candidate"]["remoteId"] for b in bodies}
+    assert len(ids) == 1
+    assert {b["data"]["createCandidate"]["created"] for b in bodies} == {True}
+
+
+def test_an_idempotency_key_with_other_input_is_refused(stack: Stack) -> None:
+    stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-2")})
+    body = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-2", company="Other")})
+    [error] = body["data"]["createCandidate"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "idempotencyKey"], "BAD_USER_INPUT")
+    assert len([r for r in stack.calls("acme") if r.method == "POST"]) == 1
+
+
+def test_a_create_whose_answer_is_lost_is_reported_unknown_and_not_repeated(stack: Stack) -> None:
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["reset"]))
+    body = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3")})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
+    again = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3")})
+    assert again["errors"][0]["extensions"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
+    assert len([r for r in stack.calls("acme") if r.method == "POST"]) == 1
+
+
+def test_an_unreachable_create_frees_its_key_for_a_retry(stack: Stack) -> None:
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["error"]), error_statuses=(503,))
+    failed = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-4")})
+    assert failed["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    retried = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-4")})
+    assert retried["data"]["createCandidate"]["created"] is True
