@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from gateway.security import hash_key, new_key
 from gateway.settings import ConfigError, Settings, load_settings
 
 __all__ = ["main"]
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("config", type=Path)
+    commands.add_parser("new-key", help="make a client key and the digest to configure")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry upstream URLs
@@ -76,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             export_schema(args.output)
             print(f"wrote {args.output}")
             return 0
+        if args.command == "new-key":
+            key = new_key()
+            print(f"key (give to the client):      {key}")
+            print(f"key_sha256 (put in [[clients]]): {hash_key(key)}")
+            return 0
         if args.command == "check-config":
             checked = load_settings(args.config)
             print(f"{args.config}: {len(checked.accounts)} accounts, OK")
@@ -84,11 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
         )
         settings = None if args.demo or config_path is None else load_settings(config_path)
-        if settings is None and not _is_loopback(args.host):
-            print(
-                "the demo binds to loopback only; give --config to serve elsewhere", file=sys.stderr
-            )
-            return 2
+        if settings is None or not settings.clients:
+            if not _is_loopback(args.host):
+                print(
+                    "no client keys are configured, so the gateway serves loopback only; "
+                    "add [[clients]] (python -m gateway new-key) to bind elsewhere",
+                    file=sys.stderr,
+                )
+                return 2
+            print(f"No client keys configured: open to local callers on {args.host} only.")
         asyncio.run(_serve(settings, args.host, args.port))
         return 0
     except ConfigError as error:

@@ -7,13 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
-from gateway.schema import schema
+from gateway.errors import shape_errors
+from gateway.redaction import install_redaction
+from gateway.schema import build_schema
+from gateway.security import ANONYMOUS, Client, GuardMiddleware
 from gateway.settings import Settings
 from providers.http import build_client
 from providers.registry import PROVIDERS
@@ -38,7 +45,11 @@ def build_accounts(settings: Settings) -> Accounts:
 
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(self, accounts: Accounts, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        super().__init__(
+            build_schema(settings.limits, introspection=settings.introspection),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
         self.accounts = accounts
         self.cursors = CursorCodec(settings.cursor_secret)
         self.idempotency = MemoryIdempotencyStore(settings.idempotency_ttl)
@@ -52,7 +63,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response.headers["x-request-id"] = request_id
         # The request's own task runs the whole operation, so every upstream call inherits this.
         set_deadline(self.request_timeout)
-        return RequestContext.create(self.accounts, self.cursors, self.idempotency, request_id)
+        state = request.scope.setdefault("state", {})
+        client: Client = state.get("client", ANONYMOUS)
+        context = RequestContext.create(
+            self.accounts.visible(client.accounts),
+            self.cursors,
+            self.idempotency,
+            request_id,
+            can_write=client.write,
+        )
+        state["graphql_context"] = context
+        return context
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        shape_errors(result, request.scope.get("state", {}).get("graphql_context"))
+        return process_result(result)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -72,12 +99,32 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await accounts.aclose()
 
+    middleware = [
+        Middleware(
+            GuardMiddleware,
+            clients=settings.clients,
+            max_body_bytes=settings.limits.max_body_bytes,
+            path="/graphql",
+        )
+    ]
+    if settings.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            ),
+        )
+    install_redaction(settings.secrets())
     app = Starlette(
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.accounts = accounts

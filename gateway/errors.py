@@ -8,17 +8,15 @@ unexpected becomes INTERNAL with the request id, its details only in the server 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from providers.errors import ProviderError
 from resolvers.context import RequestContext
 from resolvers.errors import GatewayError
 
-__all__ = ["ErrorShaping", "extensions_for", "is_expected"]
+__all__ = ["extensions_for", "is_expected", "shape_errors"]
 
 logger = logging.getLogger("gateway")
 
@@ -50,7 +48,8 @@ def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, GatewayError | ProviderError):
         message, extensions = original.message, extensions_for(original)
     elif original is None:
-        message, extensions = error.message, {"code": "BAD_USER_INPUT"}
+        code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
+        message, extensions = error.message, {"code": code}
     else:
         message = f"Internal error; quote request id {request_id} to the operator"
         extensions = {"code": "INTERNAL", "requestId": request_id}
@@ -64,20 +63,17 @@ def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     )
 
 
-class ErrorShaping(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        context = self.execution_context.context
-        if result is None or not isinstance(context, RequestContext):
-            return
-        errors = [_shape(error, context.request_id) for error in result.errors or ()]
+def shape_errors(result: Any, context: RequestContext | None) -> None:
+    """Rewrites `result.errors` in place: known codes kept, partials added, the rest masked.
+
+    Runs on the finished result (not inside execution), so parse and validation failures,
+    which Strawberry reports after its extensions have finished, are shaped too.
+    """
+    request_id = context.request_id if context is not None else "-"
+    errors = [_shape(error, request_id) for error in result.errors or ()]
+    if context is not None:
         errors += [
-            GraphQLError(
-                partial.error.message,
-                path=list(partial.path),
-                extensions=extensions_for(partial.error),
-            )
-            for partial in context.partial_errors
+            GraphQLError(p.error.message, path=list(p.path), extensions=extensions_for(p.error))
+            for p in context.partial_errors
         ]
-        result.errors = errors or None
+    result.errors = errors or None

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
-from gateway.errors import ErrorShaping, is_expected
+from gateway.errors import is_expected
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
+from gateway.limits import QueryLimits, limits_rule
 from gateway.types import (
     Account,
     Application,
@@ -25,7 +35,9 @@ from gateway.types import (
 from resolvers import candidates, mutations
 from resolvers.mutations import WriteOutcome
 
-__all__ = ["GatewaySchema", "schema"]
+__all__ = ["GatewaySchema", "build_schema", "schema"]
+
+DEFAULT_LIMITS = QueryLimits()
 
 logger = logging.getLogger("gateway")
 
@@ -129,9 +141,22 @@ class GatewaySchema(strawberry.Schema):
                 logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-schema = GatewaySchema(
-    query=Query,
-    mutation=Mutation,
-    types=[Candidate, Application],
-    extensions=[ErrorShaping],
-)
+def build_schema(
+    limits: QueryLimits = DEFAULT_LIMITS, *, introspection: bool = True
+) -> GatewaySchema:
+    """The schema with a deployment's limits; built once per app, never per request."""
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(limits.max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return GatewaySchema(
+        query=Query, mutation=Mutation, types=[Candidate, Application], extensions=extensions
+    )
+
+
+schema = build_schema()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.limits import QueryLimits
+from gateway.security import Client
 from providers.base import AccountConfig
 from providers.registry import PROVIDERS
 
@@ -36,6 +38,23 @@ ACCOUNT_KEYS = {
 }
 
 
+GATEWAY_KEYS = {
+    "cursor_secret_env",
+    "request_timeout",
+    "idempotency_ttl",
+    "introspection",
+    "graphiql",
+    "cors_origins",
+    "max_depth",
+    "max_aliases",
+    "max_tokens",
+    "max_cost",
+    "max_body_bytes",
+}
+LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes")
+DEFAULT_LIMITS = QueryLimits()
+
+
 class ConfigError(ValueError):
     """A configuration problem, worded for the operator: where it is and what was expected."""
 
@@ -47,6 +66,16 @@ class Settings:
     source: str = "<built in>"
     request_timeout: float = 10.0
     idempotency_ttl: float = 24 * 3600.0
+    clients: tuple[Client, ...] = ()
+    limits: QueryLimits = DEFAULT_LIMITS
+    introspection: bool = True
+    graphiql: bool = True
+    cors_origins: tuple[str, ...] = ()
+
+    def secrets(self) -> set[str]:
+        """Every secret value the process holds, for log redaction."""
+        found = {v for account in self.accounts for v in account.credentials.values() if v}
+        return found | {self.cursor_secret.decode(errors="ignore")}
 
 
 def _require(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
@@ -173,19 +202,80 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
     gateway = data.get("gateway", {})
     if not isinstance(gateway, Mapping):
         raise ConfigError("gateway: expected a table")
-    unknown = set(gateway) - {"cursor_secret_env", "request_timeout", "idempotency_ttl"}
+    unknown = set(gateway) - GATEWAY_KEYS
     if unknown:
         raise ConfigError(f"gateway: unknown keys {sorted(unknown)}")
-    timeout = _number(gateway, "request_timeout", "gateway", 10.0, minimum=0.1)
-    ttl = _number(gateway, "idempotency_ttl", "gateway", 24 * 3600.0, minimum=1)
     secret_var = gateway.get("cursor_secret_env")
-    if secret_var is None:
-        return Settings(accounts, source=source, request_timeout=timeout, idempotency_ttl=ttl)
-    if not env.get(secret_var):
-        raise ConfigError(
-            f"gateway.cursor_secret_env: environment variable {secret_var} is not set"
-        )
-    return Settings(accounts, env[secret_var].encode(), source, timeout, ttl)
+    limits = QueryLimits(
+        **{
+            name: int(
+                _number(
+                    gateway, name, "gateway", getattr(DEFAULT_LIMITS, name), minimum=1, integer=True
+                )
+            )
+            for name in LIMITS
+        }
+    )
+    origins = gateway.get("cors_origins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise ConfigError("gateway.cors_origins: expected a list of origins")
+    return Settings(
+        accounts=accounts,
+        cursor_secret=(
+            _from_env(env, secret_var, "gateway.cursor_secret_env").encode()
+            if secret_var is not None
+            else secrets.token_bytes(32)
+        ),
+        source=source,
+        request_timeout=_number(gateway, "request_timeout", "gateway", 10.0, minimum=0.1),
+        idempotency_ttl=_number(gateway, "idempotency_ttl", "gateway", 86400.0, minimum=1),
+        clients=_clients(data.get("clients", []), {a.id for a in accounts}),
+        limits=limits,
+        introspection=_flag(gateway, "introspection"),
+        graphiql=_flag(gateway, "graphiql"),
+        cors_origins=tuple(origins),
+    )
+
+
+def _flag(table: Mapping[str, Any], key: str) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"gateway.{key}: expected true or false")
+    return value
+
+
+def _clients(tables: Any, account_ids: set[str]) -> tuple[Client, ...]:
+    if not isinstance(tables, list):
+        raise ConfigError("clients: expected [[clients]] tables")
+    clients = []
+    for n, table in enumerate(tables):
+        where = f"clients[{n}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = set(table) - {"name", "key_sha256", "accounts", "write"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        name = _require(table, "name", where, str)
+        digest = _require(table, "key_sha256", where, str)
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ConfigError(
+                f"{where}.key_sha256: expected 64 hex digits (python -m gateway new-key)"
+            )
+        visible = table.get("accounts", "*")
+        if visible == "*":
+            accounts = None
+        elif isinstance(visible, list) and all(isinstance(a, str) for a in visible):
+            missing = set(visible) - account_ids
+            if missing:
+                raise ConfigError(f"{where}.accounts: unknown accounts {sorted(missing)}")
+            accounts = frozenset(visible)
+        else:
+            raise ConfigError(f'{where}.accounts: expected a list of account ids or "*"')
+        write = table.get("write", False)
+        if not isinstance(write, bool):
+            raise ConfigError(f"{where}.write: expected true or false")
+        clients.append(Client(name, digest, accounts, write))
+    return tuple(clients)
 
 
 def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:

@@ -41,6 +41,12 @@ class Accounts:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def visible(self, ids: frozenset[str] | None) -> Accounts:
+        """The accounts a caller may see; every other account reads as not existing."""
+        if ids is None:
+            return self
+        return Accounts([account for account in self if account.id in ids])
+
     def get(self, account_id: str) -> Account | None:
         return self._by_id.get(account_id)
 

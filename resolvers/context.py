@@ -28,6 +28,7 @@ class RequestContext:
     idempotency: IdempotencyStore
     loaders: Loaders
     request_id: str
+    can_write: bool = True
     partial_errors: list[PartialError] = field(default_factory=list)
 
     @classmethod
@@ -37,5 +38,7 @@ class RequestContext:
         cursors: CursorCodec,
         idempotency: IdempotencyStore,
         request_id: str,
+        *,
+        can_write: bool = True,
     ) -> RequestContext:
-        return cls(accounts, cursors, idempotency, Loaders(accounts), request_id)
+        return cls(accounts, cursors, idempotency, Loaders(accounts), request_id, can_write)

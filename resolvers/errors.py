@@ -5,7 +5,7 @@ Like `providers.errors.ProviderError` they carry a stable `code`; the GraphQL la
 
 from __future__ import annotations
 
-__all__ = ["BadCursor", "BadUserInput", "GatewayError", "NotFound"]
+__all__ = ["BadCursor", "BadUserInput", "Forbidden", "GatewayError", "NotFound"]
 
 
 class GatewayError(Exception):
@@ -30,3 +30,7 @@ class BadCursor(GatewayError):
 
 class NotFound(GatewayError):
     code = "NOT_FOUND"
+
+
+class Forbidden(GatewayError):
+    code = "FORBIDDEN"

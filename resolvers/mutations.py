@@ -27,7 +27,7 @@ from providers.model import (
 from resolvers.accounts import Account
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext
-from resolvers.errors import GatewayError
+from resolvers.errors import Forbidden, GatewayError
 from resolvers.idempotency import fingerprint_of
 from resolvers.ids import decode_id
 
@@ -44,6 +44,11 @@ class WriteOutcome:
     created: bool | None = None
     warnings: tuple[WriteWarning, ...] = ()
     problems: tuple[FieldProblem, ...] = ()
+
+
+def _require_write(context: RequestContext) -> None:
+    if not context.can_write:
+        raise Forbidden("this client key may read but not write")
 
 
 def _refused(*problems: FieldProblem) -> WriteOutcome:
@@ -139,6 +144,7 @@ async def create_candidate(
     With an idempotency key, a repeat of the same input returns the first outcome (an unknown
     outcome included) without a second upstream write; other input under the key is refused.
     """
+    _require_write(context)
     if idempotency_key is None:
         return await _create(context, account_id, draft)
     if not 0 < len(idempotency_key) <= MAX_KEY:
@@ -202,6 +208,7 @@ async def _create(context: RequestContext, account_id: str, draft: CandidateDraf
 
 async def update_candidate(context: RequestContext, id: str, patch: CandidatePatch) -> WriteOutcome:
     """`patch.application.job_remote_id`, when given, is the client's global job ID."""
+    _require_write(context)
     try:
         gid = decode_id(id, expect="Candidate")
     except GatewayError as error:

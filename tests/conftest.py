@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -46,10 +49,14 @@ def make_orgs() -> dict[str, TalynceOrg]:
     }
 
 
-def gateway_settings(
-    url: str, orgs: dict[str, TalynceOrg], *, request_timeout: float = 10.0, **account: Any
-) -> Settings:
-    """Settings for accounts on the emulator at `url`; `account` overrides AccountConfig fields."""
+CURSOR_SECRET = b"test-cursor-secret"
+SETTINGS_FIELDS = {f.name for f in dataclasses.fields(Settings)}
+
+
+def gateway_settings(url: str, orgs: dict[str, TalynceOrg], **overrides: Any) -> Settings:
+    """Settings for accounts on the emulator at `url`; overrides name Settings or account fields."""
+    settings = {k: v for k, v in overrides.items() if k in SETTINGS_FIELDS}
+    account = {k: v for k, v in overrides.items() if k not in SETTINGS_FIELDS}
     return Settings(
         tuple(
             AccountConfig(
@@ -62,18 +69,66 @@ def gateway_settings(
             )
             for name, org in orgs.items()
         ),
-        cursor_secret=b"test-cursor-secret",
-        request_timeout=request_timeout,
+        cursor_secret=CURSOR_SECRET,
+        **settings,
     )
 
 
+class SecretWatch:
+    """ASGI wrapper that records any configured secret found in a response header or body."""
+
+    leaks: list[str] = []
+    secrets: set[bytes] = set()
+
+    def __init__(self, app: ASGIApp, secrets: set[str]) -> None:
+        self.app = app
+        SecretWatch.secrets |= {s.encode() for s in secrets}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def watch(message: Message) -> None:
+            blob = b"".join(k + b": " + v for k, v in message.get("headers", [])) + message.get(
+                "body", b""
+            )
+            for secret in SecretWatch.secrets:
+                if secret in blob:
+                    SecretWatch.leaks.append(f"{scope.get('path')}: {secret[:4]!r}…")
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
 @contextmanager
-def running_stack(orgs: dict[str, TalynceOrg], **settings: Any) -> Iterator[Stack]:
+def running_stack(orgs: dict[str, TalynceOrg], **overrides: Any) -> Iterator[Stack]:
     emulator = TalynceEmulator(orgs.values())
     with serve_in_thread(emulator.app) as upstream:
-        app = create_app(gateway_settings(upstream, orgs, **settings))
+        settings = gateway_settings(upstream, orgs, **overrides)
+        app = SecretWatch(create_app(settings), settings.secrets())
         with serve_in_thread(app, lifespan="on") as url:
             yield Stack(url, emulator, orgs)
+
+
+class LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_leaves_the_gateway() -> Iterator[None]:
+    """Fails the run if a configured secret reached a response or any log record."""
+    capture = LogCapture()
+    logging.getLogger().addHandler(capture)
+    logging.getLogger().setLevel(logging.DEBUG)
+    yield
+    logging.getLogger().removeHandler(capture)
+    assert SecretWatch.leaks == [], SecretWatch.leaks
+    text = "\n".join(capture.lines)
+    leaked = [s for s in SecretWatch.secrets if s.decode() in text]
+    assert leaked == [], "secrets in log records"
+    assert capture.lines, "the log capture saw nothing: it is not wired"
 
 
 @pytest.fixture

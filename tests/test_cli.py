@@ -14,6 +14,8 @@ import pytest
 
 from gateway.__main__ import main
 from gateway.schema import schema
+from gateway.security import hash_key
+from providers.registry import DEMOS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,9 +91,29 @@ def test_serve_demo_answers_graphql_on_loopback() -> None:
                 "query": "{ accounts { id } candidates(first: 4) { totalCount edges { node { fullName } } } }"
             },
         ).json()
-        assert len(body["data"]["accounts"]) == 2
+        expected = [account.id for make in DEMOS.values() for account in make().accounts]
+        assert [a["id"] for a in body["data"]["accounts"]] == expected
         assert body["data"]["candidates"]["totalCount"] >= 2 * 50
         assert len(body["data"]["candidates"]["edges"]) == 4
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_config_without_client_keys_refuses_a_public_bind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOME_TALYNCE_KEY", "k")
+    path = tmp_path / "g.toml"
+    path.write_text(
+        '[[accounts]]\nid = "a"\nprovider = "talynce"\napi_key_env = "SOME_TALYNCE_KEY"\n'
+    )
+    assert main(["serve", "--config", str(path), "--host", "0.0.0.0"]) == 2
+    assert "loopback only" in capsys.readouterr().err
+
+
+def test_new_key_prints_a_key_and_its_digest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new-key"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    key = lines[0].split()[-1]
+    assert lines[1].split()[-1] == hash_key(key)

@@ -1,0 +1,44 @@
+"""Keeps secrets out of log lines: every handler gets a filter that masks known secret values.
+
+The filter formats the message (and any traceback) itself, masks, and stores the result, so a
+secret cannot slip through as a format argument or in an exception's text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+__all__ = ["RedactSecrets", "install_redaction"]
+
+MASK = "[redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
+    """Adds the filter to every handler configured now (root, uvicorn's and the rest)."""
+    redactor = RedactSecrets(secrets)
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+                handler.addFilter(redactor)
+    return redactor
