@@ -69,9 +69,9 @@ def _walk(
         if isinstance(selection, FieldNode):
             if selection.alias is not None:
                 tally.aliases += 1
-            if selection.selection_set is None:
-                continue
             name = selection.name.value
+            if selection.selection_set is None or name.startswith("__"):
+                continue  # introspection is bounded by the schema; it can be switched off
             inner = weight
             if name in PAGED_FIELDS:
                 inner = weight * _page_size(selection, *PAGED_FIELDS[name])

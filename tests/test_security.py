@@ -295,3 +295,12 @@ def test_log_redaction_masks_secrets_in_messages_and_tracebacks() -> None:
         logger.removeHandler(handler)
     assert records and all("super-secret-token" not in r for r in records)
     assert "[redacted]" in records[0] and "RuntimeError" in records[1]
+
+
+def test_the_standard_introspection_query_passes_the_limits(keyed: Stack) -> None:
+    """GraphiQL's docs panel depends on it; its depth comes from the schema, not from data."""
+    from graphql import get_introspection_query
+
+    body = ask(keyed, ADMIN, get_introspection_query())
+    assert "errors" not in body
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"

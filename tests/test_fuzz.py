@@ -1,0 +1,96 @@
+"""Fuzzing: generated GraphQL operations against the live gateway, and arbitrary upstream JSON.
+
+Schemathesis (GraphQL mode) writes operations from the schema, mutations included; whatever it
+sends, the gateway must answer below 500 and give every error a code from the documented list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.schema import schema as gateway_schema
+from providers.talynce import candidate_record
+from tests.conftest import Stack, make_orgs, running_stack
+
+CODES = {
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "BAD_USER_INPUT",
+    "BAD_CURSOR",
+    "NOT_FOUND",
+    "UNSUPPORTED_BY_PROVIDER",
+    "UPSTREAM_TIMEOUT",
+    "UPSTREAM_UNAVAILABLE",
+    "UPSTREAM_RATE_LIMITED",
+    "UPSTREAM_AUTH_FAILED",
+    "UPSTREAM_BAD_RESPONSE",
+    "UPSTREAM_OUTCOME_UNKNOWN",
+    "QUERY_TOO_COMPLEX",
+}
+OPERATIONS: list[int] = []
+
+api = schemathesis.graphql.from_dict(gateway_schema.introspect())
+
+
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[Stack]:
+    with running_stack(make_orgs()) as stack:
+        yield stack
+    assert len(OPERATIONS) >= 500, f"only {len(OPERATIONS)} operations were generated"
+
+
+@api.parametrize()
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+def test_generated_operations_never_fail_the_server(case: Any, fuzzed: Stack) -> None:
+    response = case.call(base_url=f"{fuzzed.url}/graphql")
+    OPERATIONS.append(response.status_code)
+    assert response.status_code < 500, response.text
+    body = response.json()
+    for error in body.get("errors") or []:
+        assert error.get("extensions", {}).get("code") in CODES, error
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=20), inner, max_size=8)
+    ),
+    max_leaves=30,
+)
+CANDIDATE_KEYS = [
+    "id",
+    "full_name",
+    "email",
+    "phone_number",
+    "whatsapp_number",
+    "location",
+    "primary_skills",
+    "secondary_skills",
+    "skill_array",
+    "total_experience_years",
+    "current_company",
+    "current_designation",
+    "current_ctc",
+    "expected_ctc",
+    "notice_period_days",
+    "resume_url",
+    "source",
+    "talent_pool_status",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "applications",
+]
+
+
+@given(st.one_of(JSON, st.dictionaries(st.sampled_from(CANDIDATE_KEYS), JSON)))
+@settings(max_examples=300, deadline=None)
+def test_the_talynce_mapper_survives_any_json(raw: Any) -> None:
+    record = candidate_record(raw)
+    assert record is None or isinstance(record.remote_id, str)
