@@ -40,14 +40,14 @@ def extensions_for(error: KnownError) -> dict[str, Any]:
 def is_expected(error: GraphQLError) -> bool:
     """True for errors that are part of the API rather than bugs: nothing to log at ERROR."""
     original = error.original_error
-    return original is None or isinstance(original, GatewayError | ProviderError)
+    return original is None or isinstance(original, GatewayError | ProviderError | GraphQLError)
 
 
 def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, GatewayError | ProviderError):
         message, extensions = original.message, extensions_for(original)
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError):  # e.g. variable coercion
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
         message, extensions = error.message, {"code": code}
     else:
