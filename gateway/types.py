@@ -376,7 +376,10 @@ class CandidateConnection:
             has_next_page=self.listing.page.has_next,
             has_previous_page=False,
             start_cursor=self.listing.cursor_after(1) if count else None,
-            end_cursor=self.listing.cursor_after(count) if count else None,
+            # Even an empty page moves on when upstream pages came back empty: keep the way out.
+            end_cursor=(
+                self.listing.cursor_after(count) if count or self.listing.page.has_next else None
+            ),
         )
 
     @strawberry.field(description="The sum of the totals the accounts reported.")

@@ -181,6 +181,8 @@ class MergedPage:
 
     @property
     def total(self) -> int | None:
+        if not self.lanes and not self.skipped:
+            return 0  # no account in scope: nothing can match
         totals = [lane.total for lane in self.lanes if lane.total is not None]
         return sum(totals) if totals else None
 
