@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import uvicorn
 
+from gateway.logs import configure_logging
+from gateway.ping import ping_accounts, render_table
 from gateway.security import hash_key, new_key
 from gateway.settings import ConfigError, Settings, load_settings
 
@@ -34,7 +35,7 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
 
     async def run(settings: Settings) -> None:
         app = create_app(settings)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info")
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
         await uvicorn.Server(config).serve()
 
@@ -64,14 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", type=Path, help=f"TOML file (default: ${CONFIG_ENV})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--log-format", choices=("auto", "json", "text"), default="auto", help="auto: text on a tty"
+    )
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("config", type=Path)
+    check.add_argument("--ping", action="store_true", help="call each account once")
     commands.add_parser("new-key", help="make a client key and the digest to configure")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry upstream URLs
 
     try:
         if args.command == "export-schema":
@@ -86,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             checked = load_settings(args.config)
             print(f"{args.config}: {len(checked.accounts)} accounts, OK")
-            return 0
+            if not args.ping:
+                return 0
+            results = asyncio.run(ping_accounts(checked))
+            print(render_table(results))
+            return 0 if all(r.status == "OK" for r in results) else 1
         config_path = args.config or (
             Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None
         )
@@ -100,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return 2
             print(f"No client keys configured: open to local callers on {args.host} only.")
+        configure_logging(args.log_format)
         asyncio.run(_serve(settings, args.host, args.port))
         return 0
     except ConfigError as error:

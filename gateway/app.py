@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.metrics import Metrics
 from gateway.redaction import install_redaction
 from gateway.schema import build_schema
 from gateway.security import GuardMiddleware
@@ -38,6 +40,7 @@ def build_accounts(settings: Settings) -> Accounts:
 
 def create_app(settings: Settings) -> Starlette:
     accounts = build_accounts(settings)
+    metrics = Metrics()
     graphql = GraphQLView(
         build_schema(settings.limits, introspection=settings.introspection),
         accounts,
@@ -45,10 +48,21 @@ def create_app(settings: Settings) -> Starlette:
         MemoryIdempotencyStore(settings.idempotency_ttl),
         request_timeout=settings.request_timeout,
         graphiql=settings.graphiql,
+        metrics=metrics,
     )
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "accounts": len(accounts)})
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Ready when configured and at least one account's breaker lets calls through."""
+        open_ = [a.id for a in accounts if metrics.breakers.get(a.id) == "open"]
+        ready = len(accounts) > 0 and len(open_) < len(accounts)
+        body = {"status": "ready" if ready else "unavailable", "accounts": len(accounts)}
+        return JSONResponse(body | {"breakers_open": open_}, status_code=200 if ready else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -83,10 +97,13 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.accounts = accounts
+    app.state.metrics = metrics
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
@@ -132,6 +132,16 @@ class Mutation:
         return UpdateCandidatePayload(**_parts(outcome, id_field=True))
 
 
+class RecordOperation(SchemaExtension):
+    """Notes the operation's name in the request context, for metrics and the request log."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if hasattr(context, "operation_name"):
+            context.operation_name = self.execution_context.operation_name
+
+
 class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -147,6 +157,7 @@ def build_schema(
     """The schema with a deployment's limits; built once per app, never per request."""
     rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        RecordOperation,
         lambda: MaxTokensLimiter(limits.max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),

@@ -10,6 +10,7 @@ client accepts neither JSON media type.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -23,8 +24,11 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from gateway.errors import shape_errors
+from gateway.logs import request_logger
+from gateway.metrics import Metrics
 from gateway.schema import GatewaySchema
 from gateway.security import ANONYMOUS, Client
+from providers.observe import watch_request
 from providers.resilience import set_deadline
 from resolvers.accounts import Accounts
 from resolvers.context import RequestContext
@@ -71,8 +75,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         *,
         request_timeout: float,
         graphiql: bool,
+        metrics: Metrics,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.metrics = metrics
         self.accounts = accounts
         self.cursors = cursors
         self.idempotency = idempotency
@@ -82,6 +88,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        began = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        watch = watch_request(self.metrics)
         request = Request(scope, receive)
         accept = request.headers.get("accept", "")
         is_page = request.method == "GET" and "text/html" in accept
@@ -99,6 +110,27 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 response = await self.run(request)
             except HTTPException as error:
                 response = self._protocol_error(error)
+        response.headers.setdefault("x-request-id", request_id)
+        context = state.get("graphql_context")
+        operation = context.operation_name if context is not None else None
+        outcome = state.get("outcome", "refused")
+        seconds = time.perf_counter() - began
+        if not is_page:
+            self.metrics.request(operation, outcome, seconds)
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            scope["path"],
+            response.status_code,
+            extra={
+                "request_id": request_id,
+                "operation": operation,
+                "outcome": outcome,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 2),
+                "upstream_calls": watch.calls,
+            },
+        )
         await response(scope, receive, send)
 
     @staticmethod
@@ -110,8 +142,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        request_id = uuid.uuid4().hex[:16]
         state = request.scope.setdefault("state", {})
+        request_id = state.get("request_id") or uuid.uuid4().hex[:16]
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
             state["sub_response"] = response
@@ -142,6 +174,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 sub_response.status_code = 400
         if _is_request_error(result):
             body.pop("data", None)
+            state["outcome"] = "rejected"
+        elif result.errors:
+            state["outcome"] = "partial" if result.data is not None else "error"
+        else:
+            state["outcome"] = "ok"
         return body  # type: ignore[return-value]
 
     def create_response(

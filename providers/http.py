@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +33,7 @@ from providers.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from providers.observe import current_watch, observer
 from providers.resilience import Breaker, RateBudget, RetryPolicy, remaining
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
@@ -49,6 +51,15 @@ def path(*segments: str) -> str:
         text = quote(segment, safe="")
         encoded.append(text.replace(".", "%2E") if set(segment) <= {"."} else text)
     return "/".join(encoded)
+
+
+def _endpoint(url: str) -> str:
+    """A low-cardinality name for a URL: its first path segment past any version prefix."""
+    relative = url.split("://", 1)[1].partition("/")[2] if "://" in url else url
+    segments = [s for s in relative.split("?", 1)[0].split("/") if s]
+    while len(segments) > 1 and re.fullmatch(r"api|v\d+|partner", segments[0]):
+        segments.pop(0)
+    return segments[0] if segments else "/"
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -117,6 +128,7 @@ class Upstream:
     ) -> httpx.Response:
         """Sends one logical call; returns any response below 500 other than 401 and 429."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
+        endpoint = f"{method.upper()} {_endpoint(url)}"
         wait = self.breaker.admit()
         if wait is not None:
             raise UpstreamUnavailable(
@@ -125,12 +137,17 @@ class Upstream:
         settled = False
         try:
             for attempt in range(self.policy.retries + 1):
+                if attempt:
+                    observer().retry(self.account.id, self.account.provider)
+                began = time.perf_counter()
                 try:
                     response = await self._attempt(method, url, params, json, headers, safe)
                 except _Attempt as failed:
                     last = failed
+                    self._observe(endpoint, failed.error.code, began)
                 else:
-                    self.breaker.succeeded()
+                    self._observe(endpoint, str(response.status_code), began)
+                    self._breaker_changed(self.breaker.succeeded)
                     settled = True
                     return response
                 if not (safe and last.retryable) or attempt == self.policy.retries:
@@ -144,12 +161,23 @@ class Upstream:
                     break
                 await asyncio.sleep(delay)
             if last.unhealthy:
-                self.breaker.failed()
+                self._breaker_changed(self.breaker.failed)
                 settled = True
             raise last.error
         finally:
             if not settled and self.breaker.state == "half-open":
-                self.breaker.failed()
+                self._breaker_changed(self.breaker.failed)
+
+    def _breaker_changed(self, change: Callable[[], None]) -> None:
+        before = self.breaker.state
+        change()
+        if self.breaker.state != before:
+            observer().breaker(self.account.id, self.account.provider, self.breaker.state)
+
+    def _observe(self, endpoint: str, outcome: str, began: float) -> None:
+        observer().upstream_call(
+            self.account.id, self.account.provider, endpoint, outcome, time.perf_counter() - began
+        )
 
     async def _attempt(
         self,
@@ -167,7 +195,11 @@ class Upstream:
                 retryable=False,
                 unhealthy=False,
             )
+        queued = time.perf_counter()
         refused = await self.budget.acquire(left)
+        waited = time.perf_counter() - queued
+        if waited > 0.001:
+            observer().rate_wait(self.account.id, self.account.provider, waited)
         if refused is not None:
             raise _Attempt(
                 UpstreamRateLimited(
@@ -184,6 +216,8 @@ class Upstream:
             async with self._within(remaining()), self._slots:
                 sent = True
                 self.calls += 1
+                if (watch := current_watch()) is not None:
+                    watch.calls += 1
                 response = await self.client.request(
                     method, url, params=clean or None, json=json, headers=headers
                 )

@@ -29,6 +29,7 @@ class RequestContext:
     loaders: Loaders
     request_id: str
     can_write: bool = True
+    operation_name: str | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
 
     @classmethod

@@ -29,6 +29,7 @@ class Stack:
     url: str
     emulator: TalynceEmulator
     orgs: dict[str, TalynceOrg]
+    upstream: str = ""
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = httpx.post(
@@ -104,7 +105,7 @@ def running_stack(orgs: dict[str, TalynceOrg], **overrides: Any) -> Iterator[Sta
         settings = gateway_settings(upstream, orgs, **overrides)
         app = SecretWatch(create_app(settings), settings.secrets())
         with serve_in_thread(app, lifespan="on") as url:
-            yield Stack(url, emulator, orgs)
+            yield Stack(url, emulator, orgs, upstream)
 
 
 class LogCapture(logging.Handler):

@@ -1,0 +1,103 @@
+"""Prometheus metrics: requests, upstream calls, retries, breakers and rate-limit waits.
+
+Labels carry names of operations, accounts, providers and endpoints only, never candidate data
+or secrets. Operation names come from clients, so unusual or too many distinct ones are folded
+into "other" to keep the series count bounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATIONS = 200
+BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
+
+
+class Metrics:
+    """One gateway's metrics, in a registry of its own (tests run several gateways at once)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._operations: set[str] = set()
+        self.breakers: dict[str, str] = {}
+        self.requests = Counter(
+            "gateway_graphql_requests",
+            "GraphQL requests by operation name and outcome",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_graphql_request_seconds",
+            "GraphQL request latency",
+            ["operation"],
+            registry=self.registry,
+        )
+        self.upstream = Counter(
+            "gateway_upstream_calls",
+            "Upstream call attempts by account, provider, endpoint and outcome",
+            ["account", "provider", "endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.upstream_latency = Histogram(
+            "gateway_upstream_call_seconds",
+            "Upstream call latency",
+            ["account", "provider", "endpoint"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "gateway_upstream_retries",
+            "Upstream retries",
+            ["account", "provider"],
+            registry=self.registry,
+        )
+        self.breaker_state = Gauge(
+            "gateway_breaker_state",
+            "Circuit breaker state (0 closed, 1 half-open, 2 open)",
+            ["account", "provider"],
+            registry=self.registry,
+        )
+        self.rate_waits = Counter(
+            "gateway_rate_limit_wait_seconds",
+            "Time spent queued for an account's request budget",
+            ["account", "provider"],
+            registry=self.registry,
+        )
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not OPERATION.match(name):
+            return "other"
+        if name not in self._operations and len(self._operations) >= MAX_OPERATIONS:
+            return "other"
+        self._operations.add(name)
+        return name
+
+    def request(self, operation: str | None, outcome: str, seconds: float) -> None:
+        label = self.operation_label(operation)
+        self.requests.labels(label, outcome).inc()
+        self.latency.labels(label).observe(seconds)
+
+    def upstream_call(
+        self, account: str, provider: str, endpoint: str, outcome: str, seconds: float
+    ) -> None:
+        self.upstream.labels(account, provider, endpoint, outcome).inc()
+        self.upstream_latency.labels(account, provider, endpoint).observe(seconds)
+
+    def retry(self, account: str, provider: str) -> None:
+        self.retries.labels(account, provider).inc()
+
+    def breaker(self, account: str, provider: str, state: str) -> None:
+        self.breakers[account] = state
+        self.breaker_state.labels(account, provider).set(BREAKER_VALUES.get(state, 0.0))
+
+    def rate_wait(self, account: str, provider: str, seconds: float) -> None:
+        self.rate_waits.labels(account, provider).inc(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
