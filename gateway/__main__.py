@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import ipaddress
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ import uvicorn
 from gateway.logs import configure_logging
 from gateway.ping import ping_accounts, render_table
 from gateway.security import hash_key, new_key
-from gateway.settings import ConfigError, Settings, load_settings
+from gateway.settings import SHARED_CURSOR_SECRET, ConfigError, Settings, load_settings
 
 __all__ = ["main"]
 
@@ -48,6 +49,22 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
         await run(demo.settings)
 
 
+def _serve_workers(config: Path, host: str, port: int, workers: int, log_format: str) -> int:
+    """N processes on one socket; they share the cursor secret so any worker reads any cursor."""
+    os.environ[CONFIG_ENV] = str(config.resolve())
+    os.environ["ATS_GATEWAY_LOG_FORMAT"] = log_format
+    os.environ.setdefault(SHARED_CURSOR_SECRET, secrets.token_urlsafe(32))
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+    )
+    return 0
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -65,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", type=Path, help=f"TOML file (default: ${CONFIG_ENV})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (needs --config)")
     serve.add_argument(
         "--log-format", choices=("auto", "json", "text"), default="auto", help="auto: text on a tty"
     )
@@ -107,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return 2
             print(f"No client keys configured: open to local callers on {args.host} only.")
+        if args.workers > 1:
+            if config_path is None or settings is None:
+                print("--workers needs --config: the demo runs in one process", file=sys.stderr)
+                return 2
+            return _serve_workers(config_path, args.host, args.port, args.workers, args.log_format)
         configure_logging(args.log_format)
         asyncio.run(_serve(settings, args.host, args.port))
         return 0

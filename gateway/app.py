@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
@@ -13,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.logs import configure_logging
 from gateway.metrics import Metrics
 from gateway.redaction import install_redaction
 from gateway.schema import build_schema
 from gateway.security import GuardMiddleware
-from gateway.settings import Settings
+from gateway.settings import Settings, load_settings
 from gateway.view import GraphQLView
 from providers.http import build_client
 from providers.registry import PROVIDERS
@@ -25,7 +28,7 @@ from resolvers.accounts import Account, Accounts
 from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
 
-__all__ = ["build_accounts", "create_app"]
+__all__ = ["app_from_environment", "build_accounts", "create_app"]
 
 
 def build_accounts(settings: Settings) -> Accounts:
@@ -107,3 +110,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.accounts = accounts
     app.state.metrics = metrics
     return app
+
+
+def app_from_environment() -> Starlette:
+    """For `serve --workers N`: each worker process loads the file the parent named."""
+    configure_logging(os.environ.get("ATS_GATEWAY_LOG_FORMAT", "auto"))
+    return create_app(load_settings(Path(os.environ["ATS_GATEWAY_CONFIG"])))

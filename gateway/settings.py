@@ -51,6 +51,7 @@ GATEWAY_KEYS = {
     "max_cost",
     "max_body_bytes",
 }
+SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes")
 DEFAULT_LIMITS = QueryLimits()
 
@@ -221,11 +222,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         raise ConfigError("gateway.cors_origins: expected a list of origins")
     return Settings(
         accounts=accounts,
-        cursor_secret=(
-            _from_env(env, secret_var, "gateway.cursor_secret_env").encode()
-            if secret_var is not None
-            else secrets.token_bytes(32)
-        ),
+        cursor_secret=_cursor_secret(env, secret_var),
         source=source,
         request_timeout=_number(gateway, "request_timeout", "gateway", 10.0, minimum=0.1),
         idempotency_ttl=_number(gateway, "idempotency_ttl", "gateway", 86400.0, minimum=1),
@@ -235,6 +232,14 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         graphiql=_flag(gateway, "graphiql"),
         cors_origins=tuple(origins),
     )
+
+
+def _cursor_secret(env: Mapping[str, str], variable: object) -> bytes:
+    """The configured secret; else one shared by `serve --workers`; else a fresh one."""
+    if variable is not None:
+        return _from_env(env, variable, "gateway.cursor_secret_env").encode()
+    shared = env.get(SHARED_CURSOR_SECRET)
+    return shared.encode() if shared else secrets.token_bytes(32)
 
 
 def _flag(table: Mapping[str, Any], key: str) -> bool:

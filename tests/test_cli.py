@@ -16,6 +16,7 @@ from gateway.__main__ import main
 from gateway.schema import schema
 from gateway.security import hash_key
 from providers.registry import DEMOS
+from tests.conftest import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,3 +118,60 @@ def test_new_key_prints_a_key_and_its_digest(capsys: pytest.CaptureFixture[str])
     lines = capsys.readouterr().out.splitlines()
     key = lines[0].split()[-1]
     assert lines[1].split()[-1] == hash_key(key)
+
+
+def test_serve_with_workers_shares_cursors_across_processes(
+    shared_stack: Stack, tmp_path: Path
+) -> None:
+    config = tmp_path / "g.toml"
+    config.write_text(
+        f'[[accounts]]\nid = "acme"\nprovider = "talynce"\nbase_url = "{shared_stack.upstream}/api/v1"\napi_key_env = "W_ACME_KEY"\n'
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--config",
+            str(config),
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--log-format",
+            "json",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "W_ACME_KEY": shared_stack.orgs["acme"].api_key},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        seen: list[str] = []
+        after = None
+        for _ in range(10):  # fresh connections, so both workers get a share
+            body = httpx.post(
+                url,
+                json={
+                    "query": "query($a: String) { candidates(first: 10, after: $a) { pageInfo { endCursor } edges { node { remoteId } } } }",
+                    "variables": {"a": after},
+                },
+            ).json()
+            assert "errors" not in body, body
+            seen += [e["node"]["remoteId"] for e in body["data"]["candidates"]["edges"]]
+            after = body["data"]["candidates"]["pageInfo"]["endCursor"]
+        assert len(seen) == len(set(seen)) == 100
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
