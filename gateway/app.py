@@ -11,10 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from gateway.graphiql import static_app
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics
 from gateway.redaction import install_redaction
@@ -103,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),
+            Mount("/static/graphiql", GZipMiddleware(static_app()), name="graphiql-static"),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -18,28 +18,18 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.graphiql import GRAPHIQL_CSP
+
 __all__ = ["ANONYMOUS", "Client", "GuardMiddleware", "hash_key", "new_key"]
 
-GRAPHIQL_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self' 'unsafe-inline' https://unpkg.com",
-        "style-src 'self' 'unsafe-inline' https://unpkg.com",
-        "img-src 'self' data:",
-        "font-src 'self' data: https://unpkg.com",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
 ]
+NO_STORE = (b"cache-control", b"no-store")
+STATIC_CACHE = (b"cache-control", b"public, max-age=86400")  # versioned vendor files
 
 
 def new_key() -> str:
@@ -109,6 +99,7 @@ class GuardMiddleware:
                 message["headers"] = [
                     *message.get("headers", []),
                     *SECURITY_HEADERS,
+                    STATIC_CACHE if scope["path"].startswith("/static/") else NO_STORE,
                     (b"content-security-policy", csp.encode()),
                 ]
             await send(message)

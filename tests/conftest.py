@@ -129,7 +129,8 @@ def no_secret_leaves_the_gateway() -> Iterator[None]:
     text = "\n".join(capture.lines)
     leaked = [s for s in SecretWatch.secrets if s.decode() in text]
     assert leaked == [], "secrets in log records"
-    assert capture.lines, "the log capture saw nothing: it is not wired"
+    if SecretWatch.secrets:  # a gateway ran, so its request lines must have been seen
+        assert capture.lines, "the log capture saw nothing: it is not wired"
 
 
 @pytest.fixture
