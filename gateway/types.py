@@ -346,6 +346,12 @@ class SourceStatus:
     error: GatewayError | None
     total_count: int | None
     latency_ms: float | None
+    filtered_locally: bool = strawberry.field(
+        description=(
+            "True when the provider cannot filter this way and the gateway filtered a bounded "
+            "scan of its rows instead."
+        )
+    )
 
     @classmethod
     def of(cls, source: SourceResult) -> SourceStatus:
@@ -355,6 +361,7 @@ class SourceStatus:
             error=GatewayError.of(source.error) if source.error else None,
             total_count=source.total,
             latency_ms=round(source.latency_ms, 2) if source.latency_ms is not None else None,
+            filtered_locally=source.filtered_locally,
         )
 
 

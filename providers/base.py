@@ -78,10 +78,18 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class CandidatePage:
+    """One page of an account's listing.
+
+    `filtered_locally` says the adapter filtered rows itself because the provider cannot
+    (a name search over a bounded scan); the gateway reports it, since such a listing may stop
+    before the provider's last row.
+    """
+
     records: tuple[CandidateRecord, ...]
     position: Position
     next_token: str | None
     total: int | None = None
+    filtered_locally: bool = False
 
     def resume_at(self, consumed: int) -> Position | None:
         """Where to continue once the first `consumed` records are used; None when all are."""

@@ -123,6 +123,7 @@ class Upstream:
         *,
         params: QueryParams | None = None,
         json: Any = None,
+        data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
@@ -141,7 +142,7 @@ class Upstream:
                     observer().retry(self.account.id, self.account.provider)
                 began = time.perf_counter()
                 try:
-                    response = await self._attempt(method, url, params, json, headers, safe)
+                    response = await self._attempt(method, url, params, json, data, headers, safe)
                 except _Attempt as failed:
                     last = failed
                     self._observe(endpoint, failed.error.code, began)
@@ -185,6 +186,7 @@ class Upstream:
         url: str,
         params: QueryParams | None,
         json: Any,
+        data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         safe: bool,
     ) -> httpx.Response:
@@ -219,7 +221,7 @@ class Upstream:
                 if (watch := current_watch()) is not None:
                     watch.calls += 1
                 response = await self.client.request(
-                    method, url, params=clean or None, json=json, headers=headers
+                    method, url, params=clean or None, json=json, data=data, headers=headers
                 )
         except NOT_SENT:
             raise _Attempt(

@@ -62,6 +62,7 @@ class SourceResult:
     error: ProviderError | None
     total: int | None
     latency_ms: float | None
+    filtered_locally: bool = False
 
 
 @dataclass
@@ -91,7 +92,14 @@ class CandidateList:
             else:
                 state = SourceState.OK
             results.append(
-                SourceResult(lane.account, state, lane.error, lane.total, lane.latency_ms)
+                SourceResult(
+                    lane.account,
+                    state,
+                    lane.error,
+                    lane.total,
+                    lane.latency_ms,
+                    lane.filtered_locally,
+                )
             )
         for account, refusal in self.page.skipped:
             results.append(SourceResult(account, SourceState.UNSUPPORTED, refusal, None, None))

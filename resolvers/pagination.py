@@ -108,6 +108,7 @@ class Lane:
     error: ProviderError | None = None
     latency_ms: float | None = None
     calls: int = 0
+    filtered_locally: bool = False
 
     def __post_init__(self) -> None:
         self.next_fetch = self.start.position
@@ -134,6 +135,7 @@ class Lane:
             spent = (time.perf_counter() - began) * 1000
             self.latency_ms = (self.latency_ms or 0.0) + spent
         self.pages.append(page)
+        self.filtered_locally = self.filtered_locally or page.filtered_locally
         if page.total is not None:
             self.total = page.total
         self.next_fetch = page.resume_at(len(page.records))

@@ -1,0 +1,233 @@
+"""Deterministic seed data and storage records for the Merge ATS emulator.
+
+Everything is drawn from one ``random.Random(seed)`` and dated from a fixed anchor in the past, so
+two runs hold the same rows and anything created through the API sorts after them.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "ANCHOR",
+    "Application",
+    "Candidate",
+    "Job",
+    "Offer",
+    "SeededLinkedAccount",
+    "Stage",
+    "new_id",
+    "seed_linked_account",
+]
+
+ANCHOR = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+_FIRST = (
+    "Ada", "Bruno", "Chloe", "Dmitri", "Elif", "Farah", "Gil", "Hana", "Ines", "Jonas",
+    "Kofi", "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
+    "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoe",
+)  # fmt: skip
+_LAST = (
+    "Feig", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Haddad", "Kowalski", "Nguyen",
+    "Silva", "Brennan", "Osei", "Petrov", "Rahman", "Schulz", "Varga", "Achebe",
+)  # fmt: skip
+_COMPANIES = ("Initech", "Hooli", "Vandelay Industries", "Soylent", "Umbrella", "Stark Labs")
+_TITLES = ("Software Engineer", "Data Analyst", "Product Designer", "Engineering Manager", "SRE")
+_CITIES = ("San Francisco", "New York", "Berlin", "Lisbon", "Toronto", "Remote")
+_TAGS = ("High-Priority", "Referral", "Silver Medalist", "Relocation", "Returning")
+_JOBS = ("Backend Engineer", "Data Scientist", "Product Designer", "Site Reliability Engineer")
+_STAGES = ("Application Review", "Phone Screen", "Onsite", "Offer")
+_SOURCES = ("Referral", "LinkedIn", "Careers Page", "Campus recruiting event", None)
+_PHONE_TYPES = ("MOBILE", "WORK", "HOME", "SKYPE", "OTHER", None)
+_URL_TYPES = ("PERSONAL", "COMPANY", "PORTFOLIO", "BLOG", "SOCIAL_MEDIA", "OTHER")
+
+
+def new_id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    remote_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    id: str
+    remote_id: str
+    name: str
+    job_id: str
+
+
+@dataclass(slots=True)
+class Offer:
+    id: str
+    remote_id: str
+    application_id: str
+    status: str | None
+    created_at: datetime
+    sent_at: datetime | None = None
+    start_date: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Application:
+    id: str
+    remote_id: str
+    candidate_id: str
+    job_id: str
+    stage_id: str | None
+    applied_at: datetime
+    created_at: datetime
+    rejected_at: datetime | None = None
+    source: str | None = None
+    offer_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A stored candidate; contact lists are kept in Merge's wire shape."""
+
+    id: str
+    remote_id: str
+    created_at: datetime
+    modified_at: datetime
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    last_interaction_at: datetime | None = None
+    is_private: bool | None = False
+    can_email: bool | None = True
+    locations: list[str] = field(default_factory=list)
+    email_addresses: list[dict[str, object]] = field(default_factory=list)
+    phone_numbers: list[dict[str, object]] = field(default_factory=list)
+    urls: list[dict[str, object]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SeededLinkedAccount:
+    remote_users: tuple[str, ...]
+    jobs: tuple[Job, ...]
+    stages: tuple[Stage, ...]
+    candidates: tuple[Candidate, ...]
+    applications: tuple[Application, ...]
+    offers: tuple[Offer, ...]
+
+
+def seed_linked_account(
+    rng: random.Random, *, candidates: int, jobs: int, email_domain: str
+) -> SeededLinkedAccount:
+    """A linked account's data: jobs with stages, candidates, their applications and offers.
+
+    A candidate applies to a job at most once, some applications are rejected, and some have
+    a signed offer, so every derived application status appears.
+    """
+    users = (new_id(rng), new_id(rng))
+    job_rows = tuple(
+        Job(new_id(rng), str(4000 + n), _JOBS[n % len(_JOBS)], ANCHOR - timedelta(days=300 - n))
+        for n in range(jobs)
+    )
+    stages = tuple(
+        Stage(new_id(rng), str(7000 + n * 10 + s), name, job.id)
+        for n, job in enumerate(job_rows)
+        for s, name in enumerate(_STAGES)
+    )
+    people: list[Candidate] = []
+    applications: list[Application] = []
+    offers: list[Offer] = []
+    for n in range(candidates):
+        person = _candidate(rng, n, email_domain)
+        people.append(person)
+        for job in rng.sample(job_rows, k=min(len(job_rows), rng.choice((0, 1, 1, 2, 3)))):
+            job_stages = [s for s in stages if s.job_id == job.id]
+            applications.append(_application(rng, person, job, job_stages, offers))
+    return SeededLinkedAccount(
+        users, job_rows, stages, tuple(people), tuple(applications), tuple(offers)
+    )
+
+
+def _candidate(rng: random.Random, n: int, domain: str) -> Candidate:
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    created = ANCHOR - timedelta(days=200) + timedelta(hours=7 * n, minutes=rng.randrange(60))
+    slug = f"{first}.{last}{n}".lower()
+    emails: list[dict[str, object]] = [
+        {"value": f"{slug}@{domain}", "email_address_type": rng.choice(("PERSONAL", "WORK"))}
+    ]
+    if n % 4 == 0:
+        emails.append({"value": f"{first.lower()}{n}@mail.example", "email_address_type": None})
+    phones: list[dict[str, object]] = [
+        {"value": f"+1415555{n:04d}", "phone_number_type": _PHONE_TYPES[n % len(_PHONE_TYPES)]}
+    ]
+    urls: list[dict[str, object]] = (
+        [{"value": f"https://{slug}.example.dev", "url_type": _URL_TYPES[n % len(_URL_TYPES)]}]
+        if n % 3
+        else []
+    )
+    return Candidate(
+        id=new_id(rng),
+        remote_id=str(21000 + n),
+        created_at=created,
+        modified_at=created + timedelta(days=rng.randrange(30)),
+        first_name=first,
+        last_name=last,
+        company=rng.choice(_COMPANIES),
+        title=rng.choice(_TITLES),
+        last_interaction_at=created + timedelta(days=rng.randrange(40)),
+        is_private=n % 11 == 0,
+        can_email=n % 7 != 0,
+        locations=rng.sample(_CITIES, k=rng.choice((0, 1, 2))),
+        email_addresses=emails,
+        phone_numbers=phones,
+        urls=urls,
+        tags=rng.sample(_TAGS, k=rng.choice((0, 0, 1, 2))),
+    )
+
+
+def _application(
+    rng: random.Random,
+    person: Candidate,
+    job: Job,
+    job_stages: list[Stage],
+    offers: list[Offer],
+) -> Application:
+    applied = person.created_at + timedelta(days=rng.randrange(1, 20))
+    stage = rng.choice(job_stages)
+    application = Application(
+        id=new_id(rng),
+        remote_id=str(98000 + rng.randrange(100000)),
+        candidate_id=person.id,
+        job_id=job.id,
+        stage_id=stage.id,
+        applied_at=applied,
+        created_at=applied,
+        source=rng.choice(_SOURCES),
+    )
+    outcome = rng.random()
+    if outcome < 0.25:
+        application.rejected_at = applied + timedelta(days=rng.randrange(3, 40))
+    elif stage.name == "Offer" or outcome > 0.85:
+        signed = outcome > 0.5
+        application.stage_id = job_stages[-1].id  # offers are made at the last stage
+        offer = Offer(
+            id=new_id(rng),
+            remote_id=str(55000 + len(offers)),
+            application_id=application.id,
+            status="SIGNED" if signed else "SENT",
+            created_at=applied + timedelta(days=30),
+            sent_at=applied + timedelta(days=31),
+            start_date=applied + timedelta(days=60) if signed else None,
+            closed_at=applied + timedelta(days=35) if signed else None,
+        )
+        offers.append(offer)
+        application.offer_ids.append(offer.id)
+    return application

@@ -1,0 +1,337 @@
+"""Merge end to end: GraphQL over HTTP to the gateway, which calls Merge and Talynce emulators.
+
+Call bound for `Candidate.applications` on a page of N Merge candidates: the list call(s) plus
+exactly one `GET /applications?candidate_id=` per candidate (one DataLoader batch per request),
+and no per-candidate `GET /candidates/{id}`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from providers.base import AccountConfig
+from providers.emulators.merge import LinkedAccount
+from providers.emulators.talynce import TalynceEmulator, TalynceOrg
+from resolvers.ids import encode_id
+from tests.merge_support import API_KEY, MergeServer, linked_accounts, running_merge
+from tests.servers import serve_in_thread
+
+LIST = """
+query($first: Int, $after: String, $search: String, $jobId: ID, $accounts: [ID!]) {
+  candidates(first: $first, after: $after, search: $search, jobId: $jobId, accounts: $accounts) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    sources { account { id provider } status totalCount error { code message } }
+    edges { node { id remoteId account { id } fullName emails { value type rawType } } }
+  }
+}
+"""
+
+WITH_APPLICATIONS = """
+query($accounts: [ID!], $first: Int) {
+  candidates(accounts: $accounts, first: $first) {
+    edges { node { remoteId applications { remoteId status rawStatus stage job { id remoteId name } } } }
+  }
+}
+"""
+
+CREATE = """
+mutation($input: CreateCandidateInput!) {
+  createCandidate(input: $input) {
+    created
+    candidate { id remoteId fullName emails { value type } tags }
+    warnings { field code message }
+    userErrors { field code message }
+  }
+}
+"""
+
+UPDATE = """
+mutation($id: ID!, $input: UpdateCandidateInput!) {
+  updateCandidate(id: $id, input: $input) {
+    candidate { id fullName company title }
+    warnings { field code message }
+    userErrors { field code message }
+  }
+}
+"""
+
+
+@dataclass
+class MixedStack:
+    """A gateway over one Talynce org (`acme`) and two Merge linked accounts."""
+
+    url: str
+    merge: MergeServer
+    talynce: TalynceEmulator
+    orgs: dict[str, TalynceOrg]
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        secrets = [API_KEY, *(a.account_token for a in self.merge.accounts.values())]
+        assert not [s for s in secrets if s in response.text], "a Merge credential reached a client"
+        body: dict[str, Any] = response.json()
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@contextmanager
+def mixed_stack(
+    merge_accounts: dict[str, LinkedAccount], talynce_rows: int
+) -> Iterator[MixedStack]:
+    orgs = {"acme": TalynceOrg.seeded("acme", "key-acme-secret", candidates=talynce_rows, seed=1)}
+    talynce = TalynceEmulator(orgs.values())
+    with running_merge(merge_accounts) as merge, serve_in_thread(talynce.app) as talynce_url:
+        accounts = (
+            AccountConfig(
+                id="acme",
+                name="Acme",
+                provider="talynce",
+                base_url=f"{talynce_url}/api/v1",
+                credentials={"api_key": "key-acme-secret"},
+            ),
+            *(merge.config(name) for name in merge_accounts),
+        )
+        app = create_app(Settings(accounts, cursor_secret=b"x"))
+        with serve_in_thread(app, lifespan="on") as url:
+            yield MixedStack(url, merge, talynce, orgs)
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[MixedStack]:
+    """Read-only tests share one stack; they must not write or turn knobs."""
+    with mixed_stack(linked_accounts(), 20) as stack:
+        yield stack
+
+
+@pytest.fixture
+def fresh() -> Iterator[MixedStack]:
+    with mixed_stack(linked_accounts(), 5) as stack:
+        yield stack
+
+
+def test_accounts_show_merge_with_its_capabilities(shared: MixedStack) -> None:
+    accounts = shared.graphql("{ accounts { id provider capabilities } }")["accounts"]
+    assert [(a["id"], a["provider"]) for a in accounts] == [
+        ("acme", "TALYNCE"),
+        ("merge-initech", "MERGE"),
+        ("merge-hooli", "MERGE"),
+    ]
+    assert set(accounts[1]["capabilities"]) == {
+        "LIST", "SEARCH", "FILTER_JOB", "GET_MANY", "APPLICATIONS", "CREATE", "UPDATE"
+    }  # fmt: skip
+
+
+def test_one_query_interleaves_merge_and_talynce(shared: MixedStack) -> None:
+    page = shared.graphql(LIST, first=9)["candidates"]
+    owners = [e["node"]["account"]["id"] for e in page["edges"]]
+    assert owners == ["acme", "merge-initech", "merge-hooli"] * 3
+    assert [(s["account"]["id"], s["status"], s["totalCount"]) for s in page["sources"]] == [
+        ("acme", "OK", 20),
+        ("merge-initech", "OK", None),
+        ("merge-hooli", "OK", None),
+    ]
+    assert page["totalCount"] == 20 and page["pageInfo"]["hasNextPage"] is True
+    initech = shared.merge.accounts["initech"].ordered_candidates()
+    merge_rows = [e["node"] for e in page["edges"] if e["node"]["account"]["id"] == "merge-initech"]
+    assert [n["remoteId"] for n in merge_rows] == [c.id for c in initech[:3]]
+    emails = merge_rows[0]["emails"]
+    assert emails[0]["value"] == initech[0].email_addresses[0]["value"]
+    assert (
+        emails[0]["type"]
+        == emails[0]["rawType"]
+        == initech[0].email_addresses[0]["email_address_type"]
+    )
+
+
+def test_job_filter_narrows_to_the_merge_account_and_uses_applications(shared: MixedStack) -> None:
+    linked = shared.merge.accounts["initech"]
+    job = next(iter(linked.jobs.values()))
+    expected = {a.candidate_id for a in linked.applications.values() if a.job_id == job.id}
+    before = len(shared.merge.emulator.requests)
+    page = shared.graphql(LIST, jobId=encode_id("Job", "merge-initech", job.id), first=100)[
+        "candidates"
+    ]
+    assert {e["node"]["remoteId"] for e in page["edges"]} == expected
+    assert [s["account"]["id"] for s in page["sources"]] == ["merge-initech"]
+    calls = shared.merge.emulator.requests[before:]
+    assert [(c.route, c.query.get("job_id"), c.query.get("expand")) for c in calls] == [
+        ("/applications", job.id, "candidate")
+    ]
+
+
+def test_applications_cost_one_call_per_candidate_in_one_batch(shared: MixedStack) -> None:
+    linked = shared.merge.accounts["initech"]
+    before = len(shared.merge.emulator.requests)
+    edges = shared.graphql(WITH_APPLICATIONS, accounts=["merge-initech"], first=10)["candidates"][
+        "edges"
+    ]
+    calls = Counter(c.route for c in shared.merge.emulator.requests[before:])
+    assert calls == Counter({"/candidates": 1, "/applications": 10})
+    statuses = set()
+    for edge in edges:
+        node = edge["node"]
+        stored = linked.applications_of(node["remoteId"])
+        assert [a["remoteId"] for a in node["applications"]] == [a.id for a in stored]
+        for application, row in zip(node["applications"], stored, strict=True):
+            assert application["stage"] == linked.stages[str(row.stage_id)].name
+            assert application["job"]["name"] == linked.jobs[row.job_id].name
+            assert application["job"]["id"] == encode_id("Job", "merge-initech", row.job_id)
+            statuses.add(application["status"])
+    assert statuses <= {"ACTIVE", "REJECTED", "HIRED"} and "ACTIVE" in statuses
+
+
+def test_candidate_by_id_reads_merge_once(shared: MixedStack) -> None:
+    someone = shared.merge.accounts["hooli"].ordered_candidates()[4]
+    gid = encode_id("Candidate", "merge-hooli", someone.id)
+    before = len(shared.merge.emulator.requests)
+    data = shared.graphql("query($id: ID!) { candidate(id: $id) { remoteId fullName } }", id=gid)
+    assert data["candidate"] == {
+        "remoteId": someone.id,
+        "fullName": f"{someone.first_name} {someone.last_name}",
+    }
+    assert [c.route for c in shared.merge.emulator.requests[before:]] == ["/candidates/{id}"]
+
+
+def test_create_reports_merge_warnings_with_input_paths(fresh: MixedStack) -> None:
+    payload = fresh.graphql(
+        CREATE,
+        input={
+            "account": "merge-hooli",
+            "firstName": "Ada",
+            "lastName": "Byron",
+            "emails": [{"value": "ada@hooli.example", "type": "WORK"}],
+            "tags": ["VIP"],
+            "skills": ["Maths"],
+        },
+    )["createCandidate"]
+    assert payload["userErrors"] == [] and payload["created"] is True
+    assert payload["candidate"]["emails"] == [{"value": "ada@hooli.example", "type": "WORK"}]
+    assert sorted((w["code"], tuple(w["field"])) for w in payload["warnings"]) == [
+        ("IGNORED_FIELD", ("input", "skills")),
+        ("UNRECOGNIZED_FIELD", ("input", "tags")),
+    ]
+    (post,) = [c for c in fresh.merge.emulator.requests if c.method == "POST"]
+    assert post.body["remote_user_id"] == fresh.merge.accounts["hooli"].remote_users[0]
+
+
+def test_create_errors_become_user_errors_with_field_paths(fresh: MixedStack) -> None:
+    taken = str(fresh.merge.accounts["hooli"].ordered_candidates()[0].email_addresses[0]["value"])
+    missing = fresh.graphql(
+        CREATE, input={"account": "merge-hooli", "firstName": "No", "lastName": "Mail"}
+    )
+    duplicate = fresh.graphql(
+        CREATE,
+        input={
+            "account": "merge-hooli",
+            "firstName": "Du",
+            "lastName": "Pe",
+            "emails": [{"value": taken}],
+        },
+    )
+    assert missing["createCandidate"]["candidate"] is None
+    assert [(e["code"], e["field"]) for e in missing["createCandidate"]["userErrors"]] == [
+        ("MISSING_REQUIRED_FIELD", ["input", "emails"])
+    ]
+    assert [(e["code"], e["field"]) for e in duplicate["createCandidate"]["userErrors"]] == [
+        ("DUPLICATE_MODEL_EXISTS", ["input", "emails", "0", "value"])
+    ]
+
+
+def test_update_sends_a_partial_patch(fresh: MixedStack) -> None:
+    linked = fresh.merge.accounts["initech"]
+    target = linked.ordered_candidates()[1]
+    payload = fresh.graphql(
+        UPDATE, id=encode_id("Candidate", "merge-initech", target.id), input={"title": "Principal"}
+    )["updateCandidate"]
+    assert payload["userErrors"] == [] and payload["warnings"] == []
+    assert payload["candidate"]["title"] == "Principal"
+    assert payload["candidate"]["company"] == target.company
+    (patch,) = [c for c in fresh.merge.emulator.requests if c.method == "PATCH"]
+    assert patch.body == {"model": {"title": "Principal"}, "remote_user_id": linked.remote_users[0]}
+
+
+# --- property: exactly-once paging across Merge cursors ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small() -> Iterator[MixedStack]:
+    accounts = {
+        "initech": LinkedAccount.seeded("Initech", "tok-small-initech", seed=31, candidates=16),
+        "hooli": LinkedAccount.seeded("Hooli", "tok-small-hooli", seed=32, candidates=7),
+    }
+    with mixed_stack(accounts, 8) as stack:
+        yield stack
+
+
+def merge_matches(linked: LinkedAccount, candidate_id: str, needle: str | None) -> bool:
+    c = linked.candidates[candidate_id]
+    if not needle:
+        return True
+    texts = [c.first_name or "", c.last_name or "", *(str(e["value"]) for e in c.email_addresses)]
+    return any(needle.casefold() in text.casefold() for text in texts)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sizes=st.lists(st.integers(min_value=2, max_value=12), min_size=1, max_size=6),
+    search=st.sampled_from([None, "e", "an", "zz"]),
+)
+def test_paging_yields_every_candidate_exactly_once(
+    small: MixedStack, sizes: list[int], search: str | None
+) -> None:
+    accounts = ["merge-initech", "merge-hooli"] if search else None
+    seen: list[tuple[str, str]] = []
+    after = None
+    for n in range(40):
+        page = small.graphql(
+            LIST, first=sizes[n % len(sizes)], after=after, search=search, accounts=accounts
+        )["candidates"]
+        seen += [(e["node"]["account"]["id"], e["node"]["remoteId"]) for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    else:
+        pytest.fail("paging did not end")
+    expected = {
+        (f"merge-{name}", c.id)
+        for name, linked in small.merge.accounts.items()
+        for c in linked.ordered_candidates()
+        if merge_matches(linked, c.id, search)
+    }
+    if search is None:
+        expected |= {("acme", c.id) for c in small.orgs["acme"].ordered_candidates()}
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+
+
+def test_a_name_search_says_merge_was_filtered_locally(shared: MixedStack) -> None:
+    query = "query($s: String) { candidates(search: $s, first: 5) { sources { account { id } filteredLocally } } }"
+    by_name = {
+        s["account"]["id"]: s["filteredLocally"]
+        for s in shared.graphql(query, s="an")["candidates"]["sources"]
+    }
+    assert by_name == {"acme": False, "merge-initech": True, "merge-hooli": True}
+    email = shared.merge.accounts["initech"].ordered_candidates()[0].email_addresses[0]["value"]
+    by_email = {
+        s["account"]["id"]: s["filteredLocally"]
+        for s in shared.graphql(query, s=email)["candidates"]["sources"]
+    }
+    assert by_email == {"acme": False, "merge-initech": False, "merge-hooli": False}
