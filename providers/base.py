@@ -18,6 +18,7 @@ from providers.model import (
 )
 
 __all__ = [
+    "ALL_CAPABILITIES",
     "AccountConfig",
     "CandidatePage",
     "CandidateQuery",
@@ -36,6 +37,9 @@ class Capability(enum.StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
     APPLICATIONS = "APPLICATIONS"
+
+
+ALL_CAPABILITIES = frozenset(Capability)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 
 from providers.base import (
+    ALL_CAPABILITIES,
     AccountConfig,
     CandidatePage,
     CandidateQuery,
-    Capability,
     Position,
     ProviderSpec,
 )
@@ -263,17 +263,7 @@ def _ignored(field: str, warnings: list[WriteWarning]) -> None:
 
 class TalynceAdapter:
     name = "talynce"
-    capabilities = frozenset(
-        {
-            Capability.LIST,
-            Capability.SEARCH,
-            Capability.FILTER_JOB,
-            Capability.GET_MANY,
-            Capability.CREATE,
-            Capability.UPDATE,
-            Capability.APPLICATIONS,
-        }
-    )
+    capabilities = ALL_CAPABILITIES
 
     def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
         self.upstream = Upstream(account, client)

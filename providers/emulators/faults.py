@@ -7,6 +7,7 @@ generator (so a test run is repeatable), or plays a script of faults for the nex
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["FAULTS", "DroppedConnection", "FaultProfile"]
+__all__ = ["FAULTS", "DroppedConnection", "FaultProfile", "SlidingWindow"]
 
 FAULTS = (
     "error",  # 500/502/503, from `error_statuses`
@@ -26,6 +27,24 @@ FAULTS = (
     "html",  # 200 with an HTML error page, as a misrouted proxy sends
     "reset",  # the connection drops mid-answer, after the request was taken
 )
+
+
+@dataclass
+class SlidingWindow:
+    """An emulator's documented rate limit: at most `limit` requests in any `seconds`."""
+
+    limit: int
+    seconds: float
+    _hits: deque[float] = field(default_factory=deque, repr=False)
+
+    def admit(self, now: float) -> int | None:
+        """Counts a request; returns the Retry-After seconds instead when it is over the limit."""
+        while self._hits and self._hits[0] <= now - self.seconds:
+            self._hits.popleft()
+        if len(self._hits) >= self.limit:
+            return max(1, math.ceil(self._hits[0] + self.seconds - now))
+        self._hits.append(now)
+        return None
 
 
 class DroppedConnection(Response):

@@ -17,7 +17,6 @@ import random
 import re
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile
+from providers.emulators.faults import FaultProfile, SlidingWindow
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -121,7 +120,7 @@ class TalynceOrg:
     pipeline: tuple[str, ...] = PIPELINE_STATUSES
     jobs: list[Job] = field(default_factory=list)
     candidates: dict[str, Candidate] = field(default_factory=dict)
-    _hits: deque[float] = field(default_factory=deque, init=False, repr=False, compare=False)
+    _window: SlidingWindow | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def seeded(
@@ -165,14 +164,9 @@ class TalynceOrg:
         """Count a request against the rate limit; the Retry-After seconds if it is over."""
         if self.rate_limit is None:
             return None
-        max_requests, window = self.rate_limit
-        while self._hits and self._hits[0] <= now - window:
-            self._hits.popleft()
-        if len(self._hits) >= max_requests:
-            oldest = self._hits[0] if self._hits else now
-            return max(1, math.ceil(oldest + window - now))
-        self._hits.append(now)
-        return None
+        if self._window is None or (self._window.limit, self._window.seconds) != self.rate_limit:
+            self._window = SlidingWindow(*self.rate_limit)
+        return self._window.admit(now)
 
 
 @dataclass(frozen=True, slots=True)
