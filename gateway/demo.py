@@ -28,7 +28,9 @@ async def running_server(
 ) -> AsyncIterator[int]:
     """Serves `app` with uvicorn in this event loop; yields the bound port."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", log_config=None
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

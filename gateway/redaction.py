@@ -1,7 +1,7 @@
 """Keeps secrets out of log lines: every handler gets a filter that masks known secret values.
 
-The filter formats the message (and any traceback) itself, masks, and stores the result, so a
-secret cannot slip through as a format argument or in an exception's text.
+The filter masks the message, each format argument and any traceback, so a secret cannot slip
+through as an argument or in an exception's text.
 """
 
 from __future__ import annotations
@@ -24,9 +24,19 @@ class RedactSecrets(logging.Filter):
             text = text.replace(secret, MASK)
         return text
 
+    def _clean(self, value: object) -> object:
+        text = str(value)
+        cleaned = self.redact(text)
+        return value if cleaned == text else cleaned
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = None
+        # Arguments are masked one by one, keeping their shape: formatters such as uvicorn's
+        # access log unpack `record.args` themselves.
+        record.msg = self._clean(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: self._clean(arg) for key, arg in record.args.items()}
         if record.exc_info:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

@@ -304,3 +304,21 @@ def test_the_standard_introspection_query_passes_the_limits(keyed: Stack) -> Non
     body = ask(keyed, ADMIN, get_introspection_query())
     assert "errors" not in body
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_redaction_keeps_the_shape_of_format_arguments() -> None:
+    """uvicorn's access formatter unpacks record.args itself; masking must not break it."""
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", "/x?token=super-secret-token", "1.1", 200),
+        None,
+    )
+    RedactSecrets({"super-secret-token"}).filter(record)
+    line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s").format(record)
+    assert "super-secret-token" not in line and "[redacted]" in line and "200" in line
