@@ -114,7 +114,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         response.headers.setdefault("x-request-id", request_id)
         context = state.get("graphql_context")
         operation = context.operation_name if context is not None else None
-        outcome = state.get("outcome", "refused")
+        outcome = "page" if is_page else state.get("outcome", "refused")
         seconds = time.perf_counter() - began
         if not is_page:
             self.metrics.request(operation, outcome, seconds)
