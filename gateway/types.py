@@ -305,8 +305,13 @@ class Candidate(Node):
     def remote_data(self) -> JSON | None:
         return cast(JSON | None, self.found.record.remote_data)
 
-    @strawberry.field
-    async def applications(self, info: Info) -> list[Application]:
+    @strawberry.field(
+        description=(
+            "Null (with an error naming the account) when the account failed to return them, "
+            "so one failed lookup never empties the rest of the answer."
+        )
+    )
+    async def applications(self, info: Info) -> list[Application] | None:
         account = self.found.account
         records = await info.context.loaders.applications_of(account.id, self.found.record)
         return [Application.of(account, record) for record in records]

@@ -193,3 +193,22 @@ def test_an_unreachable_create_frees_its_key_for_a_retry(stack: Stack) -> None:
     assert failed["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
     retried = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-4")})
     assert retried["data"]["createCandidate"]["created"] is True
+
+
+def test_a_failed_applications_lookup_costs_only_that_field(stack: Stack) -> None:
+    """The non-null chain edges → node → candidates must not null the whole listing."""
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["pass", "malformed", "malformed"]))
+    body = stack.graphql(
+        "{ candidates(first: 6) { edges { node { remoteId account { id } applications { id } } } } }"
+    )
+    edges = body["data"]["candidates"]["edges"]
+    assert len(edges) == 6
+    by_account = {}
+    for edge in edges:
+        by_account.setdefault(edge["node"]["account"]["id"], []).append(
+            edge["node"]["applications"]
+        )
+    assert by_account["acme"] == [None, None]
+    assert all(apps is not None for name in ("globex", "initech") for apps in by_account[name])
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"UPSTREAM_BAD_RESPONSE"}
+    assert {e["extensions"]["account"] for e in body["errors"]} == {"acme"}

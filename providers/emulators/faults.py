@@ -1,7 +1,8 @@
 """Fault profiles for emulators: the ways real upstreams misbehave, on demand and repeatable.
 
 A profile adds latency, answers a share of requests with a fault chosen by a seeded random
-generator (so a test run is repeatable), or plays a script of faults for the next requests.
+generator (so a test run is repeatable), or plays a script of faults for the next requests
+("pass" in a script serves that request normally).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class FaultProfile:
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        unknown = (set(self.rates) | set(self.script)) - set(FAULTS)
+        unknown = (set(self.rates) | set(self.script)) - {*FAULTS, "pass"}
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
         self._rng = random.Random(self.seed)
@@ -101,7 +102,8 @@ class FaultProfile:
 
     def _pick(self) -> str | None:
         if self.script:
-            return self.script.popleft()
+            fault = self.script.popleft()
+            return None if fault == "pass" else fault
         roll = self._rng.random()
         for fault in FAULTS:
             roll -= self.rates.get(fault, 0.0)

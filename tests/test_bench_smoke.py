@@ -1,0 +1,133 @@
+"""Smoke runs of the bench harness with tiny numbers, so it cannot rot unnoticed.
+
+These check the harness, not the gateway's speed: every scenario produced a row of sane figures,
+fault-free runs had no failed request, and the JSON was written. The real runs are by hand
+(`python -m bench.run`, `python -m bench.soak`); these use 1 s phases, 2 clients and loopback
+only, and use wrk only if it is already installed (the Python generator otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import procfs
+from bench.report import Column, checks, format_table
+from bench.scenarios import Marker
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = {"A", "A1", "B", "C", "D", "E"}
+LATENCY_MS = 20
+
+
+def _run(module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def bench_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench") / "result.json"
+    done = _run(
+        "bench.run",
+        "--quick",
+        "--latency-ms",
+        str(LATENCY_MS),
+        "--probe",
+        "0.5",
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads(out.read_text())
+
+
+def test_every_scenario_has_a_row_of_sane_figures(bench_result: tuple[str, dict[str, Any]]) -> None:
+    _, result = bench_result
+    rows = {row["scenario"]: row for row in result["rows"]}
+    assert set(rows) == SCENARIOS
+    for key, row in rows.items():
+        assert "error" not in row, (key, row.get("error"))
+        assert row["requests"] > 0 and row["served"] > 0, key
+        assert row["failed"] == 0 and row["probe_failed"] == 0, (key, row["codes"])
+        assert row["rps"] > 0, key
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], key
+        assert row["p50_c1_ms"] > 0, key
+        assert row["upstream_calls_per_req"] >= 1, key
+        assert row["peak_rss_mb"] > 10, key
+        if key != "D":
+            assert row["cpu_ms_per_req"] > 0, key
+    # The injected latency reached the emulator, and the floor scenario measured it.
+    assert rows["D"]["upstream_p50_ms"] >= LATENCY_MS
+    assert rows["D"]["p50_ms"] >= LATENCY_MS
+    assert rows["A"]["list_calls_per_req"] > 0 and rows["A"]["get_calls_per_req"] > 0
+    assert rows["E"]["rows_per_item"] > 0 and rows["E"]["items_per_request"] > 0
+    assert rows["C"]["upstream"]["by_kind"]["create"] > 0
+
+
+def test_table_checks_and_json_are_written(bench_result: tuple[str, dict[str, Any]]) -> None:
+    stdout, result = bench_result
+    assert "scn" in stdout and "p50@c1" in stdout
+    assert result["meta"]["generator"] in ("wrk", "python-httpx")
+    assert result["meta"]["gateway"].startswith("uvicorn/")
+    assert result["checks"], "the issue's target checks were not computed"
+    assert {c["verdict"] for c in result["checks"]} <= {"PASS", "FAIL", "N/A"}
+    for check in result["checks"]:
+        assert check["verdict"] in stdout.split(check["name"])[0].rsplit("\n", 1)[-1]
+
+
+def test_soak_reports_codes_rss_and_connections(tmp_path: Path) -> None:
+    out = tmp_path / "soak.json"
+    done = _run("bench.soak", "--quick", "--duration", "3", "--clients", "3", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert result["client"]["requests"] > 0
+    assert result["served"] >= result["client"]["requests"]
+    assert result["rss_start_mb"] > 10 and result["rss_end_mb"] > 10
+    assert 0 <= result["open_upstream_connections"] <= result["connection_bound"]
+    # Every key has its own email, so even a repeated POST cannot create a second candidate.
+    created = result["upstream"]["writes"].get("created", 0)
+    assert created <= result["client"]["extra"].get("create_keys", 0)
+    for line in ("errors by extensions.code", "gateway RSS", "open upstream connections"):
+        assert line in done.stdout
+
+
+def test_procfs_reads_this_process() -> None:
+    pid = os.getpid()
+    assert procfs.cpu_seconds(pid) > 0
+    assert procfs.memory_kib(pid, "VmHWM") >= procfs.memory_kib(pid, "VmRSS") > 0
+    assert procfs.established_to(pid, 1) == 0
+
+
+def test_report_aligns_columns_and_judges_targets() -> None:
+    rows = [
+        {"scenario": "A", "latency_ms": 0.0, "p50_ms": 12.25, "cpu_ms_per_req": 7.0},
+        {"scenario": "A1", "latency_ms": 0.0, "p50_ms": None, "cpu_ms_per_req": 0.5},
+    ]
+    table = format_table(rows, [Column("scn", "scenario", left=True), Column("p50", "p50_ms")])
+    assert table.splitlines() == ["scn   p50", "---  ----", "A    12.2", "A1      -"]
+    verdicts = {c.name: c.verdict for c in checks(rows) if "CPU" in c.name}
+    assert sorted(verdicts.values()) == ["FAIL", "FAIL"]
+
+
+def test_markers_match_both_json_spacings() -> None:
+    import re
+
+    marker = Marker("errors", r"\[", "%[")
+    assert re.search(marker.regex(), '{"errors": [{"message": "x"}]}')
+    assert re.search(marker.regex(), '{"errors":[]}')
+    assert not re.search(marker.regex(), '{"userErrors": []}')
+    assert marker.lua() == '"errors"%s*:%s*%['
