@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,34 +24,42 @@ from gateway.redaction import install_redaction
 from gateway.schema import build_schema
 from gateway.security import GuardMiddleware
 from gateway.settings import Settings, load_settings
+from gateway.store import Store, open_store
 from gateway.view import GraphQLView
 from providers.http import build_client
 from providers.registry import PROVIDERS
+from providers.sharing import shared_with
 from resolvers.accounts import Account, Accounts
-from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
 
 __all__ = ["app_from_environment", "build_accounts", "create_app"]
 
 
-def build_accounts(settings: Settings) -> Accounts:
-    """One pooled HTTP client and one adapter per configured account."""
-    return Accounts(
-        [
-            Account(config, PROVIDERS[config.provider].build(config, build_client(config)))
-            for config in settings.accounts
-        ]
-    )
+def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
+    """One pooled HTTP client and one adapter per configured account.
+
+    With a `store`, adapters share rate budgets and tokens through it and sit behind its
+    response cache; without one (check-config --ping), everything is this process's own.
+    """
+    accounts = []
+    with shared_with(None if store is None else store.sharing):
+        for config in settings.accounts:
+            provider = PROVIDERS[config.provider].build(config, build_client(config))
+            accounts.append(
+                Account(config, provider if store is None else store.cached(config, provider))
+            )
+    return Accounts(accounts)
 
 
 def create_app(settings: Settings) -> Starlette:
-    accounts = build_accounts(settings)
     metrics = Metrics()
+    store = open_store(settings, metrics.registry)
+    accounts = build_accounts(settings, store)
     graphql = GraphQLView(
         build_schema(settings.limits, introspection=settings.introspection),
         accounts,
         CursorCodec(settings.cursor_secret),
-        MemoryIdempotencyStore(settings.idempotency_ttl),
+        store.idempotency(accounts),
         request_timeout=settings.request_timeout,
         graphiql=settings.graphiql,
         metrics=metrics,
@@ -63,7 +72,11 @@ def create_app(settings: Settings) -> Starlette:
         """Ready when configured and at least one account's breaker lets calls through."""
         open_ = [a.id for a in accounts if metrics.breakers.get(a.id) == "open"]
         ready = len(accounts) > 0 and len(open_) < len(accounts)
-        body = {"status": "ready" if ready else "unavailable", "accounts": len(accounts)}
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "accounts": len(accounts),
+            "store": store.status,  # Redis being down degrades, it does not make us unready
+        }
         return JSONResponse(body | {"breakers_open": open_}, status_code=200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
@@ -78,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await accounts.aclose()
+            await store.aclose()
 
     middleware = [
         Middleware(
@@ -112,10 +126,18 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.accounts = accounts
     app.state.metrics = metrics
+    app.state.store = store
     return app
 
 
 def app_from_environment() -> Starlette:
     """For `serve --workers N`: each worker process loads the file the parent named."""
     configure_logging(os.environ.get("ATS_GATEWAY_LOG_FORMAT", "auto"))
-    return create_app(load_settings(Path(os.environ["ATS_GATEWAY_CONFIG"])))
+    settings = load_settings(Path(os.environ["ATS_GATEWAY_CONFIG"]))
+    if settings.store_url is None:
+        logging.getLogger("gateway.store").warning(
+            "with store = memory each worker keeps its own idempotency keys, rate budgets%s; "
+            "set [gateway] store to a redis:// URL for workers to act as one gateway",
+            " and response cache" if settings.cache_ttl > 0 else "",
+        )
+    return create_app(settings)

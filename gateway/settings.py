@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.limits import QueryLimits
 from gateway.security import Client
@@ -50,6 +51,10 @@ GATEWAY_KEYS = {
     "max_tokens",
     "max_cost",
     "max_body_bytes",
+    "store",
+    "store_url_env",
+    "store_prefix",
+    "cache_ttl",
 }
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes")
@@ -72,10 +77,15 @@ class Settings:
     introspection: bool = True
     graphiql: bool = True
     cors_origins: tuple[str, ...] = ()
+    store_url: str | None = field(default=None, repr=False)  # None: this process's memory
+    store_prefix: str = "ats-gateway"
+    cache_ttl: float = 0.0
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
         found = {v for account in self.accounts for v in account.credentials.values() if v}
+        if self.store_url is not None and (password := urlsplit(self.store_url).password):
+            found.add(password)
         return found | {self.cursor_secret.decode(errors="ignore")}
 
 
@@ -231,7 +241,59 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         introspection=_flag(gateway, "introspection"),
         graphiql=_flag(gateway, "graphiql"),
         cors_origins=tuple(origins),
+        store_url=_store_url(gateway, env),
+        store_prefix=_store_prefix(gateway),
+        cache_ttl=_number(gateway, "cache_ttl", "gateway", 0.0, minimum=0),
     )
+
+
+STORE_SCHEMES = ("redis", "rediss", "unix")
+STORE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _store_url(gateway: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """None for "memory", else a checked Redis URL; errors never repeat the URL (a password)."""
+    if "store" in gateway and "store_url_env" in gateway:
+        raise ConfigError("gateway: give store or store_url_env, not both")
+    variable = gateway.get("store_url_env")
+    if variable is not None:
+        url = _from_env(env, variable, "gateway.store_url_env")
+        where = f"gateway.store_url_env ({variable})"
+    else:
+        url = gateway.get("store", "memory")
+        where = "gateway.store"
+        if url == "memory":
+            return None
+        if not isinstance(url, str):
+            raise ConfigError(f'{where}: expected "memory" or a redis:// URL')
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        raise ConfigError(f"{where}: not a valid URL") from None
+    expected = f'{where}: expected "memory" or redis://[user@]host[:port][/db]'
+    if parts.scheme not in STORE_SCHEMES:
+        raise ConfigError(f"{expected} (or rediss://, unix://)")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError(f"{expected}: the host is missing")
+    if parts.scheme != "unix" and not re.fullmatch(r"/?\d*", parts.path):
+        raise ConfigError(f"{expected}: the database must be a number")
+    if parts.password and variable is None:
+        raise ConfigError(
+            f"{where}: a password does not go in the file; put the whole URL in an environment "
+            "variable and name that variable with store_url_env"
+        )
+    return url
+
+
+def _store_prefix(gateway: Mapping[str, Any]) -> str:
+    prefix = gateway.get("store_prefix", "ats-gateway")
+    if not isinstance(prefix, str) or not STORE_PREFIX.match(prefix):
+        raise ConfigError(
+            "gateway.store_prefix: expected up to 64 letters, digits, '.', '-' or '_'"
+        )
+    return prefix
 
 
 def _cursor_secret(env: Mapping[str, str], variable: object) -> bytes:

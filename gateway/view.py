@@ -10,8 +10,10 @@ client accepts neither JSON media type.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from cross_web import HTTPException
@@ -29,7 +31,8 @@ from gateway.logs import request_logger
 from gateway.metrics import Metrics
 from gateway.schema import GatewaySchema
 from gateway.security import ANONYMOUS, Client
-from providers.observe import watch_request
+from gateway.tracing import Fanout, Tracing
+from providers.observe import Observer, watch_request
 from providers.resilience import set_deadline
 from resolvers.accounts import Accounts
 from resolvers.context import RequestContext
@@ -77,9 +80,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
         request_timeout: float,
         graphiql: bool,
         metrics: Metrics,
+        tracing: Tracing | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.metrics = metrics
+        self.tracing = tracing
+        self.observer: Observer = Fanout(metrics, tracing) if tracing is not None else metrics
         self.accounts = accounts
         self.cursors = cursors
         self.idempotency = idempotency
@@ -93,7 +99,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         request_id = uuid.uuid4().hex[:16]
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        watch = watch_request(self.metrics)
+        watch = watch_request(self.observer)
         request = Request(scope, receive)
         accept = request.headers.get("accept", "")
         is_page = request.method == "GET" and "text/html" in accept
@@ -107,10 +113,18 @@ class GraphQLView(GraphQL[RequestContext, None]):
         ).lower().startswith(JSON):
             response = _refusal(415, f"send the operation as {JSON}")
         else:
-            try:
-                response = await self.run(request)
-            except HTTPException as error:
-                response = self._protocol_error(error)
+            with self._span(request) as span:
+                try:
+                    response = await self.run(request)
+                except HTTPException as error:
+                    response = self._protocol_error(error)
+                if span is not None:
+                    context = state.get("graphql_context")
+                    span.set_attribute(
+                        "graphql.operation.name", (context and context.operation_name) or ""
+                    )
+                    span.set_attribute("http.response.status_code", response.status_code)
+                    span.set_attribute("ats.outcome", state.get("outcome", "refused"))
         response.headers.setdefault("x-request-id", request_id)
         context = state.get("graphql_context")
         operation = context.operation_name if context is not None else None
@@ -137,6 +151,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from this server's own files: it works offline and under a strict CSP."""
         return HTMLResponse(graphiql_html())
+
+    @contextlib.contextmanager
+    def _span(self, request: Request) -> Iterator[Any]:
+        if self.tracing is None:
+            yield None
+        else:
+            with self.tracing.request(request.method, request.url.path) as span:
+                yield span
 
     @staticmethod
     def _protocol_error(error: HTTPException) -> Response:

@@ -78,6 +78,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.sharing import shared_tokens
 
 __all__ = [
     "SPEC",
@@ -671,7 +672,9 @@ class _TokenSource:
     before it expires; concurrent callers share one mint, and a refused token is replaced once.
 
     Minting goes through the account's `Upstream` like every call, so the deadline, breaker,
-    retries and error mapping apply to it too.
+    retries and error mapping apply to it too. When the gateway shares state between processes
+    (`providers.sharing`), a token minted by one process is reused by the others until its
+    refresh time, so N processes mint once, not N times.
     """
 
     def __init__(self, upstream: Upstream, url: str) -> None:
@@ -683,6 +686,7 @@ class _TokenSource:
         self._form = {"grant_type": "client_credentials", "sub": str(options.get("user_id", ""))}
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
+        self._shared = shared_tokens(upstream.account)
 
     def __repr__(self) -> str:
         return f"<_TokenSource account={self._upstream.account.id!r}>"
@@ -694,16 +698,30 @@ class _TokenSource:
         async with self._lock:
             token = self._token
             if token is None or time.monotonic() >= token.refresh_at:
-                token = self._token = await self._mint()
+                token = self._token = await self._shared_token() or await self._mint_shared()
             return token.value
 
     async def refresh(self, refused: str) -> str:
-        """A new token, unless another caller already replaced the `refused` one."""
+        """A new token, unless another caller (here or in another process) already replaced
+        the `refused` one."""
         async with self._lock:
             token = self._token
             if token is None or token.value == refused:
-                token = self._token = await self._mint()
+                token = await self._shared_token()
+                if token is None or token.value == refused:
+                    token = await self._mint_shared()
+                self._token = token
             return token.value
+
+    async def _shared_token(self) -> _Token | None:
+        found = None if self._shared is None else await self._shared.load()
+        return None if found is None else _Token(found[0], time.monotonic() + found[1])
+
+    async def _mint_shared(self) -> _Token:
+        token = await self._mint()
+        if self._shared is not None:
+            await self._shared.save(token.value, token.refresh_at - time.monotonic())
+        return token
 
     async def _mint(self) -> _Token:
         account = self._upstream.account.id

@@ -34,7 +34,8 @@ from providers.errors import (
     UpstreamUnavailable,
 )
 from providers.observe import current_watch, observer
-from providers.resilience import Breaker, RateBudget, RetryPolicy, remaining
+from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
+from providers.sharing import shared_budget
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
@@ -100,13 +101,18 @@ class _Attempt(Exception):
 
 
 class Upstream:
-    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+    """`budget` defaults to the one the gateway shares for the account being built, if any,
+    else this process's own (see `providers.sharing`)."""
+
+    def __init__(
+        self, account: AccountConfig, client: httpx.AsyncClient, budget: Budget | None = None
+    ) -> None:
         self.account = account
         self.client = client
         self.policy = RetryPolicy(retries=account.retries)
         self.breaker = Breaker(account.breaker_threshold, account.breaker_cooldown)
         limit, window = account.rate_limit or (None, 60.0)
-        self.budget = RateBudget(limit, window)
+        self.budget: Budget = budget or shared_budget(account) or RateBudget(limit, window)
         self._slots = asyncio.Semaphore(account.max_concurrency)
         self.calls = 0
 
@@ -197,25 +203,13 @@ class Upstream:
                 retryable=False,
                 unhealthy=False,
             )
-        queued = time.perf_counter()
-        refused = await self.budget.acquire(left)
-        waited = time.perf_counter() - queued
-        if waited > 0.001:
-            observer().rate_wait(self.account.id, self.account.provider, waited)
-        if refused is not None:
-            raise _Attempt(
-                UpstreamRateLimited(
-                    f"{self._name()} is over its request budget",
-                    retry_after=refused,
-                    **self._context(),
-                ),
-                retryable=False,
-                unhealthy=False,
-            )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         sent = False
         try:
             async with self._within(remaining()), self._slots:
+                # The budget is taken once a connection slot is held, so calls it lets through
+                # go out as they are granted instead of bunching up behind the cap.
+                await self._take_budget()
                 sent = True
                 self.calls += 1
                 if (watch := current_watch()) is not None:
@@ -244,6 +238,23 @@ class Upstream:
             ) from None
         self._observe_budget(response)
         return self._check(response, safe)
+
+    async def _take_budget(self) -> None:
+        queued = time.perf_counter()
+        refused = await self.budget.acquire(remaining())
+        waited = time.perf_counter() - queued
+        if waited > 0.001:
+            observer().rate_wait(self.account.id, self.account.provider, waited)
+        if refused is not None:
+            raise _Attempt(
+                UpstreamRateLimited(
+                    f"{self._name()} is over its request budget",
+                    retry_after=refused,
+                    **self._context(),
+                ),
+                retryable=False,
+                unhealthy=False,
+            )
 
     def _unknown(self) -> _Attempt:
         error = UpstreamOutcomeUnknown(

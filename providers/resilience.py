@@ -14,9 +14,11 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
     "Breaker",
+    "Budget",
     "RateBudget",
     "RetryPolicy",
     "deadline_scope",
@@ -100,6 +102,14 @@ class Breaker:
         if self._probing or self.failures >= self.threshold:
             self.opened_at = time.monotonic()
         self._probing = False
+
+
+class Budget(Protocol):
+    """An account's request budget: this process's own (`RateBudget`) or one shared by several."""
+
+    async def acquire(self, max_wait: float | None) -> float | None: ...
+
+    def block_for(self, seconds: float) -> None: ...
 
 
 class RateBudget:

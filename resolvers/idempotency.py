@@ -58,6 +58,11 @@ class MemoryIdempotencyStore:
         for key in [k for k, e in self._entries.items() if e.expires <= now]:
             del self._entries[key]
 
+    def __contains__(self, key: object) -> bool:
+        """Whether `key` is claimed or remembered here (a shared store's fallback asks)."""
+        self._sweep(time.monotonic())
+        return key in self._entries
+
     async def claim(self, key: str, fingerprint: str) -> Claim:
         self._sweep(time.monotonic())
         while (entry := self._entries.get(key)) is not None:

@@ -147,6 +147,10 @@ async def create_candidate(
     _require_write(context)
     if idempotency_key is None:
         return await _create(context, account_id, draft)
+    # Visibility first: a key must not tell a client anything about an account it cannot see.
+    account = _account(context, account_id, "account")
+    if isinstance(account, FieldProblem):
+        return _refused(account)
     if not 0 < len(idempotency_key) <= MAX_KEY:
         return _refused(
             FieldProblem(

@@ -395,7 +395,10 @@ def filter_sets(draw: st.DrawFn, stack: Stack) -> Filters:
     owner = draw(st.sampled_from(HARVEST_ACCOUNTS))
     people = [c for c in stack.orgs[owner].candidates.values()]
     person = draw(st.sampled_from(people))
-    kind = draw(st.sampled_from(["none", "none", "name", "email", "partial-email"]))
+    kinds = ["none", "none", "name"] + (
+        ["email", "partial-email"] if person.email_addresses else []
+    )
+    kind = draw(st.sampled_from(kinds))
     search: str | None = None
     if kind == "name":
         text = f"{person.first_name} {person.last_name}"

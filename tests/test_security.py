@@ -322,3 +322,15 @@ def test_redaction_keeps_the_shape_of_format_arguments() -> None:
     RedactSecrets({"super-secret-token"}).filter(record)
     line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s").format(record)
     assert "super-secret-token" not in line and "[redacted]" in line and "200" in line
+
+
+def test_an_idempotency_key_reveals_nothing_about_hidden_accounts(keyed: Stack) -> None:
+    create = 'mutation($a: ID!, $k: String) { createCandidate(input: {account: $a, fullName: "K", emails: [{value: "k@example.com"}], idempotencyKey: $k}) { created userErrors { field code } } }'
+    first = ask(keyed, ADMIN, create, {"a": "globex", "k": "shared-key"})
+    assert first["data"]["createCandidate"]["created"] is True
+    hidden = ask(keyed, ACME_ONLY, create, {"a": "globex", "k": "shared-key"})
+    missing = ask(keyed, ACME_ONLY, create, {"a": "nope", "k": "shared-key"})
+    same_shape(hidden, missing, "globex", "nope")
+    assert hidden["data"]["createCandidate"]["userErrors"] == [
+        {"field": ["input", "account"], "code": "NOT_FOUND"}
+    ]

@@ -43,7 +43,8 @@ class SlidingWindow:
         while self._hits and self._hits[0] <= now - self.seconds:
             self._hits.popleft()
         if len(self._hits) >= self.limit:
-            return max(1, math.ceil(self._hits[0] + self.seconds - now))
+            oldest = self._hits[0] if self._hits else now  # a limit of 0 refuses everything
+            return max(1, math.ceil(oldest + self.seconds - now))
         self._hits.append(now)
         return None
 

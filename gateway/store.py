@@ -1,0 +1,124 @@
+"""Where a gateway keeps state: this process's memory (the default) or Redis, shared by replicas.
+
+`[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
+Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens
+and the response cache live there. One client per process, made here and closed by the app's
+lifespan; when Redis fails, each piece falls back to process-local behaviour
+(`providers.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
+process's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from gateway.settings import Settings
+from providers.base import AccountConfig, Provider
+from providers.redis_link import RedisLink, account_scope
+from providers.shared_budget import RedisRateBudget
+from providers.shared_tokens import RedisTokenCache
+from providers.sharing import Sharing
+from resolvers.accounts import Accounts
+from resolvers.cache import CacheBackend, CachedProvider, MemoryCacheBackend
+from resolvers.cache_redis import RedisCacheBackend
+from resolvers.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from resolvers.outcomes import OutcomeCodec
+from resolvers.shared_idempotency import RedisIdempotencyStore
+
+__all__ = ["Store", "connect", "lookup_counter", "open_store"]
+
+REDIS_TIMEOUT = 1.0  # seconds; Redis answers in well under a millisecond when it is healthy
+LEASE_MARGIN = 5.0
+
+
+class Store:
+    def __init__(
+        self,
+        settings: Settings,
+        link: RedisLink | None,
+        lookups: Counter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.link = link
+        self._lookups = lookups
+        self.sharing = (
+            None
+            if link is None
+            else Sharing(
+                budget=lambda account: RedisRateBudget(link, account),
+                tokens=lambda account: RedisTokenCache(link, account),
+            )
+        )
+        self.cache: CacheBackend | None = None
+        if settings.cache_ttl > 0:
+            self.cache = (
+                MemoryCacheBackend(settings.cache_ttl)
+                if link is None
+                else RedisCacheBackend(link, settings.cache_ttl)
+            )
+
+    @property
+    def status(self) -> str:
+        if self.link is None:
+            return "memory"
+        return "redis-unreachable" if self.link.down else "redis"
+
+    def idempotency(self, accounts: Accounts) -> IdempotencyStore:
+        ttl = self.settings.idempotency_ttl
+        if self.link is None:
+            return MemoryIdempotencyStore(ttl)
+        # The owner's request cannot outlive its timeout; past the lease it is presumed gone.
+        lease = 2 * self.settings.request_timeout + LEASE_MARGIN
+        return RedisIdempotencyStore(self.link, OutcomeCodec(accounts), ttl, lease)
+
+    def cached(self, account: AccountConfig, provider: Provider) -> Provider:
+        """The account's adapter behind the response cache, when the cache is on."""
+        if self.cache is None:
+            return provider
+        return CachedProvider(provider, account_scope(account), self.cache, self._recorder(account))
+
+    def _recorder(self, account: AccountConfig) -> Callable[[str, str], None] | None:
+        counter = self._lookups
+        if counter is None:
+            return None
+        return lambda operation, outcome: counter.labels(account.id, operation, outcome).inc()
+
+    async def aclose(self) -> None:
+        if self.link is not None:
+            await self.link.aclose()
+
+
+def lookup_counter(registry: CollectorRegistry) -> Counter:
+    return Counter(
+        "gateway_cache_lookups",
+        "Response cache lookups by account, operation and outcome "
+        "(hit, miss, coalesced: joined an identical call in flight, uncached: store unreachable)",
+        ["account", "operation", "outcome"],
+        registry=registry,
+    )
+
+
+def connect(url: str) -> Redis:
+    """A client for `url`; it connects lazily, on first use, in whatever loop uses it."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        # One immediate retry on a fresh connection rides over a restarted server's stale
+        # sockets; more would only delay the fallback. Every script is safe to send twice.
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def open_store(settings: Settings, registry: CollectorRegistry | None = None) -> Store:
+    """The store the settings name; the cache lookup counter goes in `registry` when given."""
+    lookups = None if registry is None or settings.cache_ttl <= 0 else lookup_counter(registry)
+    if settings.store_url is None:
+        return Store(settings, None, lookups)
+    return Store(settings, RedisLink(connect(settings.store_url), settings.store_prefix), lookups)

@@ -1,0 +1,229 @@
+"""A response cache in front of an account's adapter: repeat reads within `ttl` skip the provider.
+
+`CachedProvider` wraps any `Provider` and keeps its protocol. Entries are per account scope
+(account id plus a digest of its upstream tenant; never shared between accounts) and per
+*generation*: every create or update through the gateway starts a new generation for that
+account, so everything it cached before the write is unreachable at once, in every process
+sharing the backend, and a read that was in flight during the write can only fill the old
+generation. Coarse (one write forgets the account's cached reads), but free of races.
+
+- `list_candidates`: one entry per (query, position, limit).
+- `get_candidates` / `applications_for`: one entry per candidate id, so overlapping batches
+  share entries; ids the provider did not return are remembered as absent.
+- Concurrent identical misses in this process make one upstream call (`SingleFlight`);
+  other processes make their own.
+
+Backends: `MemoryCacheBackend` (this process, objects as they are) and
+`resolvers.cache_redis.RedisCacheBackend` (shared, JSON). A backend that cannot be reached
+returns no generation, and the wrapper then reads straight through, uncached.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Literal, Protocol, TypeVar
+
+from providers.base import CandidatePage, CandidateQuery, Position, Provider
+from providers.model import (
+    ApplicationRecord,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    WriteResult,
+)
+from resolvers.single_flight import SingleFlight
+
+__all__ = ["CacheBackend", "CachedProvider", "Kind", "MemoryCacheBackend", "Miss"]
+
+Kind = Literal["list", "candidate", "applications"]
+Lookup = Callable[[str, str], None]  # (operation, outcome: hit|miss|coalesced|uncached)
+V = TypeVar("V")
+
+
+class Miss(enum.Enum):
+    MISS = "MISS"
+
+
+class CacheBackend(Protocol):
+    async def generation(self, scope: str) -> str | None:
+        """The scope's current generation; None when the backend cannot be used now."""
+        ...
+
+    async def renew(self, scope: str) -> None:
+        """Starts a new generation: every entry of the scope is forgotten."""
+        ...
+
+    async def read(
+        self, scope: str, generation: str, kind: Kind, names: Sequence[str]
+    ) -> list[object]:
+        """One value per name, `Miss.MISS` where there is none."""
+        ...
+
+    async def write(
+        self, scope: str, generation: str, kind: Kind, entries: Mapping[str, object]
+    ) -> None: ...
+
+
+class MemoryCacheBackend:
+    """This process's cache: objects kept as they are (records are frozen), LRU-bounded."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str, str, str], tuple[float, object]] = OrderedDict()
+        self._generations: dict[str, int] = {}
+
+    async def generation(self, scope: str) -> str | None:
+        return str(self._generations.get(scope, 0))
+
+    async def renew(self, scope: str) -> None:
+        self._generations[scope] = self._generations.get(scope, 0) + 1
+
+    async def read(
+        self, scope: str, generation: str, kind: Kind, names: Sequence[str]
+    ) -> list[object]:
+        now = time.monotonic()
+        found: list[object] = []
+        for name in names:
+            key = (scope, generation, kind, name)
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= now:
+                self._entries.pop(key, None)
+                found.append(Miss.MISS)
+            else:
+                self._entries.move_to_end(key)
+                found.append(entry[1])
+        return found
+
+    async def write(
+        self, scope: str, generation: str, kind: Kind, entries: Mapping[str, object]
+    ) -> None:
+        expires = time.monotonic() + self.ttl
+        for name, value in entries.items():
+            key = (scope, generation, kind, name)
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+def _name(*parts: object) -> str:
+    """A fixed-length entry name for arguments; JSON first, so ('a', 'b') never equals ('ab',)."""
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+class CachedProvider:
+    def __init__(
+        self, inner: Provider, scope: str, backend: CacheBackend, lookup: Lookup | None = None
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self._scope = scope
+        self._backend = backend
+        self._lookup = lookup or (lambda operation, outcome: None)
+        self._flights = SingleFlight()
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage:
+        name = _name(query.search, query.job_remote_id, position.token, position.skip, limit)
+        generation = await self._backend.generation(self._scope)
+        if generation is None:
+            self._lookup("list_candidates", "uncached")
+            return await self._flights.run(
+                ("list", name), lambda: self.inner.list_candidates(query, position, limit)
+            )
+        [found] = await self._backend.read(self._scope, generation, "list", [name])
+        if isinstance(found, CandidatePage):
+            self._lookup("list_candidates", "hit")
+            return found
+
+        async def fetch() -> CandidatePage:
+            page = await self.inner.list_candidates(query, position, limit)
+            await self._backend.write(self._scope, generation, "list", {name: page})
+            return page
+
+        return await self._flight("list_candidates", (generation, "list", name), fetch)
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
+        found = await self._per_id("get_candidates", "candidate", remote_ids, self._fetch_records)
+        return [record for record in found.values() if isinstance(record, CandidateRecord)]
+
+    async def _fetch_records(self, ids: list[str]) -> dict[str, object]:
+        records = await self.inner.get_candidates(ids)
+        return {i: None for i in ids} | {record.remote_id: record for record in records}
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]:
+        found = await self._per_id("applications_for", "applications", remote_ids, self._fetch_apps)
+        return {i: list(apps) for i, apps in found.items() if isinstance(apps, list | tuple)}
+
+    async def _fetch_apps(self, ids: list[str]) -> dict[str, object]:
+        found = await self.inner.applications_for(ids)
+        return {i: [] for i in ids} | dict(found)
+
+    async def _per_id(
+        self,
+        operation: str,
+        kind: Kind,
+        remote_ids: Sequence[str],
+        fetch: Callable[[list[str]], Awaitable[dict[str, object]]],
+    ) -> dict[str, object]:
+        """Cached values for the ids (and whatever else the provider answered) by remote id."""
+        ids = list(dict.fromkeys(remote_ids))
+        generation = await self._backend.generation(self._scope)
+        if generation is None:
+            self._lookup(operation, "uncached")
+            return await self._flights.run((kind, tuple(sorted(ids))), lambda: fetch(ids))
+        names = {i: _name(i) for i in ids}
+        cached = await self._backend.read(self._scope, generation, kind, list(names.values()))
+        answer = {i: v for i, v in zip(ids, cached, strict=True) if v is not Miss.MISS}
+        for _ in answer:
+            self._lookup(operation, "hit")
+        missing = [i for i in ids if i not in answer]
+        if not missing:
+            return answer
+
+        async def fill() -> dict[str, object]:
+            fetched = await fetch(missing)
+            entries = {_name(i): value for i, value in fetched.items()}
+            await self._backend.write(self._scope, generation, kind, entries)
+            return fetched
+
+        key = (generation, kind, tuple(sorted(missing)))
+        return answer | await self._flight(operation, key, fill, count=len(missing))
+
+    async def _flight(
+        self,
+        operation: str,
+        key: tuple[object, ...],
+        call: Callable[[], Awaitable[V]],
+        *,
+        count: int = 1,
+    ) -> V:
+        outcome = "coalesced" if key in self._flights else "miss"
+        for _ in range(count):
+            self._lookup(operation, outcome)
+        return await self._flights.run(key, call)
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        try:
+            return await self.inner.create_candidate(draft)
+        finally:  # even a failed write may have happened (an unknown outcome): forget
+            await self._backend.renew(self._scope)
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
+        try:
+            return await self.inner.update_candidate(remote_id, patch)
+        finally:
+            await self._backend.renew(self._scope)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,121 @@
+"""Normalized records as JSON and back, for state kept outside the process (Redis).
+
+Encoding is `dataclasses.asdict`: enums are `StrEnum`s, so they serialize as their values.
+Decoding is explicit per nested type and strict: a shape this code does not know (an entry
+written by another version of the gateway) raises `ValueError`, and callers treat it as
+absent. Fields added later with defaults decode from older entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from providers.base import CandidatePage, Position
+from providers.model import (
+    Address,
+    ApplicationRecord,
+    ApplicationStatus,
+    CandidateRecord,
+    Compensation,
+    Email,
+    EmailType,
+    JobRef,
+    Phone,
+    PhoneType,
+    Url,
+    UrlType,
+)
+
+__all__ = [
+    "application_from_json",
+    "candidate_from_json",
+    "page_from_json",
+    "to_json",
+]
+
+_CONTACTS: Mapping[str, tuple[type[Email] | type[Phone] | type[Url], type[Any]]] = {
+    "emails": (Email, EmailType),
+    "phones": (Phone, PhoneType),
+    "urls": (Url, UrlType),
+}
+T = TypeVar("T")
+_TEXTS = ("locations", "tags", "skills")
+_MONEY = ("current_compensation", "expected_compensation")
+
+
+def to_json(record: Any) -> Any:
+    """A record (or page) as plain JSON values."""
+    return dataclasses.asdict(record)
+
+
+def _strict(build: Callable[..., T], data: Any) -> T:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"expected an object, got {type(data).__name__}")
+    try:
+        return build(**data)
+    except TypeError as error:  # unknown or missing fields
+        raise ValueError(str(error)) from None
+
+
+def application_from_json(data: Any) -> ApplicationRecord:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected an application object")
+    job = data.get("job")
+    return _strict(
+        ApplicationRecord,
+        {
+            **data,
+            "job": None if job is None else _strict(JobRef, job),
+            "status": ApplicationStatus(str(data.get("status"))),
+        },
+    )
+
+
+def _contact(kind: type[Email] | type[Phone] | type[Url], enum: type[Any], data: Any) -> Any:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected a contact object")
+    value = data.get("type")
+    return _strict(kind, {**data, "type": None if value is None else enum(value)})
+
+
+def _listed(data: Mapping[str, Any], name: str) -> Sequence[Any]:
+    value = data.get(name, ())
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{name}: expected a list")
+    return value
+
+
+def candidate_from_json(data: Any) -> CandidateRecord:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected a candidate object")
+    values = dict(data)
+    for name, (kind, enum) in _CONTACTS.items():
+        values[name] = tuple(_contact(kind, enum, item) for item in _listed(data, name))
+    values["addresses"] = tuple(_strict(Address, item) for item in _listed(data, "addresses"))
+    for name in _TEXTS:
+        values[name] = tuple(str(item) for item in _listed(data, name))
+    for name in _MONEY:
+        money = data.get(name)
+        values[name] = None if money is None else _strict(Compensation, money)
+    applications = data.get("applications")
+    values["applications"] = (
+        None
+        if applications is None
+        else tuple(application_from_json(item) for item in _listed(data, "applications"))
+    )
+    return _strict(CandidateRecord, values)
+
+
+def page_from_json(data: Any) -> CandidatePage:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected a page object")
+    return _strict(
+        CandidatePage,
+        {
+            **data,
+            "records": tuple(candidate_from_json(item) for item in _listed(data, "records")),
+            "position": _strict(Position, data.get("position")),
+        },
+    )

@@ -1,0 +1,77 @@
+"""The `store`, `store_url_env`, `store_prefix` and `cache_ttl` settings of `[gateway]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.settings import ConfigError, Settings, parse_settings
+from gateway.store import open_store
+from resolvers.cache import MemoryCacheBackend
+from resolvers.cache_redis import RedisCacheBackend
+from resolvers.idempotency import MemoryIdempotencyStore
+from resolvers.shared_idempotency import RedisIdempotencyStore
+
+ACCOUNT = {"id": "a", "provider": "talynce", "base_url": "http://x", "api_key_env": "K"}
+PASSWORD = "hunter2-redis-password"
+
+
+def parsed(gateway: dict[str, Any], **env: str) -> Settings:
+    return parse_settings({"gateway": gateway, "accounts": [ACCOUNT]}, {"K": "k", **env})
+
+
+def test_memory_is_the_default_with_the_cache_off() -> None:
+    settings = parsed({})
+    assert (settings.store_url, settings.cache_ttl, settings.store_prefix) == (
+        None,
+        0.0,
+        "ats-gateway",
+    )
+    assert parsed({"store": "memory"}).store_url is None
+    store = open_store(settings)
+    assert store.cache is None and store.sharing is None and store.status == "memory"
+    assert isinstance(store.idempotency(None), MemoryIdempotencyStore)  # type: ignore[arg-type]
+    assert isinstance(open_store(parsed({"cache_ttl": 5})).cache, MemoryCacheBackend)
+
+
+async def test_a_redis_url_makes_every_piece_shared() -> None:
+    settings = parsed({"store": "redis://cache.internal:6380/2", "cache_ttl": 2.5})
+    assert settings.store_url == "redis://cache.internal:6380/2" and settings.cache_ttl == 2.5
+    store = open_store(settings)
+    assert isinstance(store.cache, RedisCacheBackend) and store.sharing is not None
+    assert isinstance(store.idempotency(None), RedisIdempotencyStore)  # type: ignore[arg-type]
+    await store.aclose()
+
+
+def test_a_url_with_a_password_comes_from_the_environment_and_stays_secret() -> None:
+    url = f"redis://:{PASSWORD}@10.0.0.5:6379/0"
+    settings = parsed({"store_url_env": "GW_REDIS"}, GW_REDIS=url)
+    assert settings.store_url == url
+    assert PASSWORD not in repr(settings)
+    assert PASSWORD in settings.secrets()  # so log redaction masks it
+
+
+@pytest.mark.parametrize(
+    ("gateway", "env", "message"),
+    [
+        ({"store": "mysql://db"}, {}, 'gateway.store: expected "memory" or redis://'),
+        ({"store": "redis://"}, {}, "the host is missing"),
+        ({"store": "redis://h:port/0"}, {}, "gateway.store: not a valid URL"),
+        ({"store": "redis://h:6379/zero"}, {}, "the database must be a number"),
+        ({"store": 6379}, {}, 'gateway.store: expected "memory"'),
+        ({"store": f"redis://:{PASSWORD}@h/0"}, {}, "a password does not go in the file"),
+        ({"store_url_env": "NOT_SET"}, {}, "environment variable NOT_SET is not set"),
+        ({"store_url_env": "GW_REDIS"}, {"GW_REDIS": f"http://:{PASSWORD}@h"}, "GW_REDIS"),
+        ({"store": "memory", "store_url_env": "GW_REDIS"}, {}, "not both"),
+        ({"cache_ttl": -1}, {}, "gateway.cache_ttl"),
+        ({"store_prefix": "a:b"}, {}, "gateway.store_prefix"),
+    ],
+)
+def test_bad_store_settings_are_refused_without_repeating_a_password(
+    gateway: dict[str, Any], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parsed(gateway, **env)
+    assert message in str(raised.value)
+    assert PASSWORD not in str(raised.value)
