@@ -25,6 +25,7 @@ from gateway.schema import build_schema
 from gateway.security import GuardMiddleware
 from gateway.settings import Settings, load_settings
 from gateway.store import Store, open_store
+from gateway.tracing import Tracing, tracing_from_setting
 from gateway.view import GraphQLView
 from providers.http import build_client
 from providers.registry import PROVIDERS
@@ -51,7 +52,8 @@ def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
     return Accounts(accounts)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlette:
+    """The gateway for `settings`; `tracing` overrides the configured tracing (tests pass one)."""
     metrics = Metrics()
     store = open_store(settings, metrics.registry)
     accounts = build_accounts(settings, store)
@@ -63,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
         request_timeout=settings.request_timeout,
         graphiql=settings.graphiql,
         metrics=metrics,
+        tracing=tracing or tracing_from_setting(settings.tracing),
     )
 
     async def healthz(request: Request) -> Response:

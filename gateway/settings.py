@@ -55,7 +55,9 @@ GATEWAY_KEYS = {
     "store_url_env",
     "store_prefix",
     "cache_ttl",
+    "tracing",
 }
+TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes")
 DEFAULT_LIMITS = QueryLimits()
@@ -80,6 +82,7 @@ class Settings:
     store_url: str | None = field(default=None, repr=False)  # None: this process's memory
     store_prefix: str = "ats-gateway"
     cache_ttl: float = 0.0
+    tracing: str = "off"
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
@@ -244,6 +247,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         store_url=_store_url(gateway, env),
         store_prefix=_store_prefix(gateway),
         cache_ttl=_number(gateway, "cache_ttl", "gateway", 0.0, minimum=0),
+        tracing=_choice(gateway, "tracing", TRACING),
     )
 
 
@@ -302,6 +306,13 @@ def _cursor_secret(env: Mapping[str, str], variable: object) -> bytes:
         return _from_env(env, variable, "gateway.cursor_secret_env").encode()
     shared = env.get(SHARED_CURSOR_SECRET)
     return shared.encode() if shared else secrets.token_bytes(32)
+
+
+def _choice(table: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = table.get(key, choices[0])
+    if value not in choices:
+        raise ConfigError(f"gateway.{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return str(value)
 
 
 def _flag(table: Mapping[str, Any], key: str) -> bool:
