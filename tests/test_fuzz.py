@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.schema import schema as gateway_schema
+from providers import greenhouse, merge_wire
+from providers.errors import ProviderError
 from providers.talynce import candidate_record
 from tests.conftest import Stack, make_orgs, running_stack
 
@@ -94,3 +96,64 @@ CANDIDATE_KEYS = [
 def test_the_talynce_mapper_survives_any_json(raw: Any) -> None:
     record = candidate_record(raw)
     assert record is None or isinstance(record.remote_id, str)
+
+
+MAPPERS = {
+    "talynce candidate": candidate_record,
+    "merge candidate": merge_wire.candidate_record,
+    "merge application": merge_wire.application_record,
+    "greenhouse partner candidate": greenhouse.partner_record,
+    "greenhouse harvest candidate": greenhouse.harvest_record,
+    "greenhouse harvest application": greenhouse.harvest_application,
+}
+WIRE_KEYS = sorted(
+    {
+        *CANDIDATE_KEYS,
+        "first_name",
+        "last_name",
+        "name",
+        "company",
+        "title",
+        "email_addresses",
+        "phone_numbers",
+        "urls",
+        "website_addresses",
+        "social_media_addresses",
+        "addresses",
+        "tags",
+        "locations",
+        "applications",
+        "remote_id",
+        "remote_data",
+        "external_id",
+        "status",
+        "stage",
+        "job",
+        "job_id",
+        "candidate_id",
+        "current_stage",
+        "rejected_at",
+        "offers",
+        "applied_at",
+        "profile_url",
+        "private",
+        "custom_fields",
+        "value",
+        "type",
+        "email_address_type",
+    }
+)
+HUGE = st.text(min_size=10_000, max_size=20_000)
+WIRE = st.dictionaries(st.sampled_from(WIRE_KEYS), JSON | HUGE, max_size=12)
+
+
+@pytest.mark.parametrize("name", sorted(MAPPERS))
+@given(raw=st.one_of(JSON, WIRE))
+@settings(max_examples=150, deadline=None)
+def test_every_mapper_survives_any_json(name: str, raw: Any) -> None:
+    """Missing fields, wrong types, unknown enum values, huge strings: a record or None, or
+    UPSTREAM_BAD_RESPONSE, never another exception."""
+    try:
+        MAPPERS[name](raw)
+    except ProviderError as error:
+        assert error.code == "UPSTREAM_BAD_RESPONSE"
