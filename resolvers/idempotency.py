@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,15 +49,27 @@ class _Entry:
 
 
 class MemoryIdempotencyStore:
-    """One process's keys; replicas share keys through a networked store instead."""
+    """One process's keys; replicas share keys through a networked store instead.
 
-    def __init__(self, ttl: float) -> None:
+    Finished keys expire in the order they finished, so expiry is a walk from the oldest end,
+    and at most `max_entries` are remembered (the oldest go first): memory stays bounded under
+    any load, at the price of forgetting the oldest keys early when that many are in use.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
         self.ttl = ttl
+        self.max_entries = max_entries
         self._entries: dict[str, _Entry] = {}
+        self._finished: deque[tuple[float, str]] = deque()
 
     def _sweep(self, now: float) -> None:
-        for key in [k for k, e in self._entries.items() if e.expires <= now]:
-            del self._entries[key]
+        while self._finished and (
+            self._finished[0][0] <= now or len(self._finished) > self.max_entries
+        ):
+            expires, key = self._finished.popleft()
+            entry = self._entries.get(key)
+            if entry is not None and entry.expires == expires:
+                del self._entries[key]
 
     def __contains__(self, key: object) -> bool:
         """Whether `key` is claimed or remembered here (a shared store's fallback asks)."""
@@ -78,6 +91,7 @@ class MemoryIdempotencyStore:
         entry = self._entries[key]
         entry.result = result
         entry.expires = time.monotonic() + self.ttl
+        self._finished.append((entry.expires, key))
         entry.done.set()
 
     async def release(self, key: str) -> None:
