@@ -1,0 +1,382 @@
+"""The Greenhouse Harvest v3 adapter: cursor-paged lists and searches, applications, create, and
+updates whose list fields are merged into what the candidate already has."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from providers.base import AccountConfig, CandidatePage, CandidateQuery, Capability, Position
+from providers.errors import (
+    FieldProblem,
+    NotFound,
+    Origin,
+    ProviderError,
+    Rejected,
+    UpstreamAuthFailed,
+)
+from providers.greenhouse.mapping import (
+    DIGITS,
+    EMAIL,
+    EMAIL_TYPES,
+    HARVEST_IGNORES,
+    HARVEST_PHONE_TYPES,
+    NAME,
+    STAGE_WARNING,
+    WEBSITE_TYPES,
+    _chunks,
+    _id,
+    _ignored,
+    _input_path,
+    _job_id,
+    _names,
+    _split_urls,
+    _typed_entries,
+    _without_empty,
+    harvest_application,
+    harvest_record,
+    matches_search,
+    split_name,
+)
+from providers.greenhouse.tokens import _token_url, _TokenSource
+from providers.http import Upstream, path
+from providers.model import (
+    ApplicationRecord,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    WriteResult,
+)
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
+
+MAX_PER_PAGE = 500
+DEFAULT_PAGE_SIZE = 100
+
+
+_ListChanges = dict[str, tuple[list[dict[str, str]], bool]]  # wire list → (entries, typed)
+_LIST_INPUT = {
+    "email_addresses": "emails",
+    "phone_numbers": "phones",
+    "website_addresses": "urls",
+    "social_media_addresses": "urls",
+    "addresses": "locations",
+}
+
+
+def _merged(current: Any, given: Sequence[Mapping[str, str]], typed: bool) -> list[dict[str, str]]:
+    """The current wire list with the given entries added, or retyped where the value is there.
+
+    Values match case-insensitively; an entry the client gave no type keeps its current type,
+    or gets "other" when new.
+    """
+    merged = [
+        {k: v for k, v in item.items() if k in ("value", "type")}
+        for item in (current if isinstance(current, list) else [])
+        if isinstance(item, Mapping) and isinstance(item.get("value"), str)
+    ]
+    index = {item["value"].strip().casefold(): item for item in merged}
+    for entry in given:
+        key = entry["value"].strip().casefold()
+        if key not in index:
+            index[key] = {"value": entry["value"], **({"type": "other"} if typed else {})}
+            merged.append(index[key])
+        if typed and entry.get("type"):
+            index[key]["type"] = entry["type"]
+    return merged
+
+
+def _bounded(value: object, default: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PER_PAGE:
+        return value
+    return default
+
+
+class GreenhouseHarvestAdapter:
+    """Greenhouse Harvest v3: cursor-paged lists, filters, applications, create and update."""
+
+    name = NAME
+    capabilities = frozenset(
+        {
+            Capability.LIST,
+            Capability.SEARCH,
+            Capability.FILTER_JOB,
+            Capability.GET_MANY,
+            Capability.CREATE,
+            Capability.UPDATE,
+            Capability.APPLICATIONS,
+        }
+    )
+
+    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+        self.upstream = Upstream(account, client)
+        self.tokens = _TokenSource(self.upstream, _token_url(account))
+        self.page_size = _bounded(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
+        self.scan_rows = _bounded(account.options.get("scan_rows"), MAX_PER_PAGE)
+
+    def _context(self) -> Origin:
+        return {"account": self.upstream.account.id, "provider": self.name}
+
+    async def _send(
+        self, method: str, url: str, params: Mapping[str, str | int] | None, json: Any
+    ) -> httpx.Response:
+        token = await self.tokens.get()
+        try:
+            return await self.upstream.send(
+                method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+            )
+        except UpstreamAuthFailed:
+            token = await self.tokens.refresh(token)
+        return await self.upstream.send(
+            method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+    ) -> tuple[Any, httpx.Response]:
+        response = await self._send(method, url, params, json)
+        body = self.upstream.json(response)
+        if response.status_code >= 400:
+            raise self._error(response.status_code, body, write=method != "GET")
+        return body, response
+
+    def _error(self, status: int, body: Any, *, write: bool) -> ProviderError:
+        if status == 404:
+            return NotFound("Greenhouse found no such candidate", **self._context())
+        if status == 403:
+            return UpstreamAuthFailed(
+                f"Greenhouse refused account {self.upstream.account.id!r}: its scopes or user "
+                "do not allow this call",
+                **self._context(),
+            )
+        if write and status in (400, 422) and isinstance(body, Mapping):
+            return Rejected(_problems(body), **self._context())
+        return self.upstream.bad_response(f"an unexpected HTTP {status}")
+
+    async def _page(
+        self, resource: str, params: Mapping[str, str | int]
+    ) -> tuple[list[Any], str | None]:
+        """One list page (a bare JSON array) and the cursor of the next, from `Link: rel=next`."""
+        body, response = await self._call("GET", resource, params=params)
+        if not isinstance(body, list):
+            raise self.upstream.bad_response("a list that is not an array")
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return body, None
+        cursor = httpx.URL(link).params.get("cursor")
+        if not cursor:
+            raise self.upstream.bad_response("a next link without a cursor")
+        return body, cursor
+
+    async def _all_pages(self, resource: str, params: Mapping[str, str | int]) -> list[Any]:
+        rows, cursor = await self._page(resource, params)
+        while cursor is not None:
+            more, cursor = await self._page(resource, {"cursor": cursor})
+            rows += more
+        return rows
+
+    def _records(self, rows: Sequence[Any]) -> list[CandidateRecord]:
+        records = [harvest_record(row) for row in rows]
+        if None in records:
+            raise self.upstream.bad_response("a candidate without an id")
+        return [record for record in records if record is not None]
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage:
+        """One upstream page per call, of which `position.skip` rows were already used."""
+        search = (query.search or "").strip()
+        if query.job_remote_id is not None:
+            return await self._list_for_job(query.job_remote_id, search, position)
+        scan = bool(search) and not EMAIL.match(search)
+        params: Mapping[str, str | int]
+        if position.token is not None:
+            params = {"cursor": position.token}
+        elif scan:
+            params = {"per_page": self.scan_rows}
+        else:
+            # `skip` counts unfiltered rows here, so any first page longer than it holds them.
+            size = min(MAX_PER_PAGE, max(self.page_size, limit + position.skip))
+            params = {"per_page": size, **({"email": search} if search else {})}
+        rows, cursor = await self._page("candidates", params)
+        records = self._records(rows)
+        if scan:
+            records = [record for record in records if matches_search(record, search)]
+        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+
+    async def _list_for_job(self, job_id: str, search: str, position: Position) -> CandidatePage:
+        """Candidates of one job: a page of its applications, then their candidates by id."""
+        if not DIGITS.match(job_id):
+            return CandidatePage((), position, None)
+        params: Mapping[str, str | int] = (
+            {"cursor": position.token}
+            if position.token is not None
+            else {"job_ids": job_id, "per_page": self.page_size}
+        )
+        rows, cursor = await self._page("applications", params)
+        applications = [harvest_application(row) for row in rows]
+        ids = list(dict.fromkeys(a.candidate_remote_id for a in applications if a is not None))
+        found = {record.remote_id: record for record in await self.get_candidates(ids)}
+        records = [found[i] for i in ids if i in found]
+        if search:
+            records = [record for record in records if matches_search(record, search)]
+        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+
+    async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
+        rows = await self._all_pages("candidates", {"ids": ",".join(ids), "per_page": len(ids)})
+        return self._records(rows)
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
+        """`GET candidates?ids=…` per 50 ids, concurrently: Harvest v3 has no by-id route."""
+        found = await asyncio.gather(*(self._by_ids(chunk) for chunk in _chunks(remote_ids)))
+        return [record for chunk in found for record in chunk]
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]:
+        """`GET applications?candidate_ids=…` per 50 candidates, never one call per candidate."""
+        pages = await asyncio.gather(
+            *(
+                self._all_pages(
+                    "applications", {"candidate_ids": ",".join(chunk), "per_page": MAX_PER_PAGE}
+                )
+                for chunk in _chunks(remote_ids)
+            )
+        )
+        found: dict[str, list[ApplicationRecord]] = {i: [] for i in remote_ids}
+        for row in (row for page in pages for row in page):
+            application = harvest_application(row)
+            if application is None:
+                raise self.upstream.bad_response("an application without ids")
+            found.setdefault(application.candidate_remote_id, []).append(application)
+        return found
+
+    async def _current(self, remote_id: str) -> Mapping[str, Any]:
+        if DIGITS.match(remote_id):
+            for row in await self._all_pages("candidates", {"ids": remote_id, "per_page": 1}):
+                if _id(row) == remote_id:
+                    return dict(row)
+        raise NotFound("Greenhouse found no such candidate", **self._context())
+
+    def _record(self, raw: Any) -> CandidateRecord:
+        record = harvest_record(raw)
+        if record is None:
+            raise self.upstream.bad_response("a candidate without an id")
+        return record
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        """`POST candidates`, with the first application nested when the draft names a job."""
+        problems: list[FieldProblem] = []
+        first, last = _names(draft.first_name, draft.last_name, draft.full_name, problems)
+        job_id = _job_id(draft, problems)
+        websites, social = _split_urls(draft.urls)
+        body = {
+            "first_name": first,
+            "last_name": last,
+            "company": draft.company,
+            "title": draft.title,
+            "email_addresses": _typed_entries(
+                draft.emails, "emails", EMAIL_TYPES, "value", problems
+            ),
+            "phone_numbers": _typed_entries(
+                draft.phones, "phones", HARVEST_PHONE_TYPES, "value", problems
+            ),
+            "website_addresses": _typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems),
+            "social_media_addresses": [{"value": url.value} for url in social],
+            "addresses": [{"value": v, "type": "other"} for v in draft.locations],
+            "tags": list(draft.tags),
+            "application": {"job_id": job_id} if job_id is not None else None,
+        }
+        if problems:
+            raise Rejected(problems, **self._context())
+        warnings = _ignored((n for n in HARVEST_IGNORES if getattr(draft, n)), "Harvest")
+        if draft.application and (draft.application.status or draft.application.notes):
+            warnings.append(STAGE_WARNING)
+        answer, _ = await self._call("POST", "candidates", json=_without_empty(body))
+        return WriteResult(self._record(answer), created=True, warnings=tuple(warnings))
+
+    def _changes(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], _ListChanges]:
+        """The plain fields of a PATCH body, and the list entries to merge; bad input raises."""
+        problems: list[FieldProblem] = []
+        body = {k: given[k] for k in ("first_name", "last_name", "company", "title") if k in given}
+        if "full_name" in given:
+            first, last = split_name(given["full_name"])
+            body = {"first_name": first, "last_name": last} | body
+        for name in ("first_name", "last_name"):
+            if name in body and not body[name]:
+                where = name if name in given else "full_name"
+                label = name.replace("_", " ")
+                problems.append(FieldProblem("REQUIRED", f"Greenhouse needs a {label}", (where,)))
+        lists: _ListChanges = {}
+        if "emails" in given:
+            emails = given["emails"] or ()
+            entries = _typed_entries(emails, "emails", EMAIL_TYPES, "value", problems, "")
+            lists["email_addresses"] = (entries, True)
+        if "phones" in given:
+            phones = given["phones"] or ()
+            entries = _typed_entries(phones, "phones", HARVEST_PHONE_TYPES, "value", problems, "")
+            lists["phone_numbers"] = (entries, True)
+        if "urls" in given:
+            websites, social = _split_urls(given["urls"] or ())
+            entries = _typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems, "")
+            lists["website_addresses"] = (entries, True)
+            lists["social_media_addresses"] = ([{"value": url.value} for url in social], False)
+        if "locations" in given:
+            lists["addresses"] = ([{"value": v} for v in given["locations"] or ()], True)
+        if problems:
+            raise Rejected(problems, **self._context())
+        return body, lists
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
+        """`PATCH candidates/{id}` with the given fields; list fields go out merged (see above).
+
+        Input is checked before any call; the candidate is read first only when a list field
+        must be merged, or when nothing is left to send.
+        """
+        given = patch.given()
+        body, lists = self._changes(given)
+        warnings = tuple(
+            _ignored([n for n in (*HARVEST_IGNORES, "application") if n in given], "Harvest")
+        )
+        current = await self._current(remote_id) if lists or "tags" in given else None
+        for wire, (entries, typed) in lists.items():
+            cleared = given[_LIST_INPUT[wire]] is None
+            body[wire] = [] if cleared else _merged((current or {}).get(wire), entries, typed)
+        if "tags" in given:
+            tags = (current or {}).get("tags")
+            kept = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+            body["tags"] = (
+                [] if given["tags"] is None else list(dict.fromkeys([*kept, *given["tags"]]))
+            )
+        if not body:
+            record = self._record(current or await self._current(remote_id))
+            return WriteResult(record, warnings=warnings)
+        answer, _ = await self._call("PATCH", path("candidates", remote_id), json=body)
+        return WriteResult(self._record(answer), warnings=warnings)
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+
+def _problems(body: Mapping[str, Any]) -> list[FieldProblem]:
+    """Harvest's `{message, errors}`; an error is a string or a one-key {field: message}."""
+    errors = body.get("errors")
+    problems = []
+    for item in errors if isinstance(errors, list) else []:
+        if isinstance(item, Mapping):
+            problems += [
+                FieldProblem("BAD_USER_INPUT", f"{wire}: {text}", _input_path(wire))
+                for wire, text in item.items()
+            ]
+        else:
+            problems.append(FieldProblem("BAD_USER_INPUT", str(item)))
+    message = str(body.get("message") or "Greenhouse refused the request")
+    return problems or [FieldProblem("BAD_USER_INPUT", message)]
