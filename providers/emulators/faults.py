@@ -17,7 +17,7 @@ from typing import Any
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["FAULTS", "DroppedConnection", "FaultProfile", "SlidingWindow"]
+__all__ = ["FAULTS", "DroppedConnection", "FaultProfile", "RateLimiter", "SlidingWindow"]
 
 FAULTS = (
     "error",  # 500/502/503, from `error_statuses`
@@ -47,6 +47,20 @@ class SlidingWindow:
             return max(1, math.ceil(oldest + self.seconds - now))
         self._hits.append(now)
         return None
+
+
+@dataclass
+class RateLimiter:
+    """Applies an emulator's current `rate_limit` setting, which tests may change at any time."""
+
+    window: SlidingWindow | None = None
+
+    def admit(self, rate_limit: tuple[int, float] | None, now: float) -> int | None:
+        if rate_limit is None:
+            return None
+        if self.window is None or (self.window.limit, self.window.seconds) != rate_limit:
+            self.window = SlidingWindow(*rate_limit)
+        return self.window.admit(now)
 
 
 class DroppedConnection(Response):

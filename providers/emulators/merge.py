@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, SlidingWindow
+from providers.emulators.faults import FaultProfile, RateLimiter
 from providers.emulators.merge_seed import (
     Application,
     Candidate,
@@ -122,7 +122,9 @@ class LinkedAccount:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     applications: dict[str, Application] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
-    _window: SlidingWindow | None = field(default=None, init=False, repr=False, compare=False)
+    _limiter: RateLimiter = field(
+        default_factory=RateLimiter, init=False, repr=False, compare=False
+    )
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -169,11 +171,7 @@ class LinkedAccount:
 
     def admit(self, now: float) -> int | None:
         """Count a request against the rate limit; the Retry-After seconds if it is over."""
-        if self.rate_limit is None:
-            return None
-        if self._window is None or (self._window.limit, self._window.seconds) != self.rate_limit:
-            self._window = SlidingWindow(*self.rate_limit)
-        return self._window.admit(now)
+        return self._limiter.admit(self.rate_limit, now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, SlidingWindow
+from providers.emulators.faults import FaultProfile, RateLimiter
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -120,7 +120,9 @@ class TalynceOrg:
     pipeline: tuple[str, ...] = PIPELINE_STATUSES
     jobs: list[Job] = field(default_factory=list)
     candidates: dict[str, Candidate] = field(default_factory=dict)
-    _window: SlidingWindow | None = field(default=None, init=False, repr=False, compare=False)
+    _limiter: RateLimiter = field(
+        default_factory=RateLimiter, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def seeded(
@@ -162,11 +164,7 @@ class TalynceOrg:
 
     def admit(self, now: float) -> int | None:
         """Count a request against the rate limit; the Retry-After seconds if it is over."""
-        if self.rate_limit is None:
-            return None
-        if self._window is None or (self._window.limit, self._window.seconds) != self.rate_limit:
-            self._window = SlidingWindow(*self.rate_limit)
-        return self._window.admit(now)
+        return self._limiter.admit(self.rate_limit, now)
 
 
 @dataclass(frozen=True, slots=True)
