@@ -90,6 +90,10 @@ class Phase:
     """Requests the target answered, counted server-side (includes any the client abandoned)."""
     gateway_cpu_s: float
     emulator_cpu_s: float
+    redis_commands: int | None = None
+    """Commands the bench's redis-server ran during the phase (None with the memory store)."""
+    by_worker: tuple[int, ...] = ()
+    """`served` by gateway worker, in pid order (one entry with one worker)."""
 
 
 def load_phase(
@@ -121,7 +125,9 @@ def load_phase(
         items_per_ok=items_per_ok,
     )
     stack.upstream(reset=True)
-    served_before = stack.served()
+    tallies_before = stack.tallies()
+    served_before = sum(tallies_before.values())
+    redis_before = stack.redis_commands()
     gateway_before, emulator_before = stack.sample().cpu_s, stack.emulator_cpu()
     if generator == wrk.GENERATOR and scenario.mode != "paging":
         result = stack.wrk_load(
@@ -136,8 +142,18 @@ def load_phase(
     gateway_cpu = stack.sample().cpu_s - gateway_before
     emulator_cpu = stack.emulator_cpu() - emulator_before
     upstream = stack.upstream(reset=True)
-    served = stack.served() - served_before if scenario.target == "gateway" else upstream["calls"]
-    return Phase(result, upstream, served, gateway_cpu, emulator_cpu)
+    tallies = stack.tallies()
+    by_worker = tuple(tallies[pid] - tallies_before.get(pid, 0) for pid in sorted(tallies))
+    served = sum(tallies.values()) - served_before
+    if scenario.target != "gateway":
+        served, by_worker = upstream["calls"], ()
+    redis_after = stack.redis_commands()
+    redis_commands = (
+        None
+        if redis_before is None or redis_after is None
+        else max(0, redis_after - redis_before - 1)  # less the INFO that read it
+    )
+    return Phase(result, upstream, served, gateway_cpu, emulator_cpu, redis_commands, by_worker)
 
 
 def _per(value: float | None, count: float) -> float | None:
@@ -217,6 +233,8 @@ def _measure_phases(
             "requests": client["requests"],
             "failed": client["failed"],
             "served": served,
+            "served_by_worker": list(load.by_worker),
+            "split": "/".join(str(n) for n in load.by_worker) if len(load.by_worker) > 1 else None,
             "probe_requests": probe.client["requests"],
             "probe_failed": probe.client["failed"],
             "rps": client["rps"],
@@ -232,6 +250,9 @@ def _measure_phases(
             ),
             "emulator_cpu_ms_per_req": _per(load.emulator_cpu_s * 1000, served),
             "upstream_calls_per_req": _per(up["calls"], served),
+            "redis_cmds_per_req": (
+                None if load.redis_commands is None else _per(load.redis_commands, served)
+            ),
             "list_calls_per_req": _per(kinds.get("list", 0), served),
             "get_calls_per_req": _per(kinds.get("get", 0), served),
             "rows_per_item": _per(rows.get("list", 0) + rows.get("get", 0), items),

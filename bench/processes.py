@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import select
@@ -27,6 +28,7 @@ __all__ = [
     "Child",
     "Children",
     "announce",
+    "arm_parent_death_signal",
     "exit_with_parent",
     "listening_socket",
     "raise_on_stop_signals",
@@ -63,19 +65,32 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-def exit_with_parent(server: _Stoppable, interval: float = 0.5) -> None:
-    """Stops this process once the harness that started it is gone, even by SIGKILL.
+@functools.cache
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def arm_parent_death_signal() -> bool:
+    """Asks the kernel to SIGTERM this process when its parent dies (Linux; False elsewhere).
+
+    Safe as a `preexec_fn`: libc is loaded before the fork (see `Children.program`), and the
+    setting survives exec, so it also covers programs that are not Python (redis-server).
+    """
+    try:
+        return bool(_libc().prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def exit_with_parent(server: _Stoppable | None = None, interval: float = 0.5) -> None:
+    """Stops this process once the process that started it is gone, even by SIGKILL.
 
     On Linux the kernel does it (PR_SET_PDEATHSIG sends SIGTERM, which uvicorn handles as a
-    graceful stop), so nothing polls inside the measured process; elsewhere a thread watches.
+    graceful stop, in a worker as in a supervisor), so nothing polls inside the measured
+    process; elsewhere a thread watches, then stops `server`, or sends SIGTERM to this process.
     """
     parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        armed = False
-    if armed:
+    if arm_parent_death_signal():
         if os.getppid() != parent:  # the parent died before the signal was armed
             os.kill(os.getpid(), signal.SIGTERM)
         return
@@ -83,7 +98,10 @@ def exit_with_parent(server: _Stoppable, interval: float = 0.5) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(interval)
-        server.should_exit = True
+        if server is None:
+            os.kill(os.getpid(), signal.SIGTERM)
+        else:
+            server.should_exit = True
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
@@ -126,14 +144,22 @@ class Child:
             return ""
 
     def stop(self) -> None:
-        """SIGTERM (uvicorn's graceful stop), then SIGKILL if it lingers."""
+        """SIGTERM (uvicorn's graceful stop; a supervisor stops its workers), then SIGKILL.
+
+        The SIGKILL goes to the child's whole process group: it was started in a session of
+        its own, so the group is exactly it and the workers it spawned. It is sent before the
+        child is reaped, so the group id cannot have been reused.
+        """
         if self.process.poll() is not None:
             return
         self.process.terminate()
         try:
             self.process.wait(_STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                self.process.kill()
             self.process.wait(_STOP_TIMEOUT)
 
 
@@ -145,8 +171,23 @@ class Children:
         self._children: list[Child] = []
 
     def command(self, name: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
-        """Starts a process whose output goes to its log file (a load generator, wrk)."""
+        """Starts a process whose output goes to its log file (a load generator, wrk), which
+        the kernel stops if the harness dies."""
+        return self.program(name, argv, stop_with_parent=True).process
+
+    def program(
+        self,
+        name: str,
+        argv: Sequence[str],
+        info: dict[str, Any] | None = None,
+        *,
+        stop_with_parent: bool = False,
+    ) -> Child:
+        """Like `command`, returning the Child; `stop_with_parent` arms PR_SET_PDEATHSIG before
+        exec, for a program that cannot watch its parent itself (redis-server)."""
         log = self.log_dir / f"{name}.log"
+        if stop_with_parent:
+            _libc()  # loaded here, not between fork and exec
         with log.open("ab") as out:
             process = subprocess.Popen(
                 list(argv),
@@ -155,9 +196,11 @@ class Children:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=arm_parent_death_signal if stop_with_parent else None,
             )
-        self._children.append(Child(name, process, log))
-        return process
+        child = Child(name, process, log, dict(info or {}))
+        self._children.append(child)
+        return child
 
     def server(self, name: str, module: str, args: Sequence[str]) -> Child:
         """Starts `python -m module`, waits for its announcement line, and returns it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "established_to", "memory_kib"]
+__all__ = ["alive", "cpu_seconds", "established_to", "memory_kib", "parent_pid"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _ESTABLISHED = "01"
@@ -23,6 +23,21 @@ def cpu_seconds(pid: int) -> float:
     fields = stat.rsplit(")", 1)[1].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / _TICKS
+
+
+def parent_pid(pid: int) -> int:
+    """The pid of the process's parent (field 4 of /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def memory_kib(pid: int, field: str = "VmRSS") -> int:

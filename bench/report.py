@@ -172,6 +172,10 @@ COLUMNS = (
     Column("rows/item", "rows_per_item", 2),
     Column("peak RSS MB", "peak_rss_mb"),
 )
+REDIS_COLUMN = Column("redis/req", "redis_cmds_per_req")
+"""Shown with `--store redis`: commands the bench's redis-server ran per gateway answer."""
+SPLIT_COLUMN = Column("served by worker", "split", left=True)
+"""Shown with `--workers` > 1: the load phase's answers each worker gave, in pid order."""
 
 
 def render_run(result: dict[str, Any]) -> str:
@@ -179,16 +183,24 @@ def render_run(result: dict[str, Any]) -> str:
     meta = result["meta"]
     good = [r for r in result["rows"] if "error" not in r]
     broken = [r for r in result["rows"] if "error" in r]
+    workers, store = meta.get("workers", 1), meta.get("store", "memory")
+    if store == "redis":
+        store += f" (redis-server {meta.get('redis_version', '?')}, its own, on loopback)"
+    columns = (
+        *COLUMNS,
+        *((REDIS_COLUMN,) if meta.get("store") == "redis" else ()),
+        *((SPLIT_COLUMN,) if workers > 1 else ()),
+    )
     lines = [
-        f"gateway {meta.get('gateway', '?')} (1 worker) · load generator {meta['generator']} "
-        f"(E always python-httpx) · {meta['cores']} cores · python {meta['python']} · "
-        f"{meta['commit']}",
+        f"gateway {meta.get('gateway', '?')} · workers {workers} · store {store}",
+        f"load generator {meta['generator']} (E always python-httpx) · {meta['cores']} cores · "
+        f"python {meta['python']} · {meta['commit']}",
         f"load {meta['duration_s']:g} s at concurrency {meta['concurrency']}, probe "
         f"{meta['probe_s']:g} s at concurrency 1 · per-account cap "
         f"{meta['gateway_max_concurrency']} · {meta['orgs']} tenants x "
         f"{meta['candidates_per_org']} candidates",
         "",
-        format_table(good, COLUMNS),
+        format_table(good, columns),
     ]
     lines += [f"BROKEN {r['scenario']} @ {r['latency_ms']:g} ms: {r['error']}" for r in broken]
     lines += [
@@ -196,6 +208,23 @@ def render_run(result: dict[str, Any]) -> str:
         "p50/p95/p99 ms under load; p50@c1 at concurrency 1; up p50 = slowest tenant's p50 in "
         "the probe; ovh = p50@c1 - up p50; rows/item = candidate rows upstream returned per item "
         "the client got",
+        *(
+            [
+                f"cpu ms/req: user+system CPU summed over the {workers} worker processes per "
+                "answer (each worker counts its own answers); peak RSS MB: the sum of each "
+                "worker's VmHWM; the uvicorn supervisor is in neither. served by worker: the "
+                "load phase's answers from each worker (they share one listening socket, and "
+                "the first to wake accepts every connection waiting, so a few keep-alive "
+                "connections opened at once can all land on one worker)"
+            ]
+            if workers > 1
+            else []
+        ),
+        *(
+            ["redis/req: commands the bench's redis-server ran per gateway answer (INFO stats)"]
+            if meta.get("store") == "redis"
+            else []
+        ),
         "",
         *(Check(c["name"], c["verdict"], c["figure"]).line() for c in result["checks"]),
     ]

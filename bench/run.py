@@ -1,13 +1,16 @@
 """`python -m bench.run`: the gateway's own cost, fan-out and upstream efficiency, in one run.
 
 Three processes per upstream latency level: the Talynce emulator (4 seeded tenants, 100
-candidates each, a fixed injected latency), the gateway under uvicorn (one worker), and a load
-generator (wrk when installed, else bench.load). Each scenario runs twice: a short probe at
-concurrency 1, whose p50 is latency without queueing (used for overhead and fan-out), then the
-load phase at `--concurrency`, whose figures are throughput, percentiles and CPU per request.
+candidates each, a fixed injected latency), the gateway under uvicorn (one worker, or
+`--workers N` processes behind one port), and a load generator (wrk when installed, else
+bench.load); with `--store redis`, also a redis-server of the run's own on a loopback port.
+Each scenario runs twice: a short probe at concurrency 1, whose p50 is latency without queueing
+(used for overhead and fan-out), then the load phase at `--concurrency`, whose figures are
+throughput, percentiles and CPU per request.
 
     python -m bench.run [--quick] [--duration S] [--concurrency C] [--latency-ms 0,50]
                         [--loadgen auto|wrk|python] [--install] [--json out.json]
+                        [--workers N] [--store memory|redis] [--scenarios A,B,C,E]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from bench.measure import lookup_ids, measure
 from bench.processes import children, raise_on_stop_signals
 from bench.report import checks, render_run, write_json
 from bench.scenarios import build_scenarios
-from bench.stack import start_stack
+from bench.stack import STORES, redis_server, start_stack
 
 __all__ = ["Options", "main", "run"]
 
@@ -51,6 +54,8 @@ class Options:
     max_concurrency: int
     scenarios: tuple[str, ...]
     quick: bool
+    workers: int = 1
+    store: str = "memory"
 
 
 def parse_args(argv: Sequence[str] | None) -> Options:
@@ -67,7 +72,18 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--max-concurrency", type=int, default=8, help="gateway per-account cap")
     parser.add_argument("--scenarios", default="D,A,A1,B,E,C", help="which, comma-separated")
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes on one port")
+    parser.add_argument(
+        "--store", choices=STORES, default="memory", help="[gateway] store (redis: its own server)"
+    )
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.store == "redis" and redis_server() is None:
+        parser.error(
+            "--store redis needs redis-server, which is not installed (no /usr/bin/redis-server, "
+            "none on PATH): apt-get install redis-server, or use --store memory"
+        )
     duration = args.duration if args.duration is not None else (1.0 if args.quick else 10.0)
     probe = args.probe if args.probe is not None else (1.0 if args.quick else min(3.0, duration))
     concurrency = args.concurrency if args.concurrency is not None else (2 if args.quick else 8)
@@ -82,6 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         max_concurrency=args.max_concurrency,
         scenarios=tuple(s.strip() for s in args.scenarios.split(",") if s.strip()),
         quick=args.quick,
+        workers=args.workers,
+        store=args.store,
     )
 
 
@@ -103,9 +121,17 @@ def run_level(
     """A fresh emulator and gateway per latency, so creates and peak RSS do not carry over."""
     rows: list[dict[str, Any]] = []
     with children(workdir) as group:
-        stack = start_stack(group, workdir, max_concurrency=options.max_concurrency)
+        stack = start_stack(
+            group,
+            workdir,
+            max_concurrency=options.max_concurrency,
+            workers=options.workers,
+            store=options.store,
+        )
         try:
             meta["gateway"] = stack.gateway_impl
+            if stack.redis is not None:
+                meta["redis_version"] = stack.redis.info["version"]
             stack.set_faults({"latency": latency / 1000})
             ids = lookup_ids(stack)
             run_tag = uuid.uuid4().hex[:8]
@@ -156,6 +182,8 @@ def run(options: Options) -> dict[str, Any]:
         "probe_s": options.probe,
         "concurrency": options.concurrency,
         "gateway_max_concurrency": options.max_concurrency,
+        "workers": options.workers,
+        "store": options.store,
         "latencies_ms": list(options.latencies),
         "orgs": topology.ORGS,
         "candidates_per_org": topology.CANDIDATES_PER_ORG,

@@ -102,7 +102,9 @@ class _Attempt(Exception):
 
 class Upstream:
     """`budget` defaults to the one the gateway shares for the account being built, if any,
-    else this process's own (see `providers.sharing`)."""
+    else this process's own (see `providers.sharing`). An account without a rate limit keeps
+    its budget in-process: sharing one would cost store round trips on every call to enforce
+    nothing but Retry-After holds, which each process learns from the provider anyway."""
 
     def __init__(
         self, account: AccountConfig, client: httpx.AsyncClient, budget: Budget | None = None
@@ -112,7 +114,8 @@ class Upstream:
         self.policy = RetryPolicy(retries=account.retries)
         self.breaker = Breaker(account.breaker_threshold, account.breaker_cooldown)
         limit, window = account.rate_limit or (None, 60.0)
-        self.budget: Budget = budget or shared_budget(account) or RateBudget(limit, window)
+        shared = shared_budget(account) if account.rate_limit is not None else None
+        self.budget: Budget = budget or shared or RateBudget(limit, window)
         self._slots = asyncio.Semaphore(account.max_concurrency)
         self.calls = 0
 
