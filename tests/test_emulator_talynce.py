@@ -813,3 +813,22 @@ def test_seed_shape() -> None:
 def test_duplicate_api_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         TalynceEmulator([TalynceOrg("A", "same"), TalynceOrg("B", "same")])
+
+
+async def test_the_admin_route_sets_a_tenants_fault_profile() -> None:
+    org = TalynceOrg.seeded("Admin Co", "admin-key", candidates=10, masked=1)
+    emulator = TalynceEmulator([org])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url="http://t"
+    ) as client:
+        ok = await client.put(
+            "/_admin/faults/Admin Co", json={"script": ["error"], "error_statuses": [503]}
+        )
+        assert ok.status_code == 200
+        assert (
+            await client.get("/api/v1/candidates", headers={"authorization": "Bearer admin-key"})
+        ).status_code == 503
+        assert (await client.put("/_admin/faults/Nobody", json={})).status_code == 404
+        assert (
+            await client.put("/_admin/faults/Admin Co", json={"rates": {"meteor": 1}})
+        ).status_code == 400

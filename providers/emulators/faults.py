@@ -11,13 +11,24 @@ import asyncio
 import math
 import random
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from starlette.responses import HTMLResponse, Response
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["FAULTS", "DroppedConnection", "FaultProfile", "RateLimiter", "SlidingWindow"]
+__all__ = [
+    "FAULTS",
+    "DroppedConnection",
+    "FaultProfile",
+    "Faulty",
+    "RateLimiter",
+    "SlidingWindow",
+    "fault_admin_route",
+]
 
 FAULTS = (
     "error",  # 500/502/503, from `error_statuses`
@@ -148,3 +159,28 @@ class FaultProfile:
         if fault == "html":
             return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
         return DroppedConnection()
+
+
+class Faulty(Protocol):
+    """A tenant of an emulator: a name and the fault profile its requests go through."""
+
+    name: str
+    faults: FaultProfile
+
+
+def fault_admin_route(tenants: Callable[[], Iterable[Faulty]]) -> Route:
+    """`PUT /_admin/faults/{name}` with a profile as JSON: emulator-only, for benchmarks that run
+    an emulator in another process and cannot set `tenant.faults` directly."""
+
+    async def set_faults(request: Request) -> Response:
+        name = request.path_params["name"]
+        tenant = next((t for t in tenants() if t.name == name), None)
+        if tenant is None:
+            return JSONResponse({"error": f"no tenant {name!r}"}, status_code=404)
+        try:
+            tenant.faults = FaultProfile.from_json(await request.json())
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"tenant": tenant.name})
+
+    return Route("/_admin/faults/{name}", set_faults, methods=["PUT"])

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter
+from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
 from providers.emulators.merge_seed import (
     Application,
     Candidate,
@@ -208,7 +208,7 @@ class MergeEmulator:
                 self._route("/candidates/meta/post", GET=_candidate_meta),
                 self._route("/candidates/{id}", GET=_get_candidate, PATCH=_update_candidate),
                 self._route("/applications", GET=_list_applications),
-                Route("/_admin/faults/{account}", self._set_faults, methods=["PUT"]),
+                fault_admin_route(self.accounts.values),
                 self._route("/{path:path}"),
             ]
         )
@@ -221,18 +221,6 @@ class MergeEmulator:
             return await self._serve(request, template, handlers)
 
         return Route(PREFIX + template, endpoint, methods=_ALL_METHODS)
-
-    async def _set_faults(self, request: Request) -> Response:
-        """Emulator-only admin route, for benchmarks that run the emulator in another process."""
-        wanted = request.path_params["account"]
-        account = next((a for a in self.accounts.values() if a.name == wanted), None)
-        if account is None:
-            return JSONResponse({"detail": "Not found."}, status_code=404)
-        try:
-            account.faults = FaultProfile.from_json(await request.json())
-        except (ValueError, TypeError) as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=400)
-        return JSONResponse({"account": account.name})
 
     async def _serve(
         self, request: Request, template: str, handlers: Mapping[str, _Handler]

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter
+from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -204,7 +204,7 @@ class TalynceEmulator:
                     PUT=_update_candidate,
                 ),
                 self._route("/api/v1/jobs", GET=_list_jobs),
-                Route("/_admin/faults/{org}", self._set_faults, methods=["PUT"]),
+                fault_admin_route(self.orgs.values),
                 self._route("/{path:path}"),
             ]
         )
@@ -242,17 +242,6 @@ class TalynceEmulator:
         )
         bisect.insort(self.requests, record, key=lambda r: r.started)
         return response
-
-    async def _set_faults(self, request: Request) -> Response:
-        """Emulator-only admin route, for benchmarks that run the emulator in another process."""
-        org = next((o for o in self.orgs.values() if o.name == request.path_params["org"]), None)
-        if org is None:
-            return ApiError(404, "not_found", "no such org").response()
-        try:
-            org.faults = FaultProfile.from_json(await request.json())
-        except (ValueError, TypeError) as exc:
-            return ApiError(400, "validation_error", str(exc)).response()
-        return JSONResponse({"data": {"org": org.name}})
 
     def _authenticate(self, request: Request) -> TalynceOrg | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
