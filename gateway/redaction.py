@@ -17,7 +17,13 @@ MASK = "[redacted]"
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Longest first, so a secret that contains another is masked whole."""
+        known = set(self.secrets) | {s for s in secrets if len(s) >= 4}
+        self.secrets = sorted(known, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -43,12 +49,18 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
-    """Adds the filter to every handler configured now (root, uvicorn's and the rest)."""
-    redactor = RedactSecrets(secrets)
+def install_redaction(secrets: Iterable[str]) -> None:
+    """Masks `secrets` on every handler configured now (root, uvicorn's and the rest).
+
+    A handler that already has the filter (another app in this process) learns the new secrets
+    too, so every app's secrets stay masked whichever was created first.
+    """
+    secrets = set(secrets)
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for logger in loggers:
         for handler in getattr(logger, "handlers", []):
-            if not any(isinstance(f, RedactSecrets) for f in handler.filters):
-                handler.addFilter(redactor)
-    return redactor
+            present = [f for f in handler.filters if isinstance(f, RedactSecrets)]
+            if present:
+                present[0].add(secrets)
+            else:
+                handler.addFilter(RedactSecrets(secrets))

@@ -334,3 +334,24 @@ def test_an_idempotency_key_reveals_nothing_about_hidden_accounts(keyed: Stack) 
     assert hidden["data"]["createCandidate"]["userErrors"] == [
         {"field": ["input", "account"], "code": "NOT_FOUND"}
     ]
+
+
+def test_a_second_app_in_one_process_gets_its_secrets_masked_too() -> None:
+    from gateway.redaction import install_redaction
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    logger = logging.getLogger("test.redaction.second")
+    logger.addHandler(handler)
+    try:
+        install_redaction({"first-app-secret"})
+        install_redaction({"second-app-secret"})
+        logger.warning("keys %s and %s", "first-app-secret", "second-app-secret")
+    finally:
+        logger.removeHandler(handler)
+    assert records == ["keys [redacted] and [redacted]"]
