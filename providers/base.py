@@ -7,8 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
-
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
@@ -16,6 +14,7 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
+from providers.transport import Sender
 
 __all__ = [
     "ALL_CAPABILITIES",
@@ -136,7 +135,7 @@ class ProviderSpec:
 
     name: str
     capabilities: frozenset[Capability]
-    build: Callable[[AccountConfig, httpx.AsyncClient], Provider]
+    build: Callable[[AccountConfig, Sender], Provider]
     credentials: tuple[str, ...] = ()
     check: Callable[[AccountConfig], list[str]] = field(default=lambda account: [])
     default_base_url: str | None = None

@@ -36,6 +36,7 @@ from providers.errors import (
 from providers.observe import current_watch, observer
 from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
 from providers.sharing import shared_budget
+from providers.transport import ConnectionPool, LeanClient, Sender
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
@@ -43,6 +44,9 @@ QueryParams = Mapping[str, str | int | float | None]
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Refused by the client before a byte left (a line break in a header, a scheme it cannot speak):
+# trying again would fail the same way, and a write refused so did not happen.
+UNSENDABLE = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 
 
 def path(*segments: str) -> str:
@@ -78,17 +82,10 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def build_client(account: AccountConfig) -> httpx.AsyncClient:
-    base = account.base_url if account.base_url.endswith("/") else account.base_url + "/"
-    return httpx.AsyncClient(
-        base_url=base,
-        timeout=httpx.Timeout(account.timeout),
-        limits=httpx.Limits(
-            max_connections=account.max_concurrency,
-            max_keepalive_connections=account.max_concurrency,
-        ),
-        follow_redirects=False,
-    )
+def build_client(account: AccountConfig) -> LeanClient:
+    """The account's pooled client: as many connections as calls it may have in flight."""
+    pool = ConnectionPool(max_connections=account.max_concurrency, timeout=account.timeout)
+    return LeanClient(account.base_url, pool)
 
 
 class _Attempt(Exception):
@@ -107,7 +104,7 @@ class Upstream:
     nothing but Retry-After holds, which each process learns from the provider anyway."""
 
     def __init__(
-        self, account: AccountConfig, client: httpx.AsyncClient, budget: Budget | None = None
+        self, account: AccountConfig, client: Sender, budget: Budget | None = None
     ) -> None:
         self.account = account
         self.client = client
@@ -224,6 +221,14 @@ class Upstream:
             raise _Attempt(
                 UpstreamUnavailable(f"{self._name()} could not be reached", **self._context()),
                 retryable=True,
+            ) from None
+        except UNSENDABLE:
+            raise _Attempt(
+                UpstreamUnavailable(
+                    f"a request to {self._name()} could not be sent", **self._context()
+                ),
+                retryable=False,
+                unhealthy=False,
             ) from None
         except (TimeoutError, httpx.TimeoutException):
             if sent and not safe:

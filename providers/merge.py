@@ -14,8 +14,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from providers import merge_wire as wire
 from providers.base import (
     AccountConfig,
@@ -43,6 +41,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.transport import Sender
 
 __all__ = ["DEFAULT_BASE_URL", "REGIONS", "SPEC", "MergeAdapter", "check_account"]
 
@@ -148,7 +147,7 @@ class MergeAdapter:
 
     name = "merge"
 
-    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, account: AccountConfig, client: Sender) -> None:
         self.upstream = Upstream(account, client)
         self._root = _base_url(account) or ""
         self._headers = {

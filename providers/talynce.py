@@ -11,8 +11,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from providers.base import (
     ALL_CAPABILITIES,
     AccountConfig,
@@ -45,6 +43,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.transport import Sender
 
 __all__ = ["SPEC", "TalynceAdapter"]
 
@@ -265,7 +264,7 @@ class TalynceAdapter:
     name = "talynce"
     capabilities = ALL_CAPABILITIES
 
-    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, account: AccountConfig, client: Sender) -> None:
         self.upstream = Upstream(account, client)
         self._headers = {"Authorization": f"Bearer {account.credentials['api_key']}"}
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
 from providers.base import AccountConfig, Provider, ProviderSpec
 from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, _bounded
 from providers.greenhouse.mapping import DIGITS, EMAIL, NAME
 from providers.greenhouse.partner import GreenhousePartnerAdapter
+from providers.transport import Sender
 
 __all__ = ["HARVEST_OPTIONS", "PARTNER_OPTIONS", "SPEC", "build", "check"]
 
@@ -78,7 +77,7 @@ def check(account: AccountConfig) -> list[str]:
     return ['options.api must be "partner" or "harvest"']
 
 
-def build(account: AccountConfig, client: httpx.AsyncClient) -> Provider:
+def build(account: AccountConfig, client: Sender) -> Provider:
     """The adapter for the API the account names; settings were checked when they were loaded."""
     problems = check(account)
     if problems:

@@ -50,6 +50,7 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
+from providers.transport import Sender
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 
@@ -111,7 +112,7 @@ class GreenhouseHarvestAdapter:
         }
     )
 
-    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, account: AccountConfig, client: Sender) -> None:
         self.upstream = Upstream(account, client)
         self.tokens = _TokenSource(self.upstream, _token_url(account))
         self.page_size = _bounded(account.options.get("page_size"), DEFAULT_PAGE_SIZE)

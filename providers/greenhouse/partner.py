@@ -10,8 +10,6 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from providers.base import AccountConfig, CandidatePage, CandidateQuery, Capability, Position
 from providers.errors import (
     FieldProblem,
@@ -53,6 +51,7 @@ from providers.model import (
     JobRef,
     WriteResult,
 )
+from providers.transport import Sender
 
 __all__ = ["GreenhousePartnerAdapter"]
 
@@ -63,7 +62,7 @@ class GreenhousePartnerAdapter:
     name = NAME
     capabilities = frozenset({Capability.GET_MANY, Capability.CREATE, Capability.APPLICATIONS})
 
-    def __init__(self, account: AccountConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, account: AccountConfig, client: Sender) -> None:
         self.upstream = Upstream(account, client)
         credentials, self._options = account.credentials, account.options
         if credentials.get("api_key"):
