@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, cast
+import weakref
+from typing import cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.scalars import JSON
 
 from providers.base import Capability as CapabilityValue
@@ -13,11 +15,9 @@ from providers.errors import FieldProblem, ProviderError
 from providers.model import (
     ApplicationRecord,
     CandidateRecord,
-    Contact,
     WriteWarning,
 )
 from providers.model import ApplicationStatus as ApplicationStatusValue
-from providers.model import Compensation as CompensationRecord
 from providers.model import EmailType as EmailTypeValue
 from providers.model import PhoneType as PhoneTypeValue
 from providers.model import UrlType as UrlTypeValue
@@ -109,12 +109,19 @@ class Account:
 
     @classmethod
     def of(cls, account: AccountValue) -> Account:
-        return cls(
-            id=strawberry.ID(account.id),
-            name=account.config.name,
-            provider=ProviderValue(account.provider_name),
-            capabilities=sorted(account.provider.capabilities),
-        )
+        """One per account for the process's life: every candidate of a listing names one."""
+        found = _ACCOUNTS.get(account)
+        if found is None:
+            found = _ACCOUNTS[account] = cls(
+                id=strawberry.ID(account.id),
+                name=account.config.name,
+                provider=ProviderValue(account.provider_name),
+                capabilities=sorted(account.provider.capabilities),
+            )
+        return found
+
+
+_ACCOUNTS: weakref.WeakKeyDictionary[AccountValue, Account] = weakref.WeakKeyDictionary()
 
 
 @strawberry.interface(description="An object that can be fetched again by its global ID.")
@@ -157,28 +164,12 @@ class Compensation:
     raw_value: float | None
     raw_unit: str | None
 
-    @classmethod
-    def of(cls, value: CompensationRecord | None) -> Compensation | None:
-        if value is None:
-            return None
-        return cls(
-            amount=value.amount,
-            currency=value.currency,
-            period=value.period,
-            raw_value=value.raw_value,
-            raw_unit=value.raw_unit,
-        )
-
 
 @strawberry.type
 class Job:
     id: strawberry.ID | None
     remote_id: str | None
     name: str | None
-
-
-def _contacts(kind: type[Any], values: tuple[Contact[Any], ...]) -> list[Any]:
-    return [kind(value=c.value, type=c.type, raw_type=c.raw_type) for c in values]
 
 
 @strawberry.type
@@ -269,26 +260,29 @@ class Candidate(Node):
 
     @classmethod
     def of(cls, found: FoundCandidate) -> Candidate:
+        """Nested values are the records themselves: GraphQL reads attributes, and the records
+        have the fields' names, so copying them into twin objects would only cost time."""
         r: CandidateRecord = found.record
+        account = found.account
         return cls(
-            id=strawberry.ID(encode_id("Candidate", found.account.id, r.remote_id)),
-            account=Account.of(found.account),
+            id=strawberry.ID(encode_id("Candidate", account.id, r.remote_id)),
+            account=Account.of(account),
             remote_id=r.remote_id,
             first_name=r.first_name,
             last_name=r.last_name,
             full_name=r.full_name,
             company=r.company,
             title=r.title,
-            emails=_contacts(Email, r.emails),
-            phones=_contacts(Phone, r.phones),
-            addresses=[Address(value=a.value, type=a.type) for a in r.addresses],
-            urls=_contacts(Url, r.urls),
-            locations=list(r.locations),
-            tags=list(r.tags),
-            skills=list(r.skills),
+            emails=cast(list[Email], r.emails),
+            phones=cast(list[Phone], r.phones),
+            addresses=cast(list[Address], r.addresses),
+            urls=cast(list[Url], r.urls),
+            locations=cast(list[str], r.locations),
+            tags=cast(list[str], r.tags),
+            skills=cast(list[str], r.skills),
             experience_years=r.experience_years,
-            current_compensation=Compensation.of(r.current_compensation),
-            expected_compensation=Compensation.of(r.expected_compensation),
+            current_compensation=cast(Compensation | None, r.current_compensation),
+            expected_compensation=cast(Compensation | None, r.expected_compensation),
             notice_period_days=r.notice_period_days,
             resume_url=r.resume_url,
             source=r.source,
@@ -336,12 +330,7 @@ class PageInfo:
 @strawberry.type
 class CandidateEdge:
     node: Candidate
-    listing: strawberry.Private[CandidateList]
-    index: strawberry.Private[int]
-
-    @strawberry.field(description="Resume the listing right after this candidate.")
-    def cursor(self) -> str:
-        return self.listing.cursor_after(self.index + 1)
+    cursor: str = strawberry.field(description="Resume the listing right after this candidate.")
 
 
 @strawberry.type(description="How one account fared in a listing.")
@@ -370,16 +359,40 @@ class SourceStatus:
         )
 
 
+def _selects(info: Info, name: str) -> bool:
+    """Whether the current field's selection names `name`, directly or in a fragment (a
+    field under @skip or @include counts as selected: this only spares unneeded work)."""
+    fragments = info._raw_info.fragments
+    pending = [node.selection_set for node in info._raw_info.field_nodes]
+    seen: set[str] = set()
+    while pending:
+        selection_set = pending.pop()
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    pending.append(fragment.selection_set)
+    return False
+
+
 @strawberry.type
 class CandidateConnection:
     listing: strawberry.Private[CandidateList]
 
     @strawberry.field
-    def edges(self) -> list[CandidateEdge]:
-        return [
-            CandidateEdge(node=Candidate.of(found), listing=self.listing, index=n)
-            for n, found in enumerate(self.listing.items)
-        ]
+    def edges(self, info: Info) -> list[CandidateEdge]:
+        nodes = [Candidate.of(found) for found in self.listing.items]
+        # Signing a cursor per edge is most of a large page's cost; skip it when none is read.
+        if not _selects(info, "cursor"):
+            return [CandidateEdge(node=node, cursor="") for node in nodes]
+        cursors = self.listing.edge_cursors()
+        return [CandidateEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
 
     @strawberry.field
     def page_info(self) -> PageInfo:

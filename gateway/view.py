@@ -11,11 +11,13 @@ client accepts neither JSON media type.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -207,6 +209,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
         else:
             state["outcome"] = "ok"
         return body  # type: ignore[return-value]
+
+    def encode_json(self, data: object) -> bytes:
+        """orjson, several times faster than the standard library on large answers; values it
+        refuses (integers beyond 64 bits in a provider's raw JSON) fall back to the standard one."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

@@ -12,8 +12,10 @@ from resolvers.errors import NotFound
 __all__ = ["Account", "Accounts"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Account:
+    """One configured account and its adapter; compared by identity, as each is built once."""
+
     config: AccountConfig
     provider: Provider
 

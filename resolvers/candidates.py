@@ -75,6 +75,11 @@ class CandidateList:
     def items(self) -> list[FoundCandidate]:
         return [FoundCandidate(lane.account, record) for lane, record in self.page.items]
 
+    def edge_cursors(self) -> list[str]:
+        """The cursor after each item, in order: `[cursor_after(1), cursor_after(2), …]`."""
+        encode = self.context.cursors.encode
+        return [encode(self.filters, states, turn) for states, turn in self.page.steps()]
+
     def cursor_after(self, count: int) -> str:
         page = self.page
         return self.context.cursors.encode(

@@ -18,7 +18,7 @@ import hmac
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from providers.base import CandidatePage, CandidateQuery, Capability, Position
@@ -172,6 +172,17 @@ class MergedPage:
         for lane, _ in self.items[:count]:
             used[id(lane)] = used.get(id(lane), 0) + 1
         return {lane.account.id: lane.state_after(used.get(id(lane), 0)) for lane in self.lanes}
+
+    def steps(self) -> Iterator[tuple[dict[str, AccountState], int]]:
+        """`(states_after(n), turn_after(n))` for n = 1, 2, … len(items), in one pass: every
+        edge of a page carries a cursor, and computing each from scratch would be quadratic."""
+        lanes = {id(lane): n for n, lane in enumerate(self.lanes)}
+        used = dict.fromkeys(lanes, 0)
+        states = {lane.account.id: lane.state_after(0) for lane in self.lanes}
+        for lane, _ in self.items:
+            used[id(lane)] += 1
+            states[lane.account.id] = lane.state_after(used[id(lane)])
+            yield dict(states), (lanes[id(lane)] + 1) % len(self.lanes)
 
     @property
     def end_states(self) -> dict[str, AccountState]:
