@@ -58,7 +58,11 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     store = open_store(settings, metrics.registry)
     accounts = build_accounts(settings, store)
     graphql = GraphQLView(
-        build_schema(settings.limits, introspection=settings.introspection),
+        build_schema(
+            settings.limits,
+            introspection=settings.introspection,
+            compiled=settings.compiled_execution,
+        ),
         accounts,
         CursorCodec(settings.cursor_secret),
         store.idempotency(accounts),

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from gateway.compiled import CompiledExecutor
 from gateway.errors import is_expected
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
 from gateway.limits import QueryLimits, limits_rule
@@ -152,7 +153,7 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    limits: QueryLimits = DEFAULT_LIMITS, *, introspection: bool = True
+    limits: QueryLimits = DEFAULT_LIMITS, *, introspection: bool = True, compiled: bool = True
 ) -> GatewaySchema:
     """The schema with a deployment's limits; built once per app, never per request."""
     rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
@@ -166,7 +167,11 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
-        query=Query, mutation=Mutation, types=[Candidate, Application], extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        types=[Candidate, Application],
+        extensions=extensions,
+        execution_context_class=CompiledExecutor if compiled else None,
     )
 
 

@@ -45,6 +45,7 @@ GATEWAY_KEYS = {
     "idempotency_ttl",
     "introspection",
     "graphiql",
+    "compiled_execution",
     "cors_origins",
     "max_depth",
     "max_aliases",
@@ -77,6 +78,7 @@ class Settings:
     clients: tuple[Client, ...] = ()
     limits: QueryLimits = DEFAULT_LIMITS
     introspection: bool = True
+    compiled_execution: bool = True
     graphiql: bool = True
     cors_origins: tuple[str, ...] = ()
     store_url: str | None = field(default=None, repr=False)  # None: this process's memory
@@ -243,6 +245,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         limits=limits,
         introspection=_flag(gateway, "introspection"),
         graphiql=_flag(gateway, "graphiql"),
+        compiled_execution=_flag(gateway, "compiled_execution"),
         cors_origins=tuple(origins),
         store_url=_store_url(gateway, env),
         store_prefix=_store_prefix(gateway),

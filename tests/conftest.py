@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,12 +99,57 @@ class SecretWatch:
         await self.app(scope, receive, watch)
 
 
+class OperationLog:
+    """ASGI wrapper that keeps every JSON body POSTed to /graphql, for the differential replay
+    in test_compiled.py (which pytest_collection_modifyitems runs last)."""
+
+    bodies: list[bytes] = []
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def reading() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    OperationLog.bodies.append(b"".join(chunks))
+            return message
+
+        await self.app(scope, reading, send)
+
+    @classmethod
+    def distinct(cls) -> Iterator[dict[str, Any]]:
+        seen: set[bytes] = set()
+        for body in cls.bodies:
+            if body in seen:
+                continue
+            seen.add(body)
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                continue
+            if isinstance(parsed, dict):
+                yield parsed
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `replay_last` run after all others (they replay what the others sent)."""
+    items.sort(key=lambda item: item.get_closest_marker("replay_last") is not None)
+
+
 @contextmanager
 def running_stack(orgs: dict[str, TalynceOrg], **overrides: Any) -> Iterator[Stack]:
     emulator = TalynceEmulator(orgs.values())
     with serve_in_thread(emulator.app) as upstream:
         settings = gateway_settings(upstream, orgs, **overrides)
-        app = SecretWatch(create_app(settings), settings.secrets())
+        app = SecretWatch(OperationLog(create_app(settings)), settings.secrets())
         with serve_in_thread(app, lifespan="on") as url:
             yield Stack(url, emulator, orgs, upstream)
 

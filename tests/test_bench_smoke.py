@@ -131,3 +131,13 @@ def test_markers_match_both_json_spacings() -> None:
     assert re.search(marker.regex(), '{"errors":[]}')
     assert not re.search(marker.regex(), '{"userErrors": []}')
     assert marker.lua() == '"errors"%s*:%s*%['
+
+
+def test_execute_bench_prints_cpu_per_request_for_each_scenario() -> None:
+    done = _run("bench.execute", "--requests", "3", "--scenarios", "A,E", timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
+    assert set(rows) >= {"A", "E"}
+    for key in ("A", "E"):
+        assert float(rows[key][1]) > 0 and float(rows[key][2]) > 0
+        assert int(rows[key][3]) > 1000  # a page of candidates, not an error

@@ -1,0 +1,130 @@
+"""The gateway's own CPU per request with no upstream traffic: the whole ASGI app, in-process.
+
+The emulator runs in a child process; the gateway is built in this one with its response cache
+on, warmed once, so every timed request is answered from cached records: what is left is
+request parsing, GraphQL execution, cursor signing, error shaping and JSON encoding. This
+isolates the cost `bench.run` reports as "cpu ms/req" from the upstream calls it also counts,
+and is the figure the issue's in-process measurements (Strawberry 8 ms, graphql-js 0.9 ms for
+scenario A's selection) compare with.
+
+    python -m bench.execute [--requests 300] [--scenarios A,E]
+
+Each scenario runs twice: with `compiled_execution` off (graphql-core completes every field) and
+on (gateway/compiled.py), so one run shows what the compiled path saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Message
+
+from bench import scenarios, topology
+from bench.gateway_server import settings_for
+from bench.processes import Children
+from gateway.app import create_app
+
+__all__ = ["main", "measure"]
+
+
+async def _call(app: ASGIApp, body: bytes) -> tuple[int, bytes]:
+    """One POST /graphql through the app, as uvicorn would hand it over."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    chunks: list[bytes] = []
+    status = 0
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def measure(app: ASGIApp, body: bytes, requests: int) -> dict[str, Any]:
+    status, answer = await _call(app, body)
+    payload = json.loads(answer)
+    if status != 200 or payload.get("errors"):
+        raise SystemExit(f"warm-up failed: HTTP {status} {answer[:300]!r}")
+    began = time.process_time()
+    for _ in range(requests):
+        await _call(app, body)
+    cpu = time.process_time() - began
+    return {"cpu_ms": cpu / requests * 1000, "bytes": len(answer)}
+
+
+def bodies() -> dict[str, bytes]:
+    four = topology.account_ids()
+    return {
+        "A": scenarios.graphql_body(
+            scenarios.list_query(first=20, applications=True), {"accounts": four}
+        ).encode(),
+        "E": scenarios.graphql_body(
+            scenarios.list_query(first=100, applications=False), {"accounts": four[:2]}
+        ).encode(),
+    }
+
+
+async def _run(emulator_url: str, keys: Sequence[str], requests: int) -> None:
+    base = replace(settings_for(emulator_url, topology.ORGS, 8, 30.0), cache_ttl=3600.0)
+    figures: dict[tuple[str, bool], dict[str, Any]] = {}
+    for compiled in (False, True):
+        app = create_app(replace(base, compiled_execution=compiled))
+        async with app.router.lifespan_context(app):
+            table = bodies()
+            for key in keys:
+                figures[key, compiled] = await measure(app, table[key], requests)
+    print(f"{'scn':<4} {'graphql-core ms':>15} {'compiled ms':>11} {'answer bytes':>13}")
+    for key in keys:
+        core, fast = figures[key, False], figures[key, True]
+        print(f"{key:<4} {core['cpu_ms']:>15.2f} {fast['cpu_ms']:>11.2f} {fast['bytes']:>13}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.execute", description=__doc__)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--scenarios", default="A,E")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp, Children(Path(tmp)) as children:
+        emulator = children.server("emulator", "bench.emulator_server", ["--orgs", "4"])
+        asyncio.run(_run(emulator.url, args.scenarios.split(","), args.requests))
+
+
+if __name__ == "__main__":
+    main()
