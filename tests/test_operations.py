@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +115,34 @@ def test_check_config_ping_prints_a_table_per_account(
     assert rows["good"][1:3] == ["talynce", "OK"]
     assert rows["bad"][1:3] == ["talynce", "UPSTREAM_AUTH_FAILED"]
     assert "not-the-key" not in out and shared_stack.orgs["acme"].api_key not in out
+
+
+HEAP_PROBE = """
+import asyncio, gc
+from tests.conftest import gateway_settings, make_orgs
+from gateway.app import create_app
+
+async def main():
+    settings = gateway_settings("http://127.0.0.1:9", make_orgs())
+    first, second = create_app(settings), create_app(settings)
+    before = gc.get_freeze_count()
+    async with first.router.lifespan_context(first):
+        frozen = gc.get_freeze_count()
+    async with second.router.lifespan_context(second):
+        again = gc.get_freeze_count()
+    print(before, frozen, again)
+
+asyncio.run(main())
+"""
+
+
+def test_startup_freezes_the_heap_once_per_process() -> None:
+    """A serving process keeps its schema and clients out of every full collection; the
+    second app in a process (tests, reloads) leaves the first freeze as it was."""
+    done = subprocess.run(
+        [sys.executable, "-c", HEAP_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, frozen, again = map(int, done.stdout.split())
+    assert before == 0
+    assert frozen > 10_000
+    assert again <= frozen  # nothing added; frozen objects still die when unreferenced
