@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json as jsonlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from providers.base import AccountConfig
 from providers.errors import (
@@ -36,7 +38,7 @@ from providers.errors import (
 from providers.observe import current_watch, observer
 from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
 from providers.sharing import shared_budget
-from providers.transport import ConnectionPool, LeanClient, Sender
+from providers.transport import ConnectionPool, LeanClient, Reply, Sender
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
@@ -132,7 +134,7 @@ class Upstream:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
         """Sends one logical call; returns any response below 500 other than 401 and 429."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
         endpoint = f"{method.upper()} {_endpoint(url)}"
@@ -195,7 +197,7 @@ class Upstream:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         safe: bool,
-    ) -> httpx.Response:
+    ) -> Reply:
         left = remaining()
         if left is not None and left <= 0:
             raise _Attempt(
@@ -281,7 +283,7 @@ class Upstream:
             async with asyncio.timeout(seconds):
                 yield
 
-    def _observe_budget(self, response: httpx.Response) -> None:
+    def _observe_budget(self, response: Reply) -> None:
         """Holds calls back when the provider says the budget is spent (X-RateLimit-*)."""
         if response.headers.get("x-ratelimit-remaining", "").strip() != "0":
             return
@@ -291,7 +293,7 @@ class Upstream:
             return
         self.budget.block_for(min(max(0.0, reset - time.time()), 60.0))
 
-    def _check(self, response: httpx.Response, safe: bool) -> httpx.Response:
+    def _check(self, response: Reply, safe: bool) -> Reply:
         status = response.status_code
         if status == 401:
             raise _Attempt(
@@ -325,9 +327,15 @@ class Upstream:
             )
         return response
 
-    def json(self, response: httpx.Response) -> Any:
+    def json(self, response: Reply) -> Any:
+        """orjson reads UTF-8 JSON about three times as fast; what it refuses (other encodings,
+        NaN, integers past 64 bits) still gets Python's parser, as before."""
         try:
-            return response.json()
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass
+        try:
+            return jsonlib.loads(response.content)
         except ValueError:
             raise self.bad_response("a body that is not JSON") from None
 

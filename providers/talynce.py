@@ -176,7 +176,6 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     }
     if metadata:
         extras["metadata"] = dict(metadata)
-    applications = raw.get("applications")
     experience = _number(raw, "total_experience_years")
     notice = _number(raw, "notice_period_days")
     return CandidateRecord(
@@ -205,15 +204,18 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         updated_at=_text(raw, "updated_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
-        applications=(
-            tuple(
-                _application(a, remote_id)
-                for a in applications
-                if isinstance(a, Mapping) and a.get("id") is not None
-            )
-            if isinstance(applications, list)
-            else None
-        ),
+        applications=_applications(raw.get("applications"), remote_id),
+    )
+
+
+def _applications(raw: Any, candidate_id: str) -> tuple[ApplicationRecord, ...] | None:
+    """A candidate's `applications[]`; None when the answer carried no list at all."""
+    if not isinstance(raw, list):
+        return None
+    return tuple(
+        _application(a, candidate_id)
+        for a in raw
+        if isinstance(a, Mapping) and a.get("id") is not None
     )
 
 
@@ -359,12 +361,20 @@ class TalynceAdapter:
             total=total,
         )
 
-    async def _get(self, remote_id: str) -> CandidateRecord | None:
+    async def _fetch(self, remote_id: str) -> Mapping[str, Any] | None:
+        """One candidate as Talynce sent it (checked to have an id), or None if it is gone."""
         try:
             _, body = await self._call("GET", path("candidates", remote_id))
         except NotFound:
             return None
-        return self._record(body["data"])
+        raw = body["data"]
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+            raise self.upstream.bad_response("a candidate without an id")
+        return raw
+
+    async def _get(self, remote_id: str) -> CandidateRecord | None:
+        raw = await self._fetch(remote_id)
+        return None if raw is None else self._record(raw)
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """One GET per id, concurrently under the account's cap: Talynce has no batch read."""
@@ -374,8 +384,14 @@ class TalynceAdapter:
     async def applications_for(
         self, remote_ids: Sequence[str]
     ) -> dict[str, list[ApplicationRecord]]:
-        records = await self.get_candidates(remote_ids)
-        return {r.remote_id: list(r.applications or ()) for r in records}
+        """The same GETs as `get_candidates`, reading only `applications[]` from each answer."""
+        found = await asyncio.gather(*(self._fetch(remote_id) for remote_id in remote_ids))
+        answers = {}
+        for raw in found:
+            if raw is not None:
+                remote_id = str(raw["id"])
+                answers[remote_id] = list(_applications(raw.get("applications"), remote_id) or ())
+        return answers
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
         warnings: list[WriteWarning] = []

@@ -622,6 +622,37 @@ async def test_unexpected_body_is_bad_response(response: Response) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('{"data":[{"id":"c1","full_name":"Zoë Ng","total_experience_years":NaN}]}', None),
+        ('{"data":[{"id":"c1","full_name":"Zoë Ng","notice_period_days":1e999}]}', None),
+        ('{"data":[{"id":"c1","full_name":"Zoë Ng","current_ctc":' + "9" * 30 + "}]}", None),
+        ('{"data":[{"id":"c1","full_name":"Zoë Ng"}]}', "utf-16"),
+    ],
+    ids=["nan", "infinity", "integer-past-64-bits", "utf-16"],
+)
+async def test_json_that_only_the_standard_parser_reads_is_still_read(
+    body: str, content_type: str | None
+) -> None:
+    """The fast JSON parser refuses NaN, 1e999, integers past 64 bits and non-UTF-8 text;
+    Python's parser reads them, and the mapping then drops figures that make no sense."""
+    encoding = content_type or "utf-8"
+    response = Response(body.encode(encoding), media_type=f"application/json; charset={encoding}")
+    with serve_in_thread(canned(response)) as url:
+        adapter = adapter_for(url)
+        try:
+            page = await adapter.list_candidates(CandidateQuery(), Position(), 5)
+        finally:
+            await adapter.aclose()
+
+    (record,) = page.records
+    assert record.full_name == "Zoë Ng"
+    assert record.experience_years is None
+    assert record.notice_period_days is None
+    assert record.current_compensation is None
+
+
+@pytest.mark.parametrize(
     ("limit", "rows", "next_token"),
     [(5, 5, "5"), (5, 3, None), (150, 100, "100")],
     ids=["full-page", "short-page", "full-clamped-page"],

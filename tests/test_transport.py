@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import pytest
 import uvloop
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -32,6 +34,7 @@ from starlette.routing import Route
 
 from providers.base import AccountConfig
 from providers.errors import UpstreamOutcomeUnknown, UpstreamUnavailable
+from providers.greenhouse.harvest import next_link
 from providers.http import Upstream, build_client
 from providers.transport import ConnectionPool, LeanClient
 from tests.servers import serve_in_thread
@@ -142,7 +145,7 @@ async def test_sequential_requests_share_one_connection() -> None:
         lean = client(server)
         for n in range(5):
             response = await lean.request("GET", f"candidates/{n}", params={"limit": 2})
-            assert response.text == f"/api/v1/candidates/{n}?limit=2"
+            assert response.content == f"/api/v1/candidates/{n}?limit=2".encode()
         await lean.aclose()
     assert server.connections == 1
 
@@ -344,7 +347,7 @@ async def test_gzip_bodies_are_decoded() -> None:
     async with RawServer(gzipped) as server:
         lean = client(server)
         response = await lean.request("GET", "x")
-        assert response.content == payload and response.json()["data"][0] == "é"
+        assert response.content == payload and json.loads(response.content)["data"][0] == "é"
         await lean.aclose()
 
 
@@ -377,11 +380,11 @@ async def test_absolute_urls_pass_through_and_params_replace_the_query() -> None
     async with RawServer() as base, RawServer() as other:
         lean = client(base)
         response = await lean.request("GET", f"{other.url}/oauth/token?grant=1")
-        assert response.text == "/oauth/token?grant=1"
+        assert response.content == b"/oauth/token?grant=1"
         response = await lean.request("GET", f"{other.url}/next?cursor=old", params={"cursor": 7})
-        assert response.text == "/next?cursor=7"
+        assert response.content == b"/next?cursor=7"
         response = await lean.request("GET", "/leading/slash", params={"flag": True, "q": "a/b"})
-        assert response.text == "/api/v1/leading/slash?flag=true&q=a%2Fb"
+        assert response.content == b"/api/v1/leading/slash?flag=true&q=a%2Fb"
         await lean.aclose()
     assert (base.connections, other.connections) == (1, 1)
 
@@ -521,7 +524,7 @@ async def test_https_verifies_the_server_with_the_given_context(
         pool = ConnectionPool(max_connections=1, timeout=5, ssl_context=trusting)
         lean = LeanClient(server.url, pool)
         for _ in range(2):
-            assert (await lean.request("GET", "x")).text == "/x"
+            assert (await lean.request("GET", "x")).content == b"/x"
         await lean.aclose()
         stranger = LeanClient(server.url, ConnectionPool(max_connections=1, timeout=5))
         with pytest.raises(httpx.ConnectError, match="TLS") as caught:
@@ -544,7 +547,7 @@ async def test_uvicorn_streams_and_gzip_come_through_whole() -> None:
     app = Starlette(routes=[Route("/{path:path}", streamed)])
     with serve_in_thread(app) as url:
         lean = LeanClient(url, ConnectionPool(max_connections=2, timeout=5))
-        text = (await lean.request("GET", "stream")).text
+        text = (await lean.request("GET", "stream")).content.decode()
         assert text == "".join(f"line {n}\n" for n in range(50))
         assert (await lean.request("GET", "gzip")).content == b"z" * 5000
         await lean.aclose()
@@ -588,3 +591,45 @@ def test_the_micro_benchmark_runs() -> None:
     assert {(row[0], row[1]) for row in rows if row[0] in ("httpx", "lean")} == {
         (client, loop) for client in ("httpx", "lean") for loop in ("asyncio", "uvloop")
     }
+
+
+PATH_SEGMENTS = st.lists(
+    st.sampled_from([".", "..", "", "%2E", "%zz", "%"])
+    | st.text(
+        alphabet=st.sampled_from(list("abXZ09-._~!$&'()*+,;=:@%? #é\\[]{}^|\"<>`")), max_size=8
+    ),
+    max_size=5,
+).map("/".join)
+QUERY_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=10), st.floats(allow_nan=False)
+)
+
+
+@given(
+    base=st.sampled_from(
+        ["http://127.0.0.1:8080/api/v1/", "https://h.example/", "http://h/a%20b/", "http://h"]
+    ),
+    url=PATH_SEGMENTS | PATH_SEGMENTS.map(lambda path: "/" + path),
+    params=st.none() | st.dictionaries(st.text(max_size=5), QUERY_VALUES, max_size=3),
+)
+@settings(max_examples=500, deadline=None)
+def test_request_targets_written_directly_are_the_ones_httpx_would_send(
+    base: str, url: str, params: dict[str, Any] | None
+) -> None:
+    """The shortcut that skips `httpx.URL` for plain relative paths sends the same bytes."""
+    lean = LeanClient(base, ConnectionPool(max_connections=1, timeout=1))
+    try:
+        expected = lean.parsed_target(url, params)
+    except httpx.InvalidURL:
+        return
+    assert lean.target(url, params) == expected
+
+
+def test_the_next_link_is_read_from_a_link_header() -> None:
+    assert next_link(None) is None
+    assert next_link('<https://h/c?cursor=a,b>; rel="prev"') is None
+    assert next_link('<https://h/c?cursor=1>; rel="prev", <https://h/c?cursor=2>; rel="next"') == (
+        "https://h/c?cursor=2"
+    )
+    assert next_link("<https://h/c?cursor=3>;rel=next") == "https://h/c?cursor=3"
+    assert next_link('<https://h/c?x=1,2>; title="a"; REL="last next"') == "https://h/c?x=1,2"

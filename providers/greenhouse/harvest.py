@@ -4,6 +4,7 @@ updates whose list fields are merged into what the candidate already has."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +51,7 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import Sender
+from providers.transport import Reply, Sender
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 
@@ -96,6 +97,19 @@ def _bounded(value: object, default: int) -> int:
     return default
 
 
+def next_link(header: str | None) -> str | None:
+    """The target of the `rel="next"` link in a Link header (RFC 8288), if there is one."""
+    for link in re.split(r",\s*(?=<)", header or ""):
+        target, _, attributes = link.strip().partition(">")
+        if not target.startswith("<"):
+            continue
+        for attribute in attributes.split(";"):
+            name, _, value = attribute.partition("=")
+            if name.strip().lower() == "rel" and "next" in value.strip().strip('"').split():
+                return target[1:]
+    return None
+
+
 class GreenhouseHarvestAdapter:
     """Greenhouse Harvest v3: cursor-paged lists, filters, applications, create and update."""
 
@@ -123,7 +137,7 @@ class GreenhouseHarvestAdapter:
 
     async def _send(
         self, method: str, url: str, params: Mapping[str, str | int] | None, json: Any
-    ) -> httpx.Response:
+    ) -> Reply:
         token = await self.tokens.get()
         try:
             return await self.upstream.send(
@@ -142,7 +156,7 @@ class GreenhouseHarvestAdapter:
         *,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
-    ) -> tuple[Any, httpx.Response]:
+    ) -> tuple[Any, Reply]:
         response = await self._send(method, url, params, json)
         body = self.upstream.json(response)
         if response.status_code >= 400:
@@ -169,7 +183,7 @@ class GreenhouseHarvestAdapter:
         body, response = await self._call("GET", resource, params=params)
         if not isinstance(body, list):
             raise self.upstream.bad_response("a list that is not an array")
-        link = response.links.get("next", {}).get("url")
+        link = next_link(response.headers.get("link"))
         if not link:
             return body, None
         cursor = httpx.URL(link).params.get("cursor")
