@@ -8,6 +8,7 @@ into "other" to keep the series count bounded.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -24,6 +25,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._operations: set[str] = set()
+        self._calls: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self.breakers: dict[str, str] = {}
         self.requests = Counter(
             "gateway_graphql_requests",
@@ -86,8 +88,18 @@ class Metrics:
     def upstream_call(
         self, account: str, provider: str, endpoint: str, outcome: str, seconds: float
     ) -> None:
-        self.upstream.labels(account, provider, endpoint, outcome).inc()
-        self.upstream_latency.labels(account, provider, endpoint).observe(seconds)
+        key = (account, provider, endpoint, outcome)
+        series = self._calls.get(key)
+        if series is None:
+            # labels() hashes and validates its arguments on every call; every upstream call
+            # lands here, and the label sets are few (accounts x endpoints x outcomes).
+            series = self._calls[key] = (
+                self.upstream.labels(account, provider, endpoint, outcome),
+                self.upstream_latency.labels(account, provider, endpoint),
+            )
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def retry(self, account: str, provider: str) -> None:
         self.retries.labels(account, provider).inc()

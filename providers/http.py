@@ -12,12 +12,11 @@ Messages name the account, never a URL, header or body.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import json as jsonlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +48,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Refused by the client before a byte left (a line break in a header, a scheme it cannot speak):
 # trying again would fail the same way, and a write refused so did not happen.
 UNSENDABLE = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+VERSION_PREFIX = re.compile(r"api|v\d+|partner")
 
 
 def path(*segments: str) -> str:
@@ -64,7 +64,7 @@ def _endpoint(url: str) -> str:
     """A low-cardinality name for a URL: its first path segment past any version prefix."""
     relative = url.split("://", 1)[1].partition("/")[2] if "://" in url else url
     segments = [s for s in relative.split("?", 1)[0].split("/") if s]
-    while len(segments) > 1 and re.fullmatch(r"api|v\d+|partner", segments[0]):
+    while len(segments) > 1 and VERSION_PREFIX.fullmatch(segments[0]):
         segments.pop(0)
     return segments[0] if segments else "/"
 
@@ -208,7 +208,7 @@ class Upstream:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         sent = False
         try:
-            async with self._within(remaining()), self._slots:
+            async with asyncio.timeout(remaining()), self._slots:
                 # The budget is taken once a connection slot is held, so calls it lets through
                 # go out as they are granted instead of bunching up behind the cap.
                 await self._take_budget()
@@ -273,15 +273,6 @@ class Upstream:
             **self._context(),
         )
         return _Attempt(error, retryable=False)
-
-    @staticmethod
-    @contextlib.asynccontextmanager
-    async def _within(seconds: float | None) -> AsyncIterator[None]:
-        if seconds is None:
-            yield
-        else:
-            async with asyncio.timeout(seconds):
-                yield
 
     def _observe_budget(self, response: Reply) -> None:
         """Holds calls back when the provider says the budget is spent (X-RateLimit-*)."""

@@ -11,6 +11,7 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from resolvers.compact import compact_json
 from resolvers.errors import BadUserInput
 
 __all__ = ["GlobalId", "decode_id", "encode_id"]
@@ -26,15 +27,12 @@ class GlobalId:
     parent: str | None = None  # an application's candidate, which is how it is found again
 
     def encode(self) -> str:
-        parts = [self.kind, self.account, self.remote_id]
-        if self.parent is not None:
-            parts.append(self.parent)
-        raw = json.dumps(parts, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return encode_id(self.kind, self.account, self.remote_id, self.parent)
 
 
 def encode_id(kind: str, account: str, remote_id: str, parent: str | None = None) -> str:
-    return GlobalId(kind, account, remote_id, parent).encode()
+    parts = [kind, account, remote_id] if parent is None else [kind, account, remote_id, parent]
+    return base64.urlsafe_b64encode(compact_json(parts)).rstrip(b"=").decode()
 
 
 def decode_id(value: str, *, expect: str | None = None, field: str = "id") -> GlobalId:

@@ -26,6 +26,7 @@ from providers.errors import ProviderError, UnsupportedByProvider
 from providers.model import CandidateRecord
 from providers.resilience import remaining
 from resolvers.accounts import Account
+from resolvers.compact import compact_json
 from resolvers.errors import BadCursor
 
 __all__ = ["AccountState", "CursorCodec", "Lane", "MergedPage", "fingerprint", "merge_page"]
@@ -66,9 +67,7 @@ class CursorCodec:
             )
             for account_id, state in states.items()
         }
-        payload = json.dumps(
-            {"f": filters, "a": accounts, "t": turn}, separators=(",", ":")
-        ).encode()
+        payload = compact_json({"f": filters, "a": accounts, "t": turn})
         token = base64.urlsafe_b64encode(payload + self._sign(payload))
         return token.rstrip(b"=").decode()
 

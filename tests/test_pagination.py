@@ -4,6 +4,7 @@ checks through the real gateway (they must be refused before any upstream call).
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -23,6 +24,7 @@ from providers.base import (
 from providers.errors import UpstreamUnavailable
 from providers.model import CandidateRecord
 from resolvers.accounts import Account
+from resolvers.compact import compact_json
 from resolvers.errors import BadCursor
 from resolvers.ids import encode_id
 from resolvers.pagination import AccountState, CursorCodec, MergedPage, fingerprint, merge_page
@@ -459,3 +461,28 @@ async def test_empty_upstream_pages_still_move_the_cursor_forward() -> None:
         positions.append(start["s"].position)
     assert seen == ["s0", "s1", "s2"]
     assert len(positions) == len(set(positions)), "every page must move the position on"
+
+
+# Mostly ASCII (control characters, DEL, quotes, backslashes), where the fast encoder answers.
+TOKEN_TEXT = st.text(st.characters(max_codepoint=0x7F)) | st.text(
+    st.sampled_from("a\x7f\x80é\u2028")
+)
+TOKEN_VALUES = st.recursive(
+    st.none() | st.integers(min_value=-(2**70), max_value=2**70) | TOKEN_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TOKEN_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(TOKEN_VALUES)
+@settings(max_examples=600)
+def test_ids_and_cursors_keep_the_bytes_of_the_standard_encoder(value: Any) -> None:
+    """An ID a client stored must come back the same: the fast encoder may not change a byte."""
+    assert compact_json(value) == json.dumps(value, separators=(",", ":")).encode()
+
+
+@given(st.text(min_size=1), st.text(min_size=1))
+def test_a_global_id_is_the_base64_of_its_standard_json(account: str, remote_id: str) -> None:
+    raw = json.dumps(["Candidate", account, remote_id], separators=(",", ":")).encode()
+    expected = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    assert encode_id("Candidate", account, remote_id) == expected
