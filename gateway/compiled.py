@@ -36,6 +36,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
     InlineFragmentNode,
     SelectionSetNode,
@@ -339,10 +340,15 @@ class _Compiler:
         is_type_of = object_type.is_type_of
         if is_type_of is None:
             return "True"
-        if getattr(is_type_of, "__qualname__", "").endswith(STRAWBERRY_IS_TYPE_OF):
+        if _is_strawberry_check(is_type_of):
             fn = self.source.constant("IT", is_type_of)
             return f"{fn}({var}, None) is True"
         return None
+
+
+def _is_strawberry_check(is_type_of: Callable[..., Any]) -> bool:
+    """Strawberry's `is_type_of`, which reads only the object (so None may stand for info)."""
+    return getattr(is_type_of, "__qualname__", "").endswith(STRAWBERRY_IS_TYPE_OF)
 
 
 def _nullable(type_: GraphQLOutputType) -> GraphQLOutputType:
@@ -432,23 +438,65 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        manager = self.middleware_manager
-        if manager is not None and manager._middleware_resolvers:
-            return super().collect_and_execute_subfields(
-                return_type, field_details_list, path, result, position_context
-            )
-        memo = (return_type, id(field_details_list))
-        found = self._compiled.get(memo)
-        if found is None:
-            completer = self.plans.get(self, return_type, field_details_list)
-            self._compiled[memo] = (field_details_list, completer)
-        else:
-            completer = found[1]
+        completer = self.completer(return_type, field_details_list)
         if completer is None:
             return super().collect_and_execute_subfields(
                 return_type, field_details_list, path, result, position_context
             )
         return completer(self, result, path, position_context)
+
+    def completer(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        """The plan for this selection of `object_type`, or None where graphql-core must run."""
+        manager = self.middleware_manager
+        if manager is not None and manager._middleware_resolvers:
+            return None
+        memo = (object_type, id(field_details_list))
+        found = self._compiled.get(memo)
+        if found is not None:
+            return found[1]
+        completer = self.plans.get(self, object_type, field_details_list)
+        self._compiled[memo] = (field_details_list, completer)
+        return completer
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of objects from a resolver (edges, applications) goes to the item type's plan
+        item by item, as a list read from an attribute does; streamed fields, other iterables
+        and lists of anything else go to graphql-core."""
+        item_type = return_type.of_type
+        item = _nullable(item_type)
+        if (
+            isinstance(item, GraphQLObjectType)
+            and (result.__class__ is list or result.__class__ is tuple)
+            and (item.is_type_of is None or _is_strawberry_check(item.is_type_of))
+            and not any(d.node.directives for d in field_details_list)
+        ):
+            completer = self.completer(item, field_details_list)
+            if completer is not None:
+                return self.complete_objects(
+                    result,
+                    completer,
+                    item.is_type_of,
+                    item_type,
+                    info.parent_type.fields[info.field_name],
+                    field_details_list,
+                    path,
+                    position_context,
+                    info.parent_type,
+                    info,
+                )
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def complete_resolved(
         self,
@@ -514,14 +562,14 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
         parent_type: GraphQLObjectType,
+        info: GraphQLResolveInfo[Any] | None = None,
     ) -> Any:
-        """`complete_iterable_value` for a list of objects read from a plain attribute: each
-        object that passes `is_type_of` goes to its completer, any other item to graphql-core."""
+        """`complete_iterable_value` for a list of objects: each object that passes
+        `is_type_of` goes to its completer, any other item to graphql-core."""
         is_awaitable = self.is_awaitable
         completed: list[Any] = []
         append = completed.append
         pending: list[int] = []
-        info = None
         iterator = iter(items)
         index = 0
         try:
