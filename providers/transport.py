@@ -48,6 +48,7 @@ _ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
 # escapes. Anything else (and any "." or ".." segment, which httpx resolves) takes the long way.
 _PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
+_NO_HEAD = "ConnectionPool does not send HEAD: its parser expects a body"
 _CLOSE_GRACE = 1.0
 
 
@@ -306,7 +307,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "HEAD":
-            raise ValueError("ConnectionPool does not send HEAD: its parser expects a body")
+            raise ValueError(_NO_HEAD)
         if isinstance(request.stream, httpx.SyncByteStream):
             body = request.read()
         else:
@@ -520,7 +521,7 @@ class LeanClient:
     ) -> LeanReply:
         verb = method.upper()
         if verb == "HEAD":
-            raise ValueError("ConnectionPool does not send HEAD: its parser expects a body")
+            raise ValueError(_NO_HEAD)
         origin, target, host = self.target(url, params)
         fields = {**self._headers, **_encoded(headers)} if headers else self._headers
         body = b""
@@ -537,7 +538,7 @@ class LeanClient:
                 lines.append((b"Content-Type", kind))
         lines += fields.values()
         answer = await self._pool.exchange(
-            origin, _message(method.encode("ascii"), target, lines, body)
+            origin, _message(verb.encode("ascii"), target, lines, body)
         )
         return _reply(answer)
 
