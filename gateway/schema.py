@@ -14,7 +14,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -33,6 +32,7 @@ from gateway.types import (
     Warning,
     node_of,
 )
+from gateway.validation_cache import ValidationResults, validation_cache
 from resolvers import candidates, mutations
 from resolvers.mutations import WriteOutcome
 
@@ -162,7 +162,7 @@ def build_schema(
         lambda: MaxTokensLimiter(limits.max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        validation_cache(ValidationResults(maxsize=512)),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
