@@ -384,11 +384,19 @@ def _enum_table(enum_type: CustomGraphQLEnumType) -> dict[Any, str] | None:
 
 class _Plans:
     """Completers by (object type, the selection's field nodes), across requests. The nodes are
-    those of the parser cache's document; holding them keeps their ids from being reused."""
+    those of the parser cache's document; holding them keeps their ids from being reused.
 
-    def __init__(self) -> None:
+    A selection is compiled the second time it is seen, not the first: compiling scenario A's
+    document takes about 5 ms, which a one-off document (a query with its values written
+    inline, say) would pay on every request, so those stay with graphql-core.
+    """
+
+    def __init__(self, compile_after: int = 2) -> None:
+        self.compile_after = compile_after
         self._plans: OrderedDict[tuple[int, str, tuple[int, ...]], tuple[object, Completer | None]]
         self._plans = OrderedDict()
+        self._seen: OrderedDict[tuple[int, str, tuple[int, ...]], tuple[object, int]]
+        self._seen = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -402,8 +410,15 @@ class _Plans:
         if found is not None:
             self._plans.move_to_end(key)
             return found[1]
+        refs = (schema, [d.node for d in details])
+        uses = self._seen.pop(key, (refs, 0))[1] + 1
+        if uses < self.compile_after:
+            self._seen[key] = (refs, uses)
+            if len(self._seen) > MAX_PLANS:
+                self._seen.popitem(last=False)
+            return None
         completer = self._build(executor, object_type, details)
-        self._plans[key] = ((schema, [d.node for d in details]), completer)
+        self._plans[key] = (refs, completer)
         if len(self._plans) > MAX_PLANS:
             self._plans.popitem(last=False)
         return completer
