@@ -3,9 +3,9 @@
 graphql-core completes every field through the same generic calls (build the resolve info, call
 the resolver, inspect the return type, serialize), about 5 µs a field; scenario A's answer has
 about a thousand. Most of those fields are plain attributes of a record. For each selection set
-of an object type, once per document, this module generates a function that reads those
-attributes directly and writes the response dict, with the serialization of the built-in
-scalars inlined where it is the identity.
+of an object type, once per document (on its second use), this module generates a function
+that reads those attributes directly and writes the response dict, with the serialization of
+the built-in scalars inlined where it is the identity.
 
 The generated code only ever takes a shortcut where the shortcut's result is the one graphql-core
 would produce; anything else goes to graphql-core's own methods on the same executor:
