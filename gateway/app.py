@@ -42,8 +42,8 @@ _heap_settled = False
 def settle_heap() -> None:
     """Moves what startup built (schema, clients, modules) out of the collector's sight, once
     per process. Every full collection otherwise walks those long-lived objects again; under
-    scenario A's load that was about a sixth of the gateway's CPU. Only the first app of a
-    process does it, so a test session that builds hundreds of apps does not pin them all.
+    scenario A's load that was about 30% of the gateway's CPU. Only the first app of a process
+    does it, so a test session that builds hundreds of apps does not pin them all.
     """
     global _heap_settled
     if _heap_settled:
