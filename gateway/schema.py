@@ -31,6 +31,7 @@ from gateway.types import (
     UserError,
     Warning,
     node_of,
+    selects,
 )
 from gateway.validation_cache import ValidationResults, validation_cache
 from resolvers import candidates, mutations
@@ -67,6 +68,7 @@ class Query:
             account_ids=accounts,
             first=first,
             after=after,
+            with_applications=selects(info, "edges", "node", "applications"),
         )
         return CandidateConnection(listing=listing)
 

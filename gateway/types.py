@@ -7,7 +7,7 @@ import weakref
 from typing import cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.scalars import JSON
 
 from providers.base import Capability as CapabilityValue
@@ -27,6 +27,7 @@ from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate
 from resolvers.candidates import SourceState as SourceStateValue
 from resolvers.context import RequestContext
 from resolvers.ids import encode_id
+from resolvers.loaders import Loaders
 
 __all__ = [
     "Account",
@@ -38,6 +39,7 @@ __all__ = [
     "UserError",
     "Warning",
     "camel_path",
+    "selects",
 ]
 
 Capability = strawberry.enum(CapabilityValue, name="Capability")
@@ -305,9 +307,19 @@ class Candidate(Node):
             "so one failed lookup never empties the rest of the answer."
         )
     )
-    async def applications(self, info: Info) -> list[Application] | None:
+    def applications(self, info: Info) -> list[Application] | None:
+        """A list when the applications are at hand (the page prefetched them), else an
+        awaitable of it: a synchronous field costs a fraction of an awaited one, per candidate."""
         account = self.found.account
-        records = await info.context.loaders.applications_of(account.id, self.found.record)
+        loaders = info.context.loaders
+        ready = loaders.applications_ready(account.id, self.found.record)
+        if ready is None:
+            return cast(list[Application], self._load_applications(loaders))
+        return [Application.of(account, record) for record in ready]
+
+    async def _load_applications(self, loaders: Loaders) -> list[Application]:
+        account = self.found.account
+        records = await loaders.applications_of(account.id, self.found.record)
         return [Application.of(account, record) for record in records]
 
 
@@ -359,25 +371,30 @@ class SourceStatus:
         )
 
 
-def _selects(info: Info, name: str) -> bool:
-    """Whether the current field's selection names `name`, directly or in a fragment (a
-    field under @skip or @include counts as selected: this only spares unneeded work)."""
+def selects(info: Info, *path: str) -> bool:
+    """Whether the current field's selection reaches `path` (field names, through fragments;
+    a field under @skip or @include counts as selected: this only spares or batches work)."""
     fragments = info._raw_info.fragments
-    pending = [node.selection_set for node in info._raw_info.field_nodes]
-    seen: set[str] = set()
-    while pending:
-        selection_set = pending.pop()
-        for selection in selection_set.selections if selection_set else ():
-            if isinstance(selection, FieldNode):
-                if selection.name.value == name:
-                    return True
-            elif isinstance(selection, InlineFragmentNode):
-                pending.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                seen.add(selection.name.value)
-                fragment = fragments.get(selection.name.value)
-                if fragment is not None:
-                    pending.append(fragment.selection_set)
+    level = [node.selection_set for node in info._raw_info.field_nodes]
+    for depth, name in enumerate(path):
+        found: list[SelectionSetNode | None] = []
+        pending, seen = list(level), set[str]()
+        while pending:
+            selection_set = pending.pop()
+            for selection in selection_set.selections if selection_set else ():
+                if isinstance(selection, FieldNode):
+                    if selection.name.value == name:
+                        if depth == len(path) - 1:
+                            return True
+                        found.append(selection.selection_set)
+                elif isinstance(selection, InlineFragmentNode):
+                    pending.append(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                    seen.add(selection.name.value)
+                    fragment = fragments.get(selection.name.value)
+                    if fragment is not None:
+                        pending.append(fragment.selection_set)
+        level = found
     return False
 
 
@@ -389,7 +406,7 @@ class CandidateConnection:
     def edges(self, info: Info) -> list[CandidateEdge]:
         nodes = [Candidate.of(found) for found in self.listing.items]
         # Signing a cursor per edge is most of a large page's cost; skip it when none is read.
-        if not _selects(info, "cursor"):
+        if not selects(info, "cursor"):
             return [CandidateEdge(node=node, cursor="") for node in nodes]
         cursors = self.listing.edge_cursors()
         return [CandidateEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]

@@ -127,7 +127,10 @@ async def list_candidates(
     account_ids: Sequence[str] | None,
     first: int,
     after: str | None,
+    with_applications: bool = False,
 ) -> CandidateList:
+    """One merged page; `with_applications` also fetches the page's applications before
+    answering (the same batched calls the fields asking for them would make one by one)."""
     if not 1 <= first <= MAX_FIRST:
         raise BadUserInput(f"first must be between 1 and {MAX_FIRST}", field=("first",))
     text = _search_text(search)
@@ -151,7 +154,12 @@ async def list_candidates(
         for candidate_page in lane.pages:
             for record in candidate_page.records:
                 context.loaders.prime(lane.account.id, record)
-    return CandidateList(page, context, filters)
+    listing = CandidateList(page, context, filters)
+    if with_applications:
+        await context.loaders.prefetch_applications(
+            [(found.account.id, found.record) for found in listing.items]
+        )
+    return listing
 
 
 async def _candidate(context: RequestContext, gid: GlobalId) -> FoundCandidate | None:

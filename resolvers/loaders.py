@@ -59,6 +59,7 @@ class Loaders:
         self._accounts = accounts
         self.candidates = DataLoader[AccountKey, CandidateRecord | None](self._load_candidates)
         self.applications = DataLoader[AccountKey, list[ApplicationRecord]](self._load_applications)
+        self._applications_ready: dict[AccountKey, list[ApplicationRecord] | BaseException] = {}
 
     async def _load_candidates(self, keys: list[AccountKey]) -> list[Any]:
         async def fetch(account: Account, ids: list[str]) -> dict[str, CandidateRecord | None]:
@@ -91,10 +92,33 @@ class Loaders:
         )
         return found
 
+    async def prefetch_applications(self, found: Sequence[tuple[str, CandidateRecord]]) -> None:
+        """Loads the applications of every (account id, record) that lacks them, in the batches
+        the loader makes anyway, so `applications_ready` can answer each without awaiting. An
+        account's failure is kept for its keys, to be raised where each is asked for."""
+        keys = [(account_id, r.remote_id) for account_id, r in found if r.applications is None]
+        results = await asyncio.gather(
+            *(self.applications.load(key) for key in keys), return_exceptions=True
+        )
+        self._applications_ready.update(zip(keys, results, strict=True))
+
+    def applications_ready(
+        self, account_id: str, record: CandidateRecord
+    ) -> list[ApplicationRecord] | None:
+        """The record's applications if held or prefetched (raising what their fetch raised),
+        else None: then `applications_of` must load them."""
+        if record.applications is not None:
+            return list(record.applications)
+        found = self._applications_ready.get((account_id, record.remote_id))
+        if isinstance(found, BaseException):
+            raise found
+        return None if found is None else list(found)
+
     def prime(self, account_id: str, record: CandidateRecord, *, fresh: bool = False) -> None:
         """Remembers a record this request already holds; `fresh` replaces what was there."""
         key = (account_id, record.remote_id)
         if fresh:
             self.candidates.clear(key)
             self.applications.clear(key)
+            self._applications_ready.pop(key, None)
         self.candidates.prime(key, record)

@@ -256,6 +256,23 @@ def test_a_page_of_50_with_applications_has_a_bounded_call_count(stack: Stack) -
     assert len({r.path for r in gets}) == 50
 
 
+def test_a_page_fetches_applications_only_when_they_are_asked_for(stack: Stack) -> None:
+    """No per-candidate GET when nothing asks for applications; one per candidate shown when
+    a fragment nested under the edges does (the page's look-ahead follows fragments)."""
+    bare = stack.graphql("{ candidates(first: 9) { edges { node { id fullName } } } }")
+    assert "errors" not in bare
+    assert not [r for r in stack.emulator.requests if r.path.startswith("/api/v1/candidates/")]
+    nested = stack.graphql(
+        """{ candidates(first: 9) { edges { ...E } } }
+        fragment E on CandidateEdge { node { ... on Candidate { applications { id } } } }"""
+    )
+    assert "errors" not in nested
+    edges = nested["data"]["candidates"]["edges"]
+    assert len(edges) == 9 and all(isinstance(e["node"]["applications"], list) for e in edges)
+    gets = [r for r in stack.emulator.requests if r.path.startswith("/api/v1/candidates/")]
+    assert len(gets) == len({r.path for r in gets}) == 9
+
+
 def test_lookups_in_one_request_are_deduplicated(stack: Stack) -> None:
     ids = [
         encode_id("Candidate", "acme", c.id) for c in stack.orgs["acme"].ordered_candidates()[:3]
