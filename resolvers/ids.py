@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 
@@ -30,7 +31,10 @@ class GlobalId:
         return encode_id(self.kind, self.account, self.remote_id, self.parent)
 
 
+@functools.lru_cache(maxsize=8192)
 def encode_id(kind: str, account: str, remote_id: str, parent: str | None = None) -> str:
+    """Remembered: a page's candidates, applications and jobs are mostly the ones the last
+    requests showed, and an ID is a pure function of its parts."""
     parts = [kind, account, remote_id] if parent is None else [kind, account, remote_id, parent]
     return base64.urlsafe_b64encode(compact_json(parts)).rstrip(b"=").decode()
 
