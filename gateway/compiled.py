@@ -346,6 +346,18 @@ class _Compiler:
         return None
 
 
+async def _fill_in(container: Any, pending: Sequence[Any]) -> Any:
+    """Replaces the awaitables at `pending` keys of a response dict or list with their values,
+    in place; a single one is awaited directly, without gather's tasks."""
+    if len(pending) == 1:
+        container[pending[0]] = await container[pending[0]]
+    else:
+        awaited = await gather_with_cancel(*(container[key] for key in pending))
+        for key, value in zip(pending, awaited, strict=True):
+            container[key] = value
+    return container
+
+
 def _is_strawberry_check(is_type_of: Callable[..., Any]) -> bool:
     """Strawberry's `is_type_of`, which reads only the object (so None may stand for info)."""
     return getattr(is_type_of, "__qualname__", "").endswith(STRAWBERRY_IS_TYPE_OF)
@@ -556,15 +568,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
 
     def gather_fields(self, results: dict[str, Any], pending: list[str]) -> Awaitable[Any]:
-        async def get_results() -> dict[str, Any]:
-            if len(pending) == 1:
-                results[pending[0]] = await results[pending[0]]
-            else:
-                awaited = await gather_with_cancel(*(results[key] for key in pending))
-                results.update(zip(pending, awaited, strict=True))
-            return results
-
-        return get_results()
+        return _fill_in(results, pending)
 
     def complete_objects(
         self,
@@ -642,14 +646,4 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not pending:
             return completed
-
-        async def get_completed() -> list[Any]:
-            if len(pending) == 1:
-                completed[pending[0]] = await completed[pending[0]]
-            else:
-                awaited = await gather_with_cancel(*(completed[i] for i in pending))
-                for i, value in zip(pending, awaited, strict=True):
-                    completed[i] = value
-            return completed
-
-        return get_completed()
+        return _fill_in(completed, pending)
