@@ -20,6 +20,7 @@ from gateway.limits import QueryLimits
 from gateway.security import Client
 from providers.base import AccountConfig
 from providers.registry import PROVIDERS
+from providers.transport import DEFAULT_MAX_RESPONSE_BYTES
 
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
@@ -35,6 +36,7 @@ ACCOUNT_KEYS = {
     "breaker_threshold",
     "breaker_cooldown",
     "rate_limit",
+    "max_response_bytes",
     "options",
 }
 
@@ -164,6 +166,9 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
     retries = _number(table, "retries", where, 6, minimum=0, integer=True)
     threshold = _number(table, "breaker_threshold", where, 5, minimum=1, integer=True)
     cooldown = _number(table, "breaker_cooldown", where, 30.0, minimum=0)
+    max_response = _number(
+        table, "max_response_bytes", where, DEFAULT_MAX_RESPONSE_BYTES, minimum=1024, integer=True
+    )
     rate_limit = table.get("rate_limit", spec.rate_limit)
     if rate_limit is not None:
         valid = (
@@ -189,6 +194,7 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
         breaker_threshold=int(threshold),
         breaker_cooldown=float(cooldown),
         rate_limit=rate_limit,
+        max_response_bytes=int(max_response),
     )
     problems = spec.check(account)
     if problems:

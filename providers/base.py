@@ -14,7 +14,7 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import Sender
+from providers.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
 
 __all__ = [
     "ALL_CAPABILITIES",
@@ -57,6 +57,7 @@ class AccountConfig:
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     rate_limit: tuple[int, float] | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # an answer's size, sent and decoded
 
 
 @dataclass(frozen=True, slots=True)

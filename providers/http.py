@@ -37,7 +37,7 @@ from providers.errors import (
 from providers.observe import current_watch, observer
 from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
 from providers.sharing import shared_budget
-from providers.transport import ConnectionPool, LeanClient, Reply, Sender
+from providers.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
@@ -86,7 +86,11 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def build_client(account: AccountConfig) -> LeanClient:
     """The account's pooled client: as many connections as calls it may have in flight."""
-    pool = ConnectionPool(max_connections=account.max_concurrency, timeout=account.timeout)
+    pool = ConnectionPool(
+        max_connections=account.max_concurrency,
+        timeout=account.timeout,
+        max_response_bytes=account.max_response_bytes,
+    )
     return LeanClient(account.base_url, pool)
 
 
@@ -239,6 +243,15 @@ class Upstream:
                 UpstreamTimeout(f"{self._name()} did not answer in time", **self._context()),
                 retryable=False,
             ) from None
+        except httpx.DecodingError as error:  # answered, but too large or undecodable
+            if not safe:
+                raise self._unknown() from None
+            what = (
+                "more than its max_response_bytes allows"
+                if isinstance(error, ResponseTooLarge)
+                else "a body that could not be decoded"
+            )
+            raise _Attempt(self.bad_response(what), retryable=False, unhealthy=False) from None
         except httpx.TransportError:
             if not safe:
                 raise self._unknown() from None

@@ -64,7 +64,7 @@ OPTIONS = frozenset(
 )
 MAX_PAGE = 100
 SCAN_PAGES = 5
-MAX_APPLICATION_PAGES = 10
+MAX_APPLICATION_PAGES = 10  # more is UPSTREAM_BAD_RESPONSE: no candidate has 1000 applications
 # Expanding applications' offers and stage lets one call derive status and name the stage.
 APPLICATION_EXPAND = "current_stage,job,offers"
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -142,7 +142,11 @@ class MergeAdapter:
       a candidate on two pages of one job would take two applications to it).
     - get by ids: one `GET /candidates/{id}` per id, concurrently under the account's cap.
     - applications: one `GET /applications?candidate_id=…` per candidate (a second only past
-      100 applications), concurrently under the cap, with offers and stage expanded.
+      100 applications), concurrently under the cap, with offers and stage expanded; more
+      than `MAX_APPLICATION_PAGES` pages is UPSTREAM_BAD_RESPONSE.
+
+    A page maps at most the rows it asked for; an empty page, or a cursor already followed,
+    ends a listing whatever `next` says.
     """
 
     name = "merge"
@@ -215,11 +219,21 @@ class MergeAdapter:
             raise self.upstream.bad_response("a candidate without an id")
         return record
 
-    def _results(self, body: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    def _results(
+        self, body: Mapping[str, Any], size: int, token: str | None
+    ) -> tuple[list[Any], str | None]:
+        """A page's rows, no more than the `size` asked for, and the cursor after it.
+
+        A page without rows, or whose next cursor is the one it was fetched with, is the last:
+        following it could only bring the same nothing again.
+        """
         rows, following = body.get("results"), body.get("next")
         if not isinstance(rows, list):
             raise self.upstream.bad_response("a page without results")
-        return rows, following if isinstance(following, str) and following else None
+        rows = rows[:size]
+        if not rows or not isinstance(following, str) or not following or following == token:
+            return rows, None
+        return rows, following
 
     async def _candidate_page(
         self, query: CandidateQuery, token: str | None, size: int
@@ -229,7 +243,7 @@ class MergeAdapter:
         if query.job_remote_id is not None:
             params.update(job_id=query.job_remote_id, expand="candidate")
             body = await self._call("GET", "applications", params=params, listing=True)
-            rows, following = self._results(body)
+            rows, following = self._results(body, size, token)
             owners = [row.get("candidate") if isinstance(row, Mapping) else None for row in rows]
             unique: dict[str, CandidateRecord] = {}
             for record in map(wire.candidate_record, owners):
@@ -239,7 +253,7 @@ class MergeAdapter:
         if query.search is not None and EMAIL.match(query.search):
             params["email_addresses"] = query.search
         body = await self._call("GET", "candidates", params=params, listing=True)
-        rows, following = self._results(body)
+        rows, following = self._results(body, size, token)
         return [self._record(row) for row in rows], following
 
     def _local_filter(self, query: CandidateQuery) -> str | None:
@@ -270,9 +284,11 @@ class MergeAdapter:
             )
         token, skip = position.token, position.skip
         budget = self._scan_pages if needle is not None else 1
+        followed = {token}
         for _ in range(max(budget, 1)):
             size = MAX_PAGE if needle is not None else min(MAX_PAGE, skip + max(1, limit))
             rows, following = await self._candidate_page(query, token, size)
+            following = None if following in followed else following
             if needle is not None:
                 rows = [row for row in rows if wire.matches(row, needle)]
             records = tuple(rows[skip:])
@@ -280,6 +296,7 @@ class MergeAdapter:
                 return CandidatePage(
                     records, Position(token, skip), following, filtered_locally=needle is not None
                 )
+            followed.add(following)
             token, skip = following, 0
         return CandidatePage((), Position(token, 0), token, filtered_locally=True)
 
@@ -304,6 +321,7 @@ class MergeAdapter:
             return []
         found: list[ApplicationRecord] = []
         token: str | None = None
+        followed: set[str] = set()
         for _ in range(MAX_APPLICATION_PAGES):
             params: dict[str, str | int | None] = {
                 "candidate_id": candidate_id,
@@ -312,12 +330,15 @@ class MergeAdapter:
                 "cursor": token,
             }
             body = await self._call("GET", "applications", params=params, listing=True)
-            rows, token = self._results(body)
+            rows, token = self._results(body, MAX_PAGE, token)
             records = (wire.application_record(row, candidate_id) for row in rows)
             found.extend(r for r in records if r is not None)
-            if token is None:
-                break
-        return found
+            if token is None or token in followed:
+                return found
+            followed.add(token)
+        raise self.upstream.bad_response(
+            f"more than {MAX_APPLICATION_PAGES} pages of applications for one candidate"
+        )
 
     async def applications_for(
         self, remote_ids: Sequence[str]

@@ -351,7 +351,7 @@ class TalynceAdapter:
             raise self.upstream.bad_response("a list that is not an array")
         total = meta.get("total") if isinstance(meta, Mapping) else None
         total = total if isinstance(total, int) and not isinstance(total, bool) else None
-        records = tuple(self._record(row) for row in rows)
+        records = tuple(self._record(row) for row in rows[:limit])  # more were not asked for
         end = offset + len(records)
         more = bool(records) and (end < total if total is not None else len(records) >= limit)
         return CandidatePage(

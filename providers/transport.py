@@ -12,6 +12,11 @@ their number, timeouts) and `LeanClient` builds requests the way `httpx.AsyncCli
 the gateway's calls, without cookies, redirects or auth flows. Failures surface as the httpx
 exceptions `providers.http` already handles; their messages never carry a URL, header or body.
 
+An answer is bounded: past `max_response_bytes` as sent (a Content-Length over it is refused
+before its body is read; other bodies are counted as they arrive) or once decoded (gzip and
+deflate are inflated with that many bytes at most), it raises `ResponseTooLarge` and the
+connection is closed, never reused.
+
 `LeanClient` writes the request bytes itself and answers with a `LeanReply`: building and
 parsing `httpx.URL`, `httpx.Request` and `httpx.Response` for every call cost about 18 µs,
 as much again as the exchange on the socket. A URL it cannot prove plain (absolute, with a
@@ -28,6 +33,7 @@ import os
 import re
 import socket
 import ssl
+import zlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,7 +44,15 @@ import certifi
 import httptools
 import httpx
 
-__all__ = ["ConnectionPool", "LeanClient", "LeanReply", "Reply", "Sender"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ConnectionPool",
+    "LeanClient",
+    "LeanReply",
+    "Reply",
+    "ResponseTooLarge",
+    "Sender",
+]
 
 Origin = tuple[bytes, bytes, int]
 QueryParams = Mapping[str, str | int | float | None]
@@ -50,6 +64,15 @@ _PLAIN_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _NO_HEAD = "ConnectionPool does not send HEAD: its parser expects a body"
 _CLOSE_GRACE = 1.0
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+
+class ResponseTooLarge(httpx.DecodingError):
+    """An answer past the pool's `max_response_bytes`, as sent or once decoded.
+
+    A `DecodingError`, not a `TransportError`: the answer arrived (a write it answers happened),
+    and asking again would bring the same answer.
+    """
 
 
 class Reply(Protocol):
@@ -132,6 +155,9 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._headers_done = False
         self._received = False
+        self._limit = pool.max_response_bytes
+        self._size = 0
+        self._refused = False
 
     @property
     def usable(self) -> bool:
@@ -143,6 +169,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter = self._loop.create_future()
         self._headers, self._body = [], []
         self._headers_done = self._received = False
+        self._size = 0
         self._timeout = timeout
         self._last_read = self._loop.time()
         self._timer = self._loop.call_later(timeout, self._check_timeout)
@@ -195,19 +222,47 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if self._count(len(name) + len(value)):
+            self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        if self._parser.get_status_code() < 200:
+            return
+        for name, value in self._headers:
+            if name.lower() == b"content-length" and value.strip().isdigit():
+                if int(value) > self._limit:
+                    self._refuse()  # before a byte of it is read
+                return
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if self._count(len(body)):
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
         if 100 <= self._parser.get_status_code() < 200:
             self._headers, self._body, self._headers_done = [], [], False
+            self._size = 0
             return
         self._finish(keep_alive=self._parser.should_keep_alive())
+
+    def _count(self, size: int) -> bool:
+        """Adds `size` bytes to the answer's; False (and the answer refused) past the limit."""
+        if self._refused:
+            return False
+        self._size += size
+        if self._size > self._limit:
+            self._refuse()
+            return False
+        return True
+
+    def _refuse(self) -> None:
+        """Fails the exchange as too large and drops the connection: what is left of the
+        answer is never read, so the connection cannot carry another."""
+        self._refused = True
+        self._headers, self._body = [], []
+        self._fail(ResponseTooLarge(f"the answer is larger than {self._limit} bytes"))
+        self.close(abort=True)
 
     def _ends_at_close(self) -> bool:
         """The body is delimited by the connection closing: no length and not chunked."""
@@ -224,7 +279,7 @@ class _Connection(asyncio.Protocol):
             status = self._parser.get_status_code()
             waiter.set_result(_Answer(status, self._headers, b"".join(self._body), keep_alive))
 
-    def _fail(self, error: httpx.TransportError) -> None:
+    def _fail(self, error: httpx.RequestError) -> None:
         self._stop_timer()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
@@ -292,9 +347,13 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         timeout: float,
         keepalive_expiry: float = 4.0,
         ssl_context: ssl.SSLContext | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
+        self.max_response_bytes = max_response_bytes
         self._max = max_connections
         self._timeout = timeout
         self._expiry = keepalive_expiry
@@ -321,6 +380,13 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         except httpx.RequestError as error:
             error.request = request
             raise
+        headers = httpx.Headers(answer.headers)
+        if "content-encoding" in headers:
+            try:  # httpx's own decoders inflate without a bound: check the size first
+                _decoded(answer.body, headers, self.max_response_bytes)
+            except httpx.DecodingError as error:
+                error.request = request
+                raise
         response = httpx.Response(
             answer.status,
             headers=answer.headers,
@@ -540,7 +606,7 @@ class LeanClient:
         answer = await self._pool.exchange(
             origin, _message(verb.encode("ascii"), target, lines, body)
         )
-        return _reply(answer)
+        return _reply(answer, self._pool.max_response_bytes)
 
     def target(self, url: str, params: QueryParams | None) -> tuple[Origin, bytes, bytes]:
         """(origin, request target, Host value) for `url` and `params`, as httpx would send them."""
@@ -596,9 +662,37 @@ def _plain_base(base: str) -> tuple[Origin, bytes, bytes] | None:
     return origin, parsed.raw_path, parsed.netloc
 
 
-def _reply(answer: _Answer) -> LeanReply:
+def _reply(answer: _Answer, limit: int) -> LeanReply:
     headers = httpx.Headers(answer.headers)
     if "content-encoding" not in headers:
         return LeanReply(answer.status, headers, answer.body)
-    decoded = httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(answer.body))
-    return LeanReply(answer.status, headers, decoded.read())
+    return LeanReply(answer.status, headers, _decoded(answer.body, headers, limit))
+
+
+def _decoded(body: bytes, headers: httpx.Headers, limit: int) -> bytes:
+    """The body with its content codings undone as httpx would (gzip and deflate; codings it
+    cannot decode are left as they are), never inflating past `limit` bytes."""
+    codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
+    try:
+        for coding in reversed(codings):
+            if coding == "gzip":
+                body = _inflate(zlib.decompressobj(zlib.MAX_WBITS | 16), body, limit)
+            elif coding == "deflate":
+                try:
+                    body = _inflate(zlib.decompressobj(), body, limit)
+                except zlib.error:  # raw deflate, without the zlib header, as some servers send
+                    body = _inflate(zlib.decompressobj(-zlib.MAX_WBITS), body, limit)
+    except zlib.error:
+        raise httpx.DecodingError("the answer's content encoding is corrupt") from None
+    return body
+
+
+def _inflate(inflater: zlib._Decompress, body: bytes, limit: int) -> bytes:
+    # One byte past the limit is enough to know it is passed; `flush` would inflate the rest.
+    out = inflater.decompress(body, limit + 1)
+    if len(out) > limit:
+        raise ResponseTooLarge(f"the answer is larger than {limit} bytes once decoded")
+    rest = inflater.flush()
+    if len(out) + len(rest) > limit:
+        raise ResponseTooLarge(f"the answer is larger than {limit} bytes once decoded")
+    return out + rest if rest else out

@@ -17,6 +17,8 @@ import struct
 import subprocess
 import sys
 import time
+import tracemalloc
+import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +35,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from providers.base import AccountConfig
-from providers.errors import UpstreamOutcomeUnknown, UpstreamUnavailable
+from providers.errors import UpstreamBadResponse, UpstreamOutcomeUnknown, UpstreamUnavailable
 from providers.greenhouse.harvest import next_link
 from providers.http import Upstream, build_client
-from providers.transport import ConnectionPool, LeanClient
+from providers.transport import (
+    ConnectionPool,
+    LeanClient,
+    ResponseTooLarge,
+)
 from tests.servers import serve_in_thread
 
 SECRET = "sk-live-do-not-leak"
@@ -492,6 +498,146 @@ async def test_a_write_refused_before_sending_is_not_reported_as_unknown() -> No
         assert upstream.calls == 1 and upstream.breaker.state == "closed"
         await upstream.aclose()
     assert server.connections == 0
+
+
+MiB = 1024 * 1024
+
+
+def bomb(size: int, wbits: int) -> bytes:
+    """`size` bytes of JSON whitespace, compressed (wbits 31: gzip, 15: zlib, -15: raw deflate)."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    parts = [squeeze.compress(b"[")]
+    parts += [squeeze.compress(b" " * MiB) for _ in range(size // MiB)]
+    return b"".join([*parts, squeeze.compress(b"]"), squeeze.flush()])
+
+
+async def until_closed(server: RawServer, closes: int) -> None:
+    for _ in range(1000):
+        if server.client_closes >= closes:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the client closed {server.client_closes} connections, not {closes}")
+
+
+@pytest.mark.parametrize(
+    ("coding", "wbits"), [("gzip", 31), ("deflate", 15), ("deflate", -15)], ids=str
+)
+async def test_a_compression_bomb_is_refused_while_inflating(coding: str, wbits: int) -> None:
+    packed = bomb(64 * MiB, wbits)
+
+    async def bomb_then_ok(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if seen.target.endswith("/bomb"):
+            writer.write(answer(packed, extra=f"content-encoding: {coding}\r\n"))
+        else:
+            writer.write(answer(b"fine"))
+        return True
+
+    async with RawServer(bomb_then_ok) as server:
+        lean = client(server, max_response_bytes=MiB)
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLarge):
+                await lean.request("GET", "bomb")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 16 * MiB  # the whole 64 MiB was never inflated
+        assert (await lean.request("GET", "next")).content == b"fine"
+        pool = ConnectionPool(max_connections=1, timeout=5, max_response_bytes=MiB)
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as plain:
+            with pytest.raises(ResponseTooLarge):
+                await plain.get("/bomb")
+        await lean.aclose()
+
+
+async def test_an_answer_exactly_at_the_cap_is_whole_and_one_byte_more_is_refused() -> None:
+    async def sized(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        size = int(seen.target.rsplit("/", 1)[1])
+        packed = gzip.compress(b"y" * size)
+        writer.write(answer(packed, extra="content-encoding: gzip\r\n"))
+        return True
+
+    async with RawServer(sized) as server:
+        lean = client(server, max_response_bytes=4096)
+        assert (await lean.request("GET", "4096")).content == b"y" * 4096
+        with pytest.raises(ResponseTooLarge):
+            await lean.request("GET", "4097")
+        await lean.aclose()
+    assert ConnectionPool(max_connections=1, timeout=1).max_response_bytes == 8 * MiB
+    assert AccountConfig("a", "A", "talynce", "http://x").max_response_bytes == 8 * MiB
+
+
+async def test_a_content_length_over_the_cap_is_refused_before_the_body_is_read() -> None:
+    async def huge(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 X\r\ncontent-length: 68719476736\r\n\r\n" + b"x" * 1000)
+        return await hang(seen, writer)
+
+    async with RawServer(huge) as server:
+        lean = client(server, timeout=5.0, max_response_bytes=MiB)
+        began = time.monotonic()
+        with pytest.raises(ResponseTooLarge):
+            await lean.request("GET", "x")
+        assert time.monotonic() - began < 2.5  # refused at the headers, not after a timeout
+        await until_closed(server, 1)
+        await lean.aclose()
+    assert server.connections == 1
+
+
+async def test_a_chunked_body_past_the_cap_is_refused_as_it_arrives_and_its_connection_closed() -> (
+    None
+):
+    sent = 0
+
+    async def endless(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        nonlocal sent
+        if not seen.target.endswith("/endless"):
+            writer.write(answer(b"fine"))
+            return True
+        writer.write(b"HTTP/1.1 200 X\r\ntransfer-encoding: chunked\r\n\r\n")
+        piece = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
+        while sent < 512 * MiB:
+            writer.write(piece)
+            sent += len(piece)
+            await writer.drain()
+        return False
+
+    async with RawServer(endless) as server:
+        lean = client(server, max_response_bytes=MiB)
+        async with asyncio.timeout(20):
+            with pytest.raises(ResponseTooLarge):
+                await lean.request("GET", "endless")
+        assert (await lean.request("GET", "next")).content == b"fine"
+        await until_closed(server, 1)
+        await lean.aclose()
+    assert server.connections == 2  # the refused connection was not reused
+    assert sent < 64 * MiB
+
+
+async def test_a_too_large_answer_is_a_bad_response_to_a_read_and_unknown_to_a_write() -> None:
+    async def big(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        if seen.target.endswith("/corrupt"):
+            writer.write(answer(b"not gzip at all", extra="content-encoding: gzip\r\n"))
+            return True
+        writer.write(answer(b" " * 2048))
+        return True
+
+    async with RawServer(big) as server:
+        account = AccountConfig(
+            "acme", "Acme", "talynce", server.url, retries=3, max_response_bytes=1024
+        )
+        upstream = Upstream(account, build_client(account))
+        with pytest.raises(UpstreamBadResponse) as read:
+            await upstream.send("GET", "candidates")
+        with pytest.raises(UpstreamOutcomeUnknown) as write:
+            await upstream.send("POST", "candidates", json={})
+        with pytest.raises(UpstreamBadResponse) as corrupt:
+            await upstream.send("GET", "corrupt")
+        assert upstream.calls == 3  # none retried: the same answer would come again
+        for caught in (read, write, corrupt):
+            assert caught.value.account == "acme" and server.url not in caught.value.message
+        assert "max_response_bytes" in read.value.message
+        await upstream.aclose()
+    assert server.connections == 3  # a refused answer's connection is not reused
 
 
 @pytest.fixture(scope="module")

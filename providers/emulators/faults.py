@@ -3,13 +3,18 @@
 A profile adds latency, answers a share of requests with a fault chosen by a seeded random
 generator (so a test run is repeatable), or plays a script of faults for the next requests
 ("pass" in a script serves that request normally).
+
+`huge_rows` and `endless_next` take the shape of the emulator's own pages, so `apply` hands them
+back as a `Reshaped` marker for the emulator to build; one that does not answers 501.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,8 +31,10 @@ __all__ = [
     "FaultProfile",
     "Faulty",
     "RateLimiter",
+    "Reshaped",
     "SlidingWindow",
     "fault_admin_route",
+    "repeat_first_row",
 ]
 
 FAULTS = (
@@ -38,7 +45,13 @@ FAULTS = (
     "truncated",  # 200 with JSON cut short
     "html",  # 200 with an HTML error page, as a misrouted proxy sends
     "reset",  # the connection drops mid-answer, after the request was taken
+    "gzip_bomb",  # 200 with ~250 KiB of gzip that inflates to `bomb_bytes` (256 MiB) of JSON
+    "deep_json",  # 200 with a JSON array nested `DEEP_JSON` levels deep
+    "huge_rows",  # the normal answer with its first row repeated `huge_rows` times
+    "endless_next",  # an empty page that links to a next page, forever
 )
+RESHAPED = ("huge_rows", "endless_next")
+DEEP_JSON = 100_000
 
 
 @dataclass
@@ -91,6 +104,30 @@ class DroppedConnection(Response):
         await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
 
 
+class Reshaped(Response):
+    """A fault only the emulator can build, in the shape of its own pages (`kind`)."""
+
+    def __init__(self, kind: str, rows: int) -> None:
+        super().__init__("this fault is not emulated for this API", status_code=501)
+        self.kind = kind
+        self.rows = rows
+
+
+def repeat_first_row(rows: object, count: int) -> object:
+    """A page's rows as `huge_rows` makes them: its first row `count` times."""
+    return rows[:1] * count if isinstance(rows, list) and rows else rows
+
+
+@functools.cache
+def _bomb(size: int) -> bytes:
+    """A JSON empty array padded with `size` spaces, gzipped: about 1/1000 of the size."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    chunk = b" " * min(size, 1 << 20)
+    parts = [squeeze.compress(b"[")]
+    parts += [squeeze.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join([*parts, squeeze.compress(b"]"), squeeze.flush()])
+
+
 @dataclass
 class FaultProfile:
     latency: float = 0.0
@@ -99,6 +136,8 @@ class FaultProfile:
     error_statuses: tuple[int, ...] = (500, 502, 503)
     retry_after: str = "1"
     hang_seconds: float = 30.0
+    bomb_bytes: int = 256 * 1024 * 1024
+    huge_rows: int = 60_000
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
 
@@ -113,6 +152,7 @@ class FaultProfile:
     def from_json(cls, data: dict[str, Any]) -> FaultProfile:
         """For the emulators' admin endpoint: the same fields, as JSON."""
         allowed = {"latency", "rates", "script", "error_statuses", "retry_after", "hang_seconds"}
+        allowed |= {"bomb_bytes", "huge_rows"}
         unknown = set(data) - allowed - {"seed"}
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
@@ -123,6 +163,8 @@ class FaultProfile:
             error_statuses=tuple(int(s) for s in data.get("error_statuses", (500, 502, 503))),
             retry_after=str(data.get("retry_after", "1")),
             hang_seconds=float(data.get("hang_seconds", 30.0)),
+            bomb_bytes=int(data.get("bomb_bytes", 256 * 1024 * 1024)),
+            huge_rows=int(data.get("huge_rows", 60_000)),
             seed=int(data.get("seed", 0)),
         )
 
@@ -158,6 +200,15 @@ class FaultProfile:
             return Response(b'{"data": [{"id": "a", "full_na', media_type="application/json")
         if fault == "html":
             return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
+        if fault == "gzip_bomb":
+            bomb = _bomb(self.bomb_bytes)
+            return Response(
+                bomb, media_type="application/json", headers={"content-encoding": "gzip"}
+            )
+        if fault == "deep_json":
+            return Response(b"[" * DEEP_JSON + b"]" * DEEP_JSON, media_type="application/json")
+        if fault in RESHAPED:
+            return Reshaped(fault, self.huge_rows)
         return DroppedConnection()
 
 

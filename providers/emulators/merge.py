@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
+from providers.emulators.faults import (
+    FaultProfile,
+    RateLimiter,
+    Reshaped,
+    fault_admin_route,
+    repeat_first_row,
+)
 from providers.emulators.merge_seed import (
     Application,
     Candidate,
@@ -232,9 +239,21 @@ class MergeEmulator:
         try:
             body = _parse_json(raw)
             faulted = await self._faulted(request, account)
-            if faulted is not None:
+            kind = faulted.kind if isinstance(faulted, Reshaped) else None
+            if faulted is not None and kind is None:
                 return faulted
-            status, payload, headers = await self._answer(request, account, handlers, body)
+            if kind == "endless_next":
+                # Recorded like any page, so tests can count how often it was followed.
+                status, headers = 200, None
+                payload: dict[str, object] = {
+                    "next": secrets.token_urlsafe(12),
+                    "previous": None,
+                    "results": [],
+                }
+            else:
+                status, payload, headers = await self._answer(request, account, handlers, body)
+            if kind == "huge_rows" and isinstance(faulted, Reshaped):
+                payload["results"] = repeat_first_row(payload.get("results"), faulted.rows)
         except ApiError as error:
             status, payload, headers = error.status, dict(error.body), error.headers
         except Exception:

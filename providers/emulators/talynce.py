@@ -29,7 +29,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
+from providers.emulators.faults import (
+    FaultProfile,
+    RateLimiter,
+    Reshaped,
+    fault_admin_route,
+    repeat_first_row,
+)
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -260,7 +266,8 @@ class TalynceEmulator:
         if org is None:
             raise ApiError(401, "unauthorized", "Missing or invalid API key")
         faulted = await org.faults.apply()
-        if faulted is not None:
+        huge = faulted.rows if isinstance(faulted, Reshaped) and faulted.kind == "huge_rows" else 0
+        if faulted is not None and not huge:
             return faulted
         retry_after = None if org.outage else org.admit(time.monotonic())
         if org.latency > 0:
@@ -286,6 +293,8 @@ class TalynceEmulator:
             )
         call = _Call(request.path_params, request.query_params, body, body_is_json)
         status, payload = handler(org, call)
+        if huge and isinstance(payload, dict):
+            payload["data"] = repeat_first_row(payload.get("data"), huge)
         return JSONResponse(payload, status_code=status)
 
 

@@ -1,5 +1,10 @@
 """The Greenhouse Harvest v3 adapter: cursor-paged lists and searches, applications, create, and
-updates whose list fields are merged into what the candidate already has."""
+updates whose list fields are merged into what the candidate already has.
+
+An upstream's paging is not trusted: a page maps at most the rows it was asked for, a call
+reads at most `MAX_PAGES` pages (more is UPSTREAM_BAD_RESPONSE), and an empty page or a
+cursor already followed ends the listing whatever its Link header says.
+"""
 
 from __future__ import annotations
 
@@ -53,10 +58,11 @@ from providers.model import (
 )
 from providers.transport import Reply, Sender
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 
 MAX_PER_PAGE = 500
 DEFAULT_PAGE_SIZE = 100
+MAX_PAGES = 20  # pages one call reads: 10 000 applications of 50 candidates
 
 
 _ListChanges = dict[str, tuple[list[dict[str, str]], bool]]  # wire list → (entries, typed)
@@ -179,21 +185,32 @@ class GreenhouseHarvestAdapter:
     async def _page(
         self, resource: str, params: Mapping[str, str | int]
     ) -> tuple[list[Any], str | None]:
-        """One list page (a bare JSON array) and the cursor of the next, from `Link: rel=next`."""
+        """One list page (a bare JSON array) and the cursor of the next, from `Link: rel=next`.
+
+        Rows past the page size asked for (a cursor carries its own, at most `MAX_PER_PAGE`) are
+        dropped unread; a page without rows is the last, whatever its Link header says.
+        """
         body, response = await self._call("GET", resource, params=params)
         if not isinstance(body, list):
             raise self.upstream.bad_response("a list that is not an array")
+        asked = params.get("per_page", MAX_PER_PAGE)
+        rows = body[: asked if isinstance(asked, int) else MAX_PER_PAGE]
         link = next_link(response.headers.get("link"))
-        if not link:
-            return body, None
+        if not link or not rows:
+            return rows, None
         cursor = httpx.URL(link).params.get("cursor")
         if not cursor:
             raise self.upstream.bad_response("a next link without a cursor")
-        return body, cursor
+        return rows, None if cursor == params.get("cursor") else cursor
 
     async def _all_pages(self, resource: str, params: Mapping[str, str | int]) -> list[Any]:
+        """Every page of a list: at most `MAX_PAGES` of them, and no cursor followed twice."""
         rows, cursor = await self._page(resource, params)
-        while cursor is not None:
+        followed: set[str] = set()
+        while cursor is not None and cursor not in followed:
+            if len(followed) + 1 >= MAX_PAGES:
+                raise self.upstream.bad_response(f"more than {MAX_PAGES} pages for one call")
+            followed.add(cursor)
             more, cursor = await self._page(resource, {"cursor": cursor})
             rows += more
         return rows
@@ -246,8 +263,15 @@ class GreenhouseHarvestAdapter:
         return CandidatePage(tuple(records[position.skip :]), position, cursor)
 
     async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
+        """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
         rows = await self._all_pages("candidates", {"ids": ",".join(ids), "per_page": len(ids)})
-        return self._records(rows)
+        wanted = set(ids)
+        found: dict[str | None, Any] = {}
+        for row in rows:
+            remote_id = _id(row)
+            if remote_id is None or remote_id in wanted:
+                found.setdefault(remote_id, row)
+        return self._records(list(found.values()))
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """`GET candidates?ids=…` per 50 ids, concurrently: Harvest v3 has no by-id route."""

@@ -119,10 +119,17 @@ class GreenhousePartnerAdapter:
         )
 
     async def _chunk(self, ids: Sequence[str]) -> list[CandidateRecord]:
+        """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
         body = await self._call("GET", params={"candidate_ids": ",".join(ids)})
         if not isinstance(body, list):
             raise self.upstream.bad_response("candidates that are not an array")
-        records = [partner_record(item) for item in body]
+        wanted = set(ids)
+        rows: dict[str | None, Any] = {}
+        for item in body:
+            remote_id = _id(item)
+            if remote_id is None or remote_id in wanted:
+                rows.setdefault(remote_id, item)
+        records = [partner_record(item) for item in rows.values()]
         if None in records:
             raise self.upstream.bad_response("a candidate without an id")
         return [record for record in records if record is not None]

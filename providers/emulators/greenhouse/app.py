@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
+from providers.emulators.faults import Reshaped, repeat_first_row
 from providers.emulators.greenhouse.calls import _Call, _Handler, _iso
 from providers.emulators.greenhouse.errors import HarvestError, PartnerError
 from providers.emulators.greenhouse.harvest import (
@@ -291,6 +292,13 @@ class GreenhouseEmulator:
             raise PartnerError(401, "Invalid credentials or On-Behalf-Of user")
         if org.latency > 0:
             await asyncio.sleep(org.latency)
+        faulted = await org.faults.apply()
+        kind = faulted.kind if isinstance(faulted, Reshaped) else None
+        if kind == "endless_next" and not partner:
+            url = request.url.replace(query=f"cursor={secrets.token_urlsafe(12)}")
+            return JSONResponse([], headers={"Link": f'<{url}>; rel="next"'})
+        if faulted is not None and kind != "huge_rows":
+            return faulted
         if org.outage:
             raise error(503, "Service Unavailable")
         handler = handlers.get(request.method)
@@ -301,6 +309,8 @@ class GreenhouseEmulator:
                 else error(405, "Method not allowed")
             )
         status, payload, headers = handler(_Call(org, user or "", request, body, is_json))
+        if isinstance(faulted, Reshaped) and kind == "huge_rows":
+            payload = repeat_first_row(payload, faulted.rows)
         return JSONResponse(payload, status_code=status, headers=dict(headers))
 
 
