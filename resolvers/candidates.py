@@ -147,7 +147,9 @@ async def list_candidates(
     )
     start, turn = context.cursors.decode(after, filters) if after is not None else ({}, 0)
     query = CandidateQuery(search=text, job_remote_id=job.remote_id if job else None)
-    page = await merge_page(selected, lambda _: query, start, first, turn)
+    page = await merge_page(
+        selected, lambda _: query, start, first, turn, request_id=context.request_id
+    )
     for lane in page.lanes:
         if lane.error is not None:
             context.partial_errors.append(PartialError(("candidates",), lane.error))
