@@ -1,7 +1,8 @@
 """Per-request DataLoaders: every lookup of one GraphQL request, batched per account.
 
 Built inside the request's context (aiodataloader binds the running loop at creation), never at
-module level. A failing account fails only the keys that belong to it.
+module level. A failing account fails only the keys that belong to it, and a failed batch that may
+be one record's fault is asked again id by id, so one bad record fails only its own key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from providers.errors import ProviderError
+from providers.errors import (
+    ProviderError,
+    UnsupportedByProvider,
+    UpstreamAuthFailed,
+    UpstreamOutcomeUnknown,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
 from providers.model import ApplicationRecord, CandidateRecord
 from resolvers.accounts import Account, Accounts
 from resolvers.errors import contain
@@ -22,6 +30,40 @@ __all__ = ["AccountKey", "Loaders"]
 
 AccountKey = tuple[str, str]  # (account id, remote id)
 V = TypeVar("V")
+
+
+# Failures that say the account cannot be asked now, whatever the ids: asking again id by id would
+# only add calls (an open breaker or a rate budget says so with `retry_after`).
+ACCOUNT_WIDE = (
+    UnsupportedByProvider,
+    UpstreamAuthFailed,
+    UpstreamOutcomeUnknown,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
+
+
+def _account_wide(error: Exception) -> bool:
+    return isinstance(error, ACCOUNT_WIDE) or (
+        isinstance(error, ProviderError) and error.retry_after is not None
+    )
+
+
+async def _isolated(
+    fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
+    account: Account,
+    ids: list[str],
+) -> dict[str, V | Exception]:
+    """One batch for the ids; if it fails for a reason that may be one record's (one bad
+    answer, a bug on one record), each id is asked once more alone, so the failure stays with
+    the ids it belongs to. At most one extra call per id, and only after a failed batch."""
+    try:
+        return dict(await fetch(account, ids))
+    except Exception as error:  # cancellation is not a failure and passes
+        if len(ids) == 1 or _account_wide(error):
+            return dict.fromkeys(ids, error)
+    singles = await asyncio.gather(*(_isolated(fetch, account, [i]) for i in ids))
+    return {key: value for single in singles for key, value in single.items()}
 
 
 async def _per_account(
@@ -45,11 +87,7 @@ async def _per_account(
         account = accounts.get(account_id)
         if account is None:
             return {}
-        ids = groups[account_id]
-        try:
-            found: dict[str, V | Exception] = dict(await fetch(account, ids))
-        except Exception as error:  # one account's failure belongs to its keys only
-            found = dict.fromkeys(ids, error)
+        found = await _isolated(fetch, account, groups[account_id])
         contained: dict[int, ProviderError] = {}
         for remote_id, value in found.items():
             if isinstance(value, Exception):

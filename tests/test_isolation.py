@@ -6,6 +6,7 @@ answers something no emulator would, a small loopback server of its own.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
@@ -29,11 +30,13 @@ from providers.base import (
     Provider,
 )
 from providers.emulators.talynce import TalynceEmulator
-from resolvers.accounts import Account
+from providers.errors import UpstreamRateLimited
+from resolvers.accounts import Account, Accounts
 from resolvers.errors import AccountFailed
 from resolvers.ids import encode_id
+from resolvers.loaders import Loaders
 from resolvers.pagination import AccountState, merge_page
-from tests.conftest import SecretWatch, Stack, gateway_settings, make_orgs
+from tests.conftest import SecretWatch, Stack, gateway_settings, make_orgs, running_stack
 from tests.servers import serve_in_thread
 
 DEEP = 100_000
@@ -188,6 +191,64 @@ def test_candidate_lookups_of_a_broken_account_fail_alone() -> None:
             assert extensions["code"] in {"INTERNAL", "UPSTREAM_AUTH_FAILED"}
 
 
+def break_reads_of(stack: Stack, org: str, index: int) -> str:
+    """One stored candidate the emulator cannot serialize: its list row is fine, but its own
+    GET (the one that carries applications) answers HTTP 500. Returns its remote id."""
+    candidate = stack.orgs[org].ordered_candidates()[index]
+    candidate.applications = [*candidate.applications, None]  # type: ignore[list-item]
+    return candidate.id
+
+
+APPLICATIONS = """
+{ list: candidates(first: 6) {
+    edges { node { remoteId account { id } applications { id status } } } } }
+"""
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_one_failed_applications_read_nulls_only_that_candidates_applications(
+    compiled: bool,
+) -> None:
+    with running_stack(make_orgs(), compiled_execution=compiled) as stack:
+        bad = break_reads_of(stack, "acme", 1)
+        answer = post(stack.url, APPLICATIONS)
+        edges = answer.body["data"]["list"]["edges"]
+        assert len(edges) == 6
+        [failed] = [n for n, e in enumerate(edges) if e["node"]["remoteId"] == bad]
+        for n, edge in enumerate(edges):
+            if n == failed:
+                assert edge["node"]["applications"] is None
+            else:
+                assert isinstance(edge["node"]["applications"], list), edge
+        assert any(e["node"]["applications"] for e in edges if e["node"]["account"]["id"] == "acme")
+        [error] = answer.errors
+        assert error["path"] == ["list", "edges", failed, "node", "applications"]
+        assert error["extensions"]["account"] == "acme"
+        assert error["extensions"]["provider"] == "talynce"
+        assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+        # One GET per candidate shown (2 per account), then acme's two asked again one by one.
+        gets = [r for r in stack.emulator.requests if r.path.startswith("/api/v1/candidates/")]
+        assert len(gets) == 6 + 2
+
+
+def test_one_failed_candidate_lookup_fails_only_that_lookup(stack: Stack) -> None:
+    bad = break_reads_of(stack, "acme", 0)
+    good = stack.orgs["acme"].ordered_candidates()[1].id
+    ids = {"b": encode_id("Candidate", "acme", bad), "g": encode_id("Candidate", "acme", good)}
+    answer = post(
+        stack.url,
+        "query($b: ID!, $g: ID!) { b: candidate(id: $b) { remoteId } "
+        "g: candidate(id: $g) { remoteId applications { id } } }",
+        ids,
+    )
+    assert answer.body["data"]["b"] is None
+    assert answer.body["data"]["g"]["remoteId"] == good
+    assert isinstance(answer.body["data"]["g"]["applications"], list)
+    [error] = answer.errors
+    assert error["path"] == ["b"]
+    assert error["extensions"]["account"] == "acme"
+
+
 # --- the resolvers' net, with in-memory adapters (it must hold for any exception) -----------------
 
 
@@ -242,3 +303,28 @@ async def test_any_exception_of_a_lane_becomes_that_accounts_internal_error() ->
     logged = [r for r in log.records if "rq1" in r.getMessage()]
     assert len(logged) == 1 and (logged[0].exc_info or logged[0].exc_text)
     assert page.end_states["b"] == AccountState()  # keeps its place: asked again next page
+
+
+async def test_a_failed_batch_is_asked_again_id_by_id_so_one_bad_record_fails_alone() -> None:
+    provider = BuggyProvider()
+    loaders = Loaders(Accounts([fake_account("b", provider)]), "rq2")
+    with gateway_log() as log:
+        results = await asyncio.gather(
+            *(loaders.applications.load(("b", i)) for i in ["x", "bad", "y"]),
+            return_exceptions=True,
+        )
+    assert results[0] == [] and results[2] == []
+    assert isinstance(results[1], AccountFailed) and results[1].request_id == "rq2"
+    assert sorted(map(sorted, provider.batches)) == [["bad"], ["bad", "x", "y"], ["x"], ["y"]]
+    assert len([r for r in log.records if "rq2" in r.getMessage()]) == 1
+
+
+async def test_an_account_wide_failure_is_not_asked_again_id_by_id() -> None:
+    provider = BuggyProvider(error=UpstreamRateLimited("slow down", retry_after=5.0))
+    loaders = Loaders(Accounts([fake_account("b", provider)]))
+    results = await asyncio.gather(
+        *(loaders.applications.load(("b", i)) for i in ["x", "bad", "y"]),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, UpstreamRateLimited) for r in results)
+    assert provider.batches == [["x", "bad", "y"]]
