@@ -249,6 +249,24 @@ def test_one_failed_candidate_lookup_fails_only_that_lookup(stack: Stack) -> Non
     assert error["extensions"]["account"] == "acme"
 
 
+ALIASED = """
+{ a: candidates(first: 2) { edges { node { id } } }
+  b: candidates(first: 3) { sources { status } edges { node { id } } } }
+"""
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_partial_errors_of_aliased_listings_carry_their_own_paths(compiled: bool) -> None:
+    with running_stack(make_orgs(), compiled_execution=compiled) as stack:
+        stack.orgs["globex"].outage = True
+        answer = post(stack.url, ALIASED)
+        assert len(answer.body["data"]["a"]["edges"]) == 2
+        assert len(answer.body["data"]["b"]["edges"]) == 3
+        paths = sorted(e["path"] for e in answer.errors)
+        assert paths == [["a"], ["b"]]
+        assert all(e["extensions"]["account"] == "globex" for e in answer.errors)
+
+
 # --- the resolvers' net, with in-memory adapters (it must hold for any exception) -----------------
 
 
