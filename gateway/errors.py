@@ -31,6 +31,9 @@ def extensions_for(error: KnownError) -> dict[str, Any]:
         extensions["provider"] = error.provider
     if error.retry_after is not None:
         extensions["retryAfter"] = error.retry_after
+    request_id = getattr(error, "request_id", None)
+    if request_id is not None:
+        extensions["requestId"] = request_id
     field = getattr(error, "field", None)
     if field:
         extensions["field"] = list(field)

@@ -69,6 +69,7 @@ class Query:
             first=first,
             after=after,
             with_applications=selects(info, "edges", "node", "applications"),
+            path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)
 

@@ -128,9 +128,12 @@ async def list_candidates(
     first: int,
     after: str | None,
     with_applications: bool = False,
+    path: Sequence[str | int] = ("candidates",),
 ) -> CandidateList:
     """One merged page; `with_applications` also fetches the page's applications before
-    answering (the same batched calls the fields asking for them would make one by one)."""
+    answering (the same batched calls the fields asking for them would make one by one).
+    `path` is the field's place in the response (its alias, if any): failed accounts' errors
+    are reported there."""
     if not 1 <= first <= MAX_FIRST:
         raise BadUserInput(f"first must be between 1 and {MAX_FIRST}", field=("first",))
     text = _search_text(search)
@@ -147,10 +150,12 @@ async def list_candidates(
     )
     start, turn = context.cursors.decode(after, filters) if after is not None else ({}, 0)
     query = CandidateQuery(search=text, job_remote_id=job.remote_id if job else None)
-    page = await merge_page(selected, lambda _: query, start, first, turn)
+    page = await merge_page(
+        selected, lambda _: query, start, first, turn, request_id=context.request_id
+    )
     for lane in page.lanes:
         if lane.error is not None:
-            context.partial_errors.append(PartialError(("candidates",), lane.error))
+            context.partial_errors.append(PartialError(tuple(path), lane.error))
         for candidate_page in lane.pages:
             for record in candidate_page.records:
                 context.loaders.prime(lane.account.id, record)

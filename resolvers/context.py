@@ -42,4 +42,6 @@ class RequestContext:
         *,
         can_write: bool = True,
     ) -> RequestContext:
-        return cls(accounts, cursors, idempotency, Loaders(accounts), request_id, can_write)
+        return cls(
+            accounts, cursors, idempotency, Loaders(accounts, request_id), request_id, can_write
+        )

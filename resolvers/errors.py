@@ -5,7 +5,21 @@ Like `providers.errors.ProviderError` they carry a stable `code`; the GraphQL la
 
 from __future__ import annotations
 
-__all__ = ["BadCursor", "BadUserInput", "Forbidden", "GatewayError", "NotFound"]
+import logging
+
+from providers.errors import ProviderError
+
+__all__ = [
+    "AccountFailed",
+    "BadCursor",
+    "BadUserInput",
+    "Forbidden",
+    "GatewayError",
+    "NotFound",
+    "contain",
+]
+
+logger = logging.getLogger("gateway")
 
 
 class GatewayError(Exception):
@@ -34,3 +48,42 @@ class NotFound(GatewayError):
 
 class Forbidden(GatewayError):
     code = "FORBIDDEN"
+
+
+class AccountFailed(ProviderError):
+    """Whatever else one account's work raised: a bug, or an answer no adapter foresaw.
+
+    It becomes that account's error like any provider failure, so the other accounts still
+    answer; the client gets the request id to quote, the details stay in the server log.
+    """
+
+    code = "INTERNAL"
+
+    def __init__(self, *, account: str, provider: str, request_id: str) -> None:
+        super().__init__(
+            f"account {account!r} ({provider}) failed unexpectedly; "
+            f"quote request id {request_id} to the operator",
+            account=account,
+            provider=provider,
+        )
+        self.request_id = request_id
+
+
+def contain(
+    error: Exception, *, account: str, provider: str, request_id: str, log: bool = True
+) -> ProviderError:
+    """`error` as the account's ProviderError; an unexpected one is logged (with its traceback,
+    unless `log` is False because the same failure was logged already) and becomes INTERNAL."""
+    if isinstance(error, ProviderError):
+        return error
+    if log:
+        logger.error(
+            "request %s: account %s (%s) failed unexpectedly",
+            request_id,
+            account,
+            provider,
+            exc_info=error,
+        )
+    failed = AccountFailed(account=account, provider=provider, request_id=request_id)
+    failed.__cause__ = error
+    return failed

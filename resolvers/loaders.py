@@ -1,7 +1,8 @@
 """Per-request DataLoaders: every lookup of one GraphQL request, batched per account.
 
 Built inside the request's context (aiodataloader binds the running loop at creation), never at
-module level. A failing account fails only the keys that belong to it.
+module level. A failing account fails only the keys that belong to it, and a failed batch that may
+be one record's fault is asked again id by id, so one bad record fails only its own key.
 """
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from providers.errors import (
+    ProviderError,
+    UnsupportedByProvider,
+    UpstreamAuthFailed,
+    UpstreamOutcomeUnknown,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
 from providers.model import ApplicationRecord, CandidateRecord
 from resolvers.accounts import Account, Accounts
+from resolvers.errors import contain
 
 __all__ = ["AccountKey", "Loaders"]
 
@@ -22,41 +32,87 @@ AccountKey = tuple[str, str]  # (account id, remote id)
 V = TypeVar("V")
 
 
+# Failures that say the account cannot be asked now, whatever the ids: asking again id by id would
+# only add calls (an open breaker or a rate budget says so with `retry_after`).
+ACCOUNT_WIDE = (
+    UnsupportedByProvider,
+    UpstreamAuthFailed,
+    UpstreamOutcomeUnknown,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+)
+
+
+def _account_wide(error: Exception) -> bool:
+    return isinstance(error, ACCOUNT_WIDE) or (
+        isinstance(error, ProviderError) and error.retry_after is not None
+    )
+
+
+async def _isolated(
+    fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
+    account: Account,
+    ids: list[str],
+) -> dict[str, V | Exception]:
+    """One batch for the ids; if it fails for a reason that may be one record's (one bad
+    answer, a bug on one record), each id is asked once more alone, so the failure stays with
+    the ids it belongs to. At most one extra call per id, and only after a failed batch."""
+    try:
+        return dict(await fetch(account, ids))
+    except Exception as error:  # cancellation is not a failure and passes
+        if len(ids) == 1 or _account_wide(error):
+            return dict.fromkeys(ids, error)
+    singles = await asyncio.gather(*(_isolated(fetch, account, [i]) for i in ids))
+    return {key: value for single in singles for key, value in single.items()}
+
+
 async def _per_account(
     accounts: Accounts,
     keys: Sequence[AccountKey],
     fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
     missing: Callable[[], V],
+    request_id: str,
 ) -> list[V | BaseException]:
-    """Groups keys by account, fetches each group concurrently and answers in key order."""
+    """Groups keys by account, fetches each group concurrently and answers in key order.
+
+    Any exception becomes a ProviderError of its account (an unexpected one INTERNAL, logged
+    once per account and batch), raised only where its own keys are read."""
     groups: dict[str, list[str]] = defaultdict(list)
     for account_id, remote_id in keys:
         if remote_id not in groups[account_id]:
             groups[account_id].append(remote_id)
     names = list(groups)
 
-    async def load(account_id: str) -> dict[str, V] | BaseException:
+    async def load(account_id: str) -> dict[str, V | Exception]:
         account = accounts.get(account_id)
         if account is None:
             return {}
-        try:
-            return await fetch(account, groups[account_id])
-        except Exception as error:  # one account's failure belongs to its keys only
-            return error
+        found = await _isolated(fetch, account, groups[account_id])
+        contained: dict[int, ProviderError] = {}
+        for remote_id, value in found.items():
+            if isinstance(value, Exception):
+                if id(value) not in contained:
+                    contained[id(value)] = contain(
+                        value,
+                        account=account.id,
+                        provider=account.provider_name,
+                        request_id=request_id,
+                        log=not contained,
+                    )
+                found[remote_id] = contained[id(value)]
+        return found
 
     results = dict(zip(names, await asyncio.gather(*(load(n) for n in names)), strict=True))
     answers: list[V | BaseException] = []
     for account_id, remote_id in keys:
-        found = results[account_id]
-        answers.append(
-            found if isinstance(found, BaseException) else found.get(remote_id, missing())
-        )
+        answers.append(results[account_id].get(remote_id, missing()))
     return answers
 
 
 class Loaders:
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, request_id: str = "-") -> None:
         self._accounts = accounts
+        self._request_id = request_id
         self.candidates = DataLoader[AccountKey, CandidateRecord | None](self._load_candidates)
         self.applications = DataLoader[AccountKey, list[ApplicationRecord]](self._load_applications)
         self._applications_ready: dict[AccountKey, list[ApplicationRecord] | BaseException] = {}
@@ -71,13 +127,13 @@ class Loaders:
                     )
             return {record.remote_id: record for record in records}
 
-        return await _per_account(self._accounts, keys, fetch, lambda: None)
+        return await _per_account(self._accounts, keys, fetch, lambda: None, self._request_id)
 
     async def _load_applications(self, keys: list[AccountKey]) -> list[Any]:
         async def fetch(account: Account, ids: list[str]) -> dict[str, list[ApplicationRecord]]:
             return await account.provider.applications_for(ids)
 
-        return await _per_account(self._accounts, keys, fetch, list)
+        return await _per_account(self._accounts, keys, fetch, list, self._request_id)
 
     async def candidate(self, account_id: str, remote_id: str) -> CandidateRecord | None:
         return await self.candidates.load((account_id, remote_id))

@@ -27,7 +27,7 @@ from providers.model import CandidateRecord
 from providers.resilience import remaining
 from resolvers.accounts import Account
 from resolvers.compact import compact_json
-from resolvers.errors import BadCursor
+from resolvers.errors import BadCursor, contain
 
 __all__ = ["AccountState", "CursorCodec", "Lane", "MergedPage", "fingerprint", "merge_page"]
 
@@ -108,6 +108,7 @@ class Lane:
     latency_ms: float | None = None
     calls: int = 0
     filtered_locally: bool = False
+    request_id: str = "-"
 
     def __post_init__(self) -> None:
         self.next_fetch = self.start.position
@@ -126,8 +127,14 @@ class Lane:
         began = time.perf_counter()
         try:
             page = await self.account.provider.list_candidates(self.query, self.next_fetch, limit)
-        except ProviderError as error:
-            self.error = error
+        except Exception as error:  # any failure is this account's alone; cancellation is not
+            account = self.account
+            self.error = contain(
+                error,
+                account=account.id,
+                provider=account.provider_name,
+                request_id=self.request_id,
+            )
             return
         finally:
             self.calls += 1
@@ -246,8 +253,13 @@ async def merge_page(
     start: Mapping[str, AccountState],
     first: int,
     turn: int = 0,
+    *,
+    request_id: str = "-",
 ) -> MergedPage:
-    """Fills one page of `first` rows from the accounts, concurrently, asking each for its share."""
+    """Fills one page of `first` rows from the accounts, concurrently, asking each for its share.
+
+    Whatever an account's call raises (but cancellation) becomes that account's error, so the
+    others' rows are still served; `request_id` names the request in the log of a bug."""
     lanes: list[Lane] = []
     skipped: list[tuple[Account, ProviderError]] = []
     for account in accounts:
@@ -256,7 +268,8 @@ async def merge_page(
         if refusal is not None:
             skipped.append((account, refusal))
         else:
-            lanes.append(Lane(account, start.get(account.id, AccountState()), query))
+            state = start.get(account.id, AccountState())
+            lanes.append(Lane(account, state, query, request_id=request_id))
     for _ in range(MAX_ROUNDS):
         need = first - sum(lane.buffered for lane in lanes)
         active = [lane for lane in lanes if lane.can_fetch]

@@ -197,7 +197,8 @@ def test_an_unreachable_create_frees_its_key_for_a_retry(stack: Stack) -> None:
 
 def test_a_failed_applications_lookup_costs_only_that_field(stack: Stack) -> None:
     """The non-null chain edges → node → candidates must not null the whole listing."""
-    stack.orgs["acme"].faults = FaultProfile(script=deque(["pass", "malformed", "malformed"]))
+    # Both of acme's GETs fail, and again when each is asked alone after the failed batch.
+    stack.orgs["acme"].faults = FaultProfile(script=deque(["pass", *["malformed"] * 4]))
     body = stack.graphql(
         "{ candidates(first: 6) { edges { node { remoteId account { id } applications { id } } } } }"
     )
