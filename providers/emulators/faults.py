@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 __all__ = [
     "FAULTS",
+    "AfterServing",
     "DroppedConnection",
     "FaultProfile",
     "Faulty",
@@ -38,6 +39,11 @@ FAULTS = (
     "truncated",  # 200 with JSON cut short
     "html",  # 200 with an HTML error page, as a misrouted proxy sends
     "reset",  # the connection drops mid-answer, after the request was taken
+    # The request is served first (a write is stored), then its answer is lost:
+    "stored_error",  # 500/502/503, from `error_statuses`
+    "stored_truncated",  # 201 with JSON cut short
+    "stored_html",  # 200 with an HTML error page
+    "stored_reset",  # the connection drops mid-answer
 )
 
 
@@ -89,6 +95,18 @@ class DroppedConnection(Response):
             }
         )
         await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
+
+
+class AfterServing(Response):
+    """A fault that strikes after the request was served: the emulator runs its handler (a write
+    is stored), then sends this in place of the handler's answer, unless the handler refused."""
+
+    def __init__(self, failure: Response) -> None:
+        super().__init__(status_code=failure.status_code)
+        self.failure = failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.failure(scope, receive, send)
 
 
 @dataclass
@@ -144,6 +162,8 @@ class FaultProfile:
         fault = self._pick()
         if fault is None:
             return None
+        if fault.startswith("stored_"):
+            return AfterServing(self._after_storing(fault))
         if fault == "hang":
             await asyncio.sleep(self.hang_seconds)
             return Response("gave up", status_code=504)
@@ -157,6 +177,16 @@ class FaultProfile:
         if fault == "truncated":
             return Response(b'{"data": [{"id": "a", "full_na', media_type="application/json")
         if fault == "html":
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
+        return DroppedConnection()
+
+    def _after_storing(self, fault: str) -> Response:
+        """How a write's answer is lost after the write was stored."""
+        if fault == "stored_error":
+            return Response("upstream failure", status_code=self._rng.choice(self.error_statuses))
+        if fault == "stored_truncated":
+            return Response(b'{"data": {"id": "', status_code=201, media_type="application/json")
+        if fault == "stored_html":
             return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
         return DroppedConnection()
 

@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
+from providers.emulators.faults import AfterServing, FaultProfile, RateLimiter, fault_admin_route
 from providers.emulators.merge_seed import (
     Application,
     Candidate,
@@ -229,12 +229,15 @@ class MergeEmulator:
         raw = await request.body()
         body: object | None = None
         account = self.accounts.get(request.headers.get("x-account-token", ""))
+        served: Response | None = None
         try:
             body = _parse_json(raw)
             faulted = await self._faulted(request, account)
-            if faulted is not None:
+            if faulted is not None and not isinstance(faulted, AfterServing):
                 return faulted
             status, payload, headers = await self._answer(request, account, handlers, body)
+            if faulted is not None:  # served (a write stored), and then its answer is lost
+                status, payload, headers, served = faulted.status_code, {}, None, faulted
         except ApiError as error:
             status, payload, headers = error.status, dict(error.body), error.headers
         except Exception:
@@ -253,7 +256,7 @@ class MergeEmulator:
             finished=time.monotonic(),
         )
         bisect.insort(self.requests, record, key=lambda r: r.started)
-        return JSONResponse(payload, status_code=status, headers=headers)
+        return served or JSONResponse(payload, status_code=status, headers=headers)
 
     async def _faulted(self, request: Request, account: LinkedAccount | None) -> Response | None:
         """A fault the account's profile calls for, once the caller is known to be authorised."""

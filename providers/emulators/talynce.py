@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import FaultProfile, RateLimiter, fault_admin_route
+from providers.emulators.faults import AfterServing, FaultProfile, RateLimiter, fault_admin_route
 from providers.emulators.seed import (
     PIPELINE_STATUSES,
     Application,
@@ -260,7 +260,7 @@ class TalynceEmulator:
         if org is None:
             raise ApiError(401, "unauthorized", "Missing or invalid API key")
         faulted = await org.faults.apply()
-        if faulted is not None:
+        if faulted is not None and not isinstance(faulted, AfterServing):
             return faulted
         retry_after = None if org.outage else org.admit(time.monotonic())
         if org.latency > 0:
@@ -286,7 +286,7 @@ class TalynceEmulator:
             )
         call = _Call(request.path_params, request.query_params, body, body_is_json)
         status, payload = handler(org, call)
-        return JSONResponse(payload, status_code=status)
+        return faulted or JSONResponse(payload, status_code=status)
 
 
 def _parse_json(raw: bytes) -> tuple[object | None, bool]:

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
+from providers.emulators.faults import AfterServing
 from providers.emulators.greenhouse.calls import _Call, _Handler, _iso
 from providers.emulators.greenhouse.errors import HarvestError, PartnerError
 from providers.emulators.greenhouse.harvest import (
@@ -161,7 +162,11 @@ class GreenhouseEmulator:
             )
         else:
             value = "eyJ" + secrets.token_urlsafe(32)
-            self.tokens[value] = _Issued(org, form.get("sub", ""), time.time() + org.token_ttl)
+            expires = time.time() + org.token_ttl
+            if org.refuse_tokens > 0:
+                org.refuse_tokens -= 1
+                expires = 0.0
+            self.tokens[value] = _Issued(org, form.get("sub", ""), expires)
             answer: dict[str, object] = {"access_token": value, "token_type": "Bearer"}
             if org.token_expiry_field == "expires_in":
                 answer["expires_in"] = int(org.token_ttl)
@@ -289,6 +294,9 @@ class GreenhouseEmulator:
         error: Callable[..., Exception] = PartnerError if partner else HarvestError
         if org is None:
             raise PartnerError(401, "Invalid credentials or On-Behalf-Of user")
+        faulted = await org.faults.apply()
+        if faulted is not None and not isinstance(faulted, AfterServing):
+            return faulted
         if org.latency > 0:
             await asyncio.sleep(org.latency)
         if org.outage:
@@ -301,7 +309,7 @@ class GreenhouseEmulator:
                 else error(405, "Method not allowed")
             )
         status, payload, headers = handler(_Call(org, user or "", request, body, is_json))
-        return JSONResponse(payload, status_code=status, headers=dict(headers))
+        return faulted or JSONResponse(payload, status_code=status, headers=dict(headers))
 
 
 def _basic(authorization: str) -> tuple[str, str] | None:
