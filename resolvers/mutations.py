@@ -216,9 +216,10 @@ async def create_candidate(
         except UpstreamOutcomeUnknown as unknown:
             await store.finish(key, unknown)
             raise
-        except BaseException as error:
-            if watch.may_have_happened and not isinstance(error, Exception):
-                await store.finish(key, _unknown(account))  # cancelled while the write was out
+        except BaseException:
+            # Cancelled while the write was out, or failed after it: what happened is unknown.
+            if watch.may_have_happened:
+                await store.finish(key, _unknown(account))
             else:
                 await store.release(key)
             raise
