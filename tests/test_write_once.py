@@ -408,3 +408,16 @@ async def test_a_refused_token_is_dropped_from_the_shared_store(
             for adapter in adapters:
                 await adapter.aclose()
             await processes.aclose()
+
+
+# --- the soak, with tiny numbers ------------------------------------------------------------------
+
+
+def test_the_write_soak_holds_with_tiny_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.write_soak import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["--keys", "12", "--rounds", "12", "--repeats", "1", "--down-rate", "0.5"])
+    printed = capsys.readouterr().out
+    assert ended.value.code == 0, printed
+    assert "FAIL" not in printed and "exactly one upstream write" in printed
