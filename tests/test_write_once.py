@@ -54,6 +54,7 @@ CLIENTS = (
     Client("second-app", hash_key(SECOND), None, True),
 )
 PROVIDERS = ("talynce", "merge", "harvest")
+CREATORS = (*PROVIDERS, "partner")  # Greenhouse's Partner API creates but cannot update
 FAULTS = [
     ("stored_error", 500),
     ("stored_error", 502),
@@ -100,8 +101,8 @@ class Stack:
         return body
 
     def set_faults(self, provider: str, profile: FaultProfile) -> None:
-        owner = {"talynce": self.talynce_org, "merge": self.linked, "harvest": self.gh_org}
-        owner[provider].faults = profile
+        owner = {"talynce": self.talynce_org, "merge": self.linked}.get(provider, self.gh_org)
+        owner.faults = profile
 
     def writes(self, provider: str, needle: str) -> int:
         """Write requests that reached `provider`'s emulator carrying `needle` in their body."""
@@ -109,6 +110,7 @@ class Stack:
             "talynce": self.talynce.requests,
             "merge": self.merge.requests,
             "harvest": self.greenhouse.calls("harvest"),
+            "partner": self.greenhouse.calls("partner"),
         }[provider]
         return sum(1 for r in log if r.method in ("POST", "PATCH") and needle in json.dumps(r.body))
 
@@ -137,7 +139,7 @@ class Stack:
 
 
 def accounts(
-    talynce: str, merge: str, greenhouse: str, flaky: str, gh_user: int, merge_user: str
+    talynce: str, merge: str, greenhouse: str, flaky: str, gh_org: GreenhouseOrg, merge_user: str
 ) -> Any:
     common: dict[str, Any] = {"retries": 2}  # writes must not be retried even so
     return (
@@ -164,7 +166,16 @@ def accounts(
             provider="greenhouse",
             base_url=f"{greenhouse}/v3",
             credentials={"client_id": GH_CLIENT, "client_secret": GH_SECRET},
-            options={"api": "harvest", "user_id": gh_user, "token_url": "/token"},
+            options={"api": "harvest", "user_id": gh_org.users[0].id, "token_url": "/token"},
+            **common,
+        ),
+        AccountConfig(
+            id="partner",
+            name="Partner",
+            provider="greenhouse",
+            base_url=f"{greenhouse}/v1/partner",
+            credentials={"api_key": "wo-pk"},
+            options={"api": "partner", "on_behalf_of": gh_org.users[0].email},
             **common,
         ),
         AccountConfig(
@@ -218,7 +229,7 @@ def stack() -> Iterator[Stack]:
         serve_in_thread(greenhouse.app) as g_url,
     ):
         settings = Settings(
-            accounts(t_url, m_url, g_url, flaky_url, gh_org.users[0].id, linked.remote_users[0]),
+            accounts(t_url, m_url, g_url, flaky_url, gh_org, linked.remote_users[0]),
             cursor_secret=b"wo-cursor-secret",
             clients=CLIENTS,
         )
@@ -235,6 +246,7 @@ def create_input(provider: str, email: str, **fields: Any) -> dict[str, Any]:
         "firstName": "Wren",
         "lastName": "Once",
         "emails": [{"value": email, "type": "PERSONAL"}],
+        **({"externalId": f"ext-{email}"} if provider == "partner" else {}),
         **fields,
     }
 
@@ -244,7 +256,7 @@ def error_code(body: dict[str, Any]) -> tuple[str, str]:
     return error["extensions"]["code"], error["extensions"]["account"]
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", CREATORS)
 @pytest.mark.parametrize(("fault", "status"), FAULTS)
 def test_a_create_stored_but_unanswered_is_unknown_and_never_sent_again(
     stack: Stack, provider: str, fault: str, status: int
@@ -263,7 +275,7 @@ def test_a_create_stored_but_unanswered_is_unknown_and_never_sent_again(
     assert stack.records(provider, email) == 1
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", CREATORS)
 def test_a_create_without_a_key_is_unknown_too(stack: Stack, provider: str) -> None:
     email = f"{provider}-nokey@example.com"
     stack.set_faults(provider, FaultProfile(script=deque(["stored_html"])))
