@@ -185,6 +185,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             self.idempotency,
             request_id,
             can_write=client.write,
+            client=client.name,
         )
         state["graphql_context"] = context
         return context

@@ -4,9 +4,10 @@ Every call goes through `Upstream.send`, which applies, in order: the account's 
 the request's deadline, the account's rate budget and concurrency cap; then retries idempotent
 calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honouring
 `Retry-After`, never past the deadline), and maps every failure that means the same for all
-providers (401, 429, 5xx, transport errors) to a `ProviderError`. A write that is not idempotent
-is never retried; if its connection drops after sending, the outcome is reported as unknown.
-Messages name the account, never a URL, header or body.
+providers (401, 429, 5xx, transport errors) to a `ProviderError`. Writes (POST, and PATCH too:
+an adapter's PATCH may add to lists) are sent once, never retried; once sent, a 5xx or a dropped
+connection makes their outcome unknown, and `providers.writes` hears whether each may have
+taken effect. Messages name the account, never a URL, header or body.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from providers.observe import current_watch, observer
 from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
 from providers.sharing import shared_budget
 from providers.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
+from providers.writes import current_writes
 
 __all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
 
 QueryParams = Mapping[str, str | int | float | None]
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Refused by the client before a byte left (a line break in a header, a scheme it cannot speak):
@@ -211,6 +213,7 @@ class Upstream:
             )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         sent = False
+        writes = None if safe else current_writes()
         try:
             async with asyncio.timeout(remaining()), self._slots:
                 # The budget is taken once a connection slot is held, so calls it lets through
@@ -220,15 +223,21 @@ class Upstream:
                 self.calls += 1
                 if (watch := current_watch()) is not None:
                     watch.calls += 1
+                if writes is not None:
+                    writes.sending()
                 response = await self.client.request(
                     method, url, params=clean or None, json=json, data=data, headers=headers
                 )
         except NOT_SENT:
+            if writes is not None and sent:
+                writes.had_no_effect()
             raise _Attempt(
                 UpstreamUnavailable(f"{self._name()} could not be reached", **self._context()),
                 retryable=True,
             ) from None
         except UNSENDABLE:
+            if writes is not None and sent:
+                writes.had_no_effect()
             raise _Attempt(
                 UpstreamUnavailable(
                     f"a request to {self._name()} could not be sent", **self._context()
@@ -259,6 +268,8 @@ class Upstream:
                 UpstreamUnavailable(f"{self._name()} dropped the connection", **self._context()),
                 retryable=True,
             ) from None
+        if writes is not None and 400 <= response.status_code < 500:
+            writes.had_no_effect()  # a 4xx says the provider did not act on it
         self._observe_budget(response)
         return self._check(response, safe)
 
@@ -279,9 +290,9 @@ class Upstream:
                 unhealthy=False,
             )
 
-    def _unknown(self) -> _Attempt:
+    def _unknown(self, what: str = "no answer came back") -> _Attempt:
         error = UpstreamOutcomeUnknown(
-            f"the write to {self._name()} was sent but no answer came back; "
+            f"the write to {self._name()} was sent but {what}; "
             "check whether it happened before trying again",
             **self._context(),
         )
@@ -321,8 +332,8 @@ class Upstream:
                 unhealthy=False,
             )
         if status >= 500:
-            if status == 504 and not safe:
-                raise self._unknown()
+            if not safe:
+                raise self._unknown(f"its provider answered HTTP {status}")
             raise _Attempt(
                 UpstreamUnavailable(
                     f"the provider of {self._name()} failed (HTTP {status})", **self._context()

@@ -1,6 +1,7 @@
 """OAuth access tokens kept in Redis, so N gateway processes mint one token per account, not N.
 
-The key expires when the token is due for replacement, so whatever is found is still good.
+The key expires when the token is due for replacement, so whatever is found is still good; a
+token the provider refused is deleted, if it is still the one kept, so no process sends it again.
 Tokens are credentials: they go to Redis and to the provider, never into a log line or error.
 """
 
@@ -13,11 +14,20 @@ from providers.redis_link import RedisLink, StoreDown, account_scope
 
 __all__ = ["RedisTokenCache"]
 
+# KEYS: the token.  ARGV: the refused value.  Another process's newer token is left alone.
+DROP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisTokenCache:
     def __init__(self, link: RedisLink, account: AccountConfig) -> None:
         self._link = link
         self._key = link.key("oauth", account_scope(account))
+        self._drop = link.client.register_script(DROP)
 
     def __repr__(self) -> str:
         return f"<RedisTokenCache {self._key!r}>"
@@ -45,3 +55,7 @@ class RedisTokenCache:
             return
         with contextlib.suppress(StoreDown):
             await self._link.run(lambda r: r.set(self._key, value, px=ms))
+
+    async def drop(self, value: str) -> None:
+        with contextlib.suppress(StoreDown):
+            await self._link.run(lambda r: self._drop(keys=[self._key], args=[value]))

@@ -31,6 +31,10 @@ class TokenCache(Protocol):
 
     async def save(self, value: str, seconds: float) -> None: ...
 
+    async def drop(self, value: str) -> None:
+        """Forgets `value`, a token the provider refused, if it is still the one kept."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Sharing:

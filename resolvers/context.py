@@ -31,6 +31,7 @@ class RequestContext:
     can_write: bool = True
     operation_name: str | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
+    client: str = ""  # the caller's name: idempotency keys are scoped by it
 
     @classmethod
     def create(
@@ -41,7 +42,14 @@ class RequestContext:
         request_id: str,
         *,
         can_write: bool = True,
+        client: str = "",
     ) -> RequestContext:
         return cls(
-            accounts, cursors, idempotency, Loaders(accounts, request_id), request_id, can_write
+            accounts,
+            cursors,
+            idempotency,
+            Loaders(accounts, request_id),
+            request_id,
+            can_write,
+            client=client,
         )

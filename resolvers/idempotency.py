@@ -1,7 +1,8 @@
 """Idempotency keys for creates: a repeat returns the first outcome and never writes twice.
 
-A key is scoped to its account and bound to a fingerprint of the input; the same key with other
-input is refused. Concurrent repeats wait for the first call instead of racing it. A failure
+A key is scoped to its account and to the client that sent it (another client's key, even on
+a shared account, behaves as unused), and bound to a fingerprint of the input; the same key with
+other input is refused. Concurrent repeats wait for the first call instead of racing it. A failure
 that provably sent nothing (the account was unreachable) frees the key for a retry; any other
 outcome, including "sent but unknown", is what every repeat gets until the key expires.
 """

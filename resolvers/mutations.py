@@ -4,12 +4,18 @@ Everything a client can get wrong is reported as a `FieldProblem` (a `userErrors
 any upstream call; a provider's own refusal comes back the same way. Upstream failures (timeouts,
 auth) are raised: the write did not happen, or its outcome is unknown, and that is not the
 client's input at fault.
+
+A write is sent once. Once its bytes may have reached the provider (`providers.writes`), any
+end other than a readable success or a refusal (a 4xx) is `UPSTREAM_OUTCOME_UNKNOWN`: a 5xx, a
+cut or HTML body, a dropped connection, an adapter's exception. An idempotency key keeps that
+outcome; only a failure that provably sent nothing frees the key for a retry.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +30,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.writes import current_writes, watch_writes
 from resolvers.accounts import Account
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext
@@ -130,6 +137,32 @@ def _outcome(context: RequestContext, account: Account, result: WriteResult) -> 
     )
 
 
+def _unknown(account: Account) -> UpstreamOutcomeUnknown:
+    return UpstreamOutcomeUnknown(
+        f"the write to account {account.id!r} may have reached {account.provider_name}, but "
+        "its answer could not be read; check whether it happened before trying again",
+        account=account.id,
+        provider=account.provider_name,
+    )
+
+
+async def _provider_write(account: Account, write: Awaitable[WriteResult]) -> WriteResult:
+    """The adapter's write; a failure after it may have been sent becomes an unknown outcome.
+
+    A refusal (`Rejected`, or any error once every write sent was answered with a 4xx) and a
+    failure before anything was sent pass through unchanged.
+    """
+    watch = current_writes()
+    try:
+        return await write
+    except (Rejected, UpstreamOutcomeUnknown):
+        raise
+    except Exception:
+        if watch is not None and watch.may_have_happened:
+            raise _unknown(account) from None
+        raise
+
+
 MAX_KEY = 200
 
 
@@ -146,7 +179,8 @@ async def create_candidate(
     """
     _require_write(context)
     if idempotency_key is None:
-        return await _create(context, account_id, draft)
+        with watch_writes():
+            return await _create(context, account_id, draft)
     # Visibility first: a key must not tell a client anything about an account it cannot see.
     account = _account(context, account_id, "account")
     if isinstance(account, FieldProblem):
@@ -159,7 +193,8 @@ async def create_candidate(
                 ("idempotency_key",),
             )
         )
-    key = f"{account_id}\x00{idempotency_key}"
+    # Scoped by client too: another client's key, even on a shared account, is an unused one.
+    key = f"{account_id}\x00{context.client}\x00{idempotency_key}"
     store = context.idempotency
     claim = await store.claim(key, fingerprint_of(account_id, draft))
     if claim.conflict:
@@ -175,14 +210,19 @@ async def create_candidate(
             raise claim.result
         assert isinstance(claim.result, WriteOutcome)
         return claim.result
-    try:
-        outcome = await _create(context, account_id, draft)
-    except UpstreamOutcomeUnknown as unknown:
-        await store.finish(key, unknown)
-        raise
-    except BaseException:
-        await store.release(key)
-        raise
+    with watch_writes() as watch:
+        try:
+            outcome = await _create(context, account_id, draft)
+        except UpstreamOutcomeUnknown as unknown:
+            await store.finish(key, unknown)
+            raise
+        except BaseException:
+            # Cancelled while the write was out, or failed after it: what happened is unknown.
+            if watch.may_have_happened:
+                await store.finish(key, _unknown(account))
+            else:
+                await store.release(key)
+            raise
     await store.finish(key, outcome)
     return outcome
 
@@ -202,8 +242,9 @@ async def _create(context: RequestContext, account_id: str, draft: CandidateDraf
     if problems:
         return _refused(*problems)
     try:
-        result = await account.provider.create_candidate(
-            dataclasses.replace(draft, application=application)
+        result = await _provider_write(
+            account,
+            account.provider.create_candidate(dataclasses.replace(draft, application=application)),
         )
     except Rejected as rejected:
         return _refused(*rejected.problems)
@@ -238,7 +279,10 @@ async def update_candidate(context: RequestContext, id: str, patch: CandidatePat
     if "application" in given:
         patch = dataclasses.replace(patch, application=application)
     try:
-        result = await account.provider.update_candidate(gid.remote_id, patch)
+        with watch_writes():
+            result = await _provider_write(
+                account, account.provider.update_candidate(gid.remote_id, patch)
+            )
     except Rejected as rejected:
         return _refused(*rejected.problems)
     except ProviderNotFound:

@@ -86,7 +86,7 @@ class RedisIdempotencyStore:
         self._owned: dict[str, tuple[str, str]] = {}  # key → (owner token, fingerprint)
 
     def _keys(self, key: str) -> tuple[str | None, list[str]]:
-        """The account a key belongs to (keys are `account\\0client key`) and its Redis keys."""
+        """The account a key belongs to (keys are `account\\0client\\0key`) and its Redis keys."""
         account, _, rest = key.partition("\x00")
         digest = hashlib.sha256(key.encode()).hexdigest()
         scope = account if rest else "-"

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 __all__ = [
     "FAULTS",
+    "AfterServing",
     "DroppedConnection",
     "FaultProfile",
     "Faulty",
@@ -49,6 +50,11 @@ FAULTS = (
     "deep_json",  # 200 with a JSON array nested `DEEP_JSON` levels deep
     "huge_rows",  # the normal answer with its first row repeated `huge_rows` times
     "endless_next",  # an empty page that links to a next page, forever
+    # The request is served first (a write is stored), then its answer is lost:
+    "stored_error",  # 500/502/503, from `error_statuses`
+    "stored_truncated",  # 201 with JSON cut short
+    "stored_html",  # 200 with an HTML error page
+    "stored_reset",  # the connection drops mid-answer
 )
 RESHAPED = ("huge_rows", "endless_next")
 DEEP_JSON = 100_000
@@ -128,6 +134,18 @@ def _bomb(size: int) -> bytes:
     return b"".join([*parts, squeeze.compress(b"]"), squeeze.flush()])
 
 
+class AfterServing(Response):
+    """A fault that strikes after the request was served: the emulator runs its handler (a write
+    is stored), then sends this in place of the handler's answer, unless the handler refused."""
+
+    def __init__(self, failure: Response) -> None:
+        super().__init__(status_code=failure.status_code)
+        self.failure = failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.failure(scope, receive, send)
+
+
 @dataclass
 class FaultProfile:
     latency: float = 0.0
@@ -186,6 +204,8 @@ class FaultProfile:
         fault = self._pick()
         if fault is None:
             return None
+        if fault.startswith("stored_"):
+            return AfterServing(self._after_storing(fault))
         if fault == "hang":
             await asyncio.sleep(self.hang_seconds)
             return Response("gave up", status_code=504)
@@ -209,6 +229,16 @@ class FaultProfile:
             return Response(b"[" * DEEP_JSON + b"]" * DEEP_JSON, media_type="application/json")
         if fault in RESHAPED:
             return Reshaped(fault, self.huge_rows)
+        return DroppedConnection()
+
+    def _after_storing(self, fault: str) -> Response:
+        """How a write's answer is lost after the write was stored."""
+        if fault == "stored_error":
+            return Response("upstream failure", status_code=self._rng.choice(self.error_statuses))
+        if fault == "stored_truncated":
+            return Response(b'{"data": {"id": "', status_code=201, media_type="application/json")
+        if fault == "stored_html":
+            return HTMLResponse("<html><body><h1>502 Bad Gateway</h1></body></html>")
         return DroppedConnection()
 
 

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
 from providers.emulators.faults import (
+    AfterServing,
     FaultProfile,
     RateLimiter,
     Reshaped,
@@ -236,11 +237,12 @@ class MergeEmulator:
         raw = await request.body()
         body: object | None = None
         account = self.accounts.get(request.headers.get("x-account-token", ""))
+        served: Response | None = None
         try:
             body = _parse_json(raw)
             faulted = await self._faulted(request, account)
             kind = faulted.kind if isinstance(faulted, Reshaped) else None
-            if faulted is not None and kind is None:
+            if faulted is not None and kind is None and not isinstance(faulted, AfterServing):
                 return faulted
             if kind == "endless_next":
                 # Recorded like any page, so tests can count how often it was followed.
@@ -254,6 +256,8 @@ class MergeEmulator:
                 status, payload, headers = await self._answer(request, account, handlers, body)
             if kind == "huge_rows" and isinstance(faulted, Reshaped):
                 payload["results"] = repeat_first_row(payload.get("results"), faulted.rows)
+            if isinstance(faulted, AfterServing):  # served (a write stored), then its answer lost
+                status, payload, headers, served = faulted.status_code, {}, None, faulted
         except ApiError as error:
             status, payload, headers = error.status, dict(error.body), error.headers
         except Exception:
@@ -272,7 +276,7 @@ class MergeEmulator:
             finished=time.monotonic(),
         )
         bisect.insort(self.requests, record, key=lambda r: r.started)
-        return JSONResponse(payload, status_code=status, headers=headers)
+        return served or JSONResponse(payload, status_code=status, headers=headers)
 
     async def _faulted(self, request: Request, account: LinkedAccount | None) -> Response | None:
         """A fault the account's profile calls for, once the caller is known to be authorised."""

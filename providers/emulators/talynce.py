@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
 from providers.emulators.faults import (
+    AfterServing,
     FaultProfile,
     RateLimiter,
     Reshaped,
@@ -267,7 +268,7 @@ class TalynceEmulator:
             raise ApiError(401, "unauthorized", "Missing or invalid API key")
         faulted = await org.faults.apply()
         huge = faulted.rows if isinstance(faulted, Reshaped) and faulted.kind == "huge_rows" else 0
-        if faulted is not None and not huge:
+        if faulted is not None and not huge and not isinstance(faulted, AfterServing):
             return faulted
         retry_after = None if org.outage else org.admit(time.monotonic())
         if org.latency > 0:
@@ -293,6 +294,8 @@ class TalynceEmulator:
             )
         call = _Call(request.path_params, request.query_params, body, body_is_json)
         status, payload = handler(org, call)
+        if isinstance(faulted, AfterServing):
+            return faulted  # served (a write stored), and then its answer is lost
         if huge and isinstance(payload, dict):
             payload["data"] = repeat_first_row(payload.get("data"), huge)
         return JSONResponse(payload, status_code=status)

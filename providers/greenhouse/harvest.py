@@ -151,9 +151,13 @@ class GreenhouseHarvestAdapter:
             )
         except UpstreamAuthFailed:
             token = await self.tokens.refresh(token)
-        return await self.upstream.send(
-            method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
-        )
+        try:
+            return await self.upstream.send(
+                method, url, params=params, json=json, headers={"Authorization": f"Bearer {token}"}
+            )
+        except UpstreamAuthFailed:
+            await self.tokens.refused(token)  # never sent again, here or by another process
+            raise
 
     async def _call(
         self,

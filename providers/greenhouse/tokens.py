@@ -54,7 +54,8 @@ def _lifetime(body: Mapping[str, Any]) -> float:
 
 class _TokenSource:
     """Mints Harvest v3 access tokens (OAuth2 client credentials), caching one until shortly
-    before it expires; concurrent callers share one mint, and a refused token is replaced once.
+    before it expires; concurrent callers share one mint, and a refused token is replaced once
+    and never sent again (dropped here and, if it is still the one kept, from the shared store).
 
     Minting goes through the account's `Upstream` like every call, so the deadline, breaker,
     retries and error mapping apply to it too. When the gateway shares state between processes
@@ -88,15 +89,28 @@ class _TokenSource:
 
     async def refresh(self, refused: str) -> str:
         """A new token, unless another caller (here or in another process) already replaced
-        the `refused` one."""
+        the `refused` one, which is forgotten everywhere first."""
         async with self._lock:
+            await self._forget(refused)
             token = self._token
-            if token is None or token.value == refused:
+            if token is None:
                 token = await self._shared_token()
                 if token is None or token.value == refused:
                     token = await self._mint_shared()
                 self._token = token
             return token.value
+
+    async def refused(self, value: str) -> None:
+        """Forgets a token the provider refused, so that it is never sent again: the next call
+        mints (or finds another process's newer token) instead."""
+        async with self._lock:
+            await self._forget(value)
+
+    async def _forget(self, value: str) -> None:
+        if self._token is not None and self._token.value == value:
+            self._token = None
+        if self._shared is not None:
+            await self._shared.drop(value)
 
     async def _shared_token(self) -> _Token | None:
         found = None if self._shared is None else await self._shared.load()

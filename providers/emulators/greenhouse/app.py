@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import Reshaped, repeat_first_row
+from providers.emulators.faults import AfterServing, Reshaped, repeat_first_row
 from providers.emulators.greenhouse.calls import _Call, _Handler, _iso
 from providers.emulators.greenhouse.errors import HarvestError, PartnerError
 from providers.emulators.greenhouse.harvest import (
@@ -162,7 +162,11 @@ class GreenhouseEmulator:
             )
         else:
             value = "eyJ" + secrets.token_urlsafe(32)
-            self.tokens[value] = _Issued(org, form.get("sub", ""), time.time() + org.token_ttl)
+            expires = time.time() + org.token_ttl
+            if org.refuse_tokens > 0:
+                org.refuse_tokens -= 1
+                expires = 0.0
+            self.tokens[value] = _Issued(org, form.get("sub", ""), expires)
             answer: dict[str, object] = {"access_token": value, "token_type": "Bearer"}
             if org.token_expiry_field == "expires_in":
                 answer["expires_in"] = int(org.token_ttl)
@@ -297,7 +301,7 @@ class GreenhouseEmulator:
         if kind == "endless_next" and not partner:
             url = request.url.replace(query=f"cursor={secrets.token_urlsafe(12)}")
             return JSONResponse([], headers={"Link": f'<{url}>; rel="next"'})
-        if faulted is not None and kind != "huge_rows":
+        if faulted is not None and kind != "huge_rows" and not isinstance(faulted, AfterServing):
             return faulted
         if org.outage:
             raise error(503, "Service Unavailable")
@@ -309,6 +313,8 @@ class GreenhouseEmulator:
                 else error(405, "Method not allowed")
             )
         status, payload, headers = handler(_Call(org, user or "", request, body, is_json))
+        if isinstance(faulted, AfterServing):
+            return faulted  # served (a write stored), and then its answer is lost
         if isinstance(faulted, Reshaped) and kind == "huge_rows":
             payload = repeat_first_row(payload, faulted.rows)
         return JSONResponse(payload, status_code=status, headers=dict(headers))

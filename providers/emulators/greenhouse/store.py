@@ -129,6 +129,8 @@ class GreenhouseOrg:
     """Harvest requests allowed per fixed window of that many seconds (reported in headers)."""
     token_ttl: float = 3600.0
     token_expiry_field: str = "expires_at"  # or "expires_in"
+    refuse_tokens: int = 0
+    """The next this many tokens minted are refused when used (revoked as soon as issued)."""
     faults: FaultProfile = field(default_factory=FaultProfile)
     _window: tuple[float, int] = field(default=(0.0, 0), init=False, repr=False)
 
