@@ -7,6 +7,11 @@ calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honou
 providers (401, 429, 5xx, transport errors) to a `ProviderError`. A write that is not idempotent
 is never retried; if its connection drops after sending, the outcome is reported as unknown.
 Messages name the account, never a URL, header or body.
+
+A call the budget cannot serve before the deadline is refused at once as rate limited, with the
+wait as `retry_after`; it and anything else never sent (no free connection in time) neither
+counts against the breaker nor settles its probe. The breaker counts logical calls, not
+attempts, and a half-open probe is one attempt.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json as jsonlib
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -99,6 +105,12 @@ class _Attempt(Exception):
         self.unhealthy = unhealthy
 
 
+class _Call:
+    """One logical call's progress: whether any attempt has handed bytes to the client."""
+
+    sent = False
+
+
 class Upstream:
     """`budget` defaults to the one the gateway shares for the account being built, if any,
     else this process's own (see `providers.sharing`). An account without a rate limit keeps
@@ -143,14 +155,20 @@ class Upstream:
             raise UpstreamUnavailable(
                 f"{self._name()} is failing; calls are paused", retry_after=wait, **self._context()
             )
+        # A probe asks whether the provider answers again: one attempt, not a burst of retries.
+        probe = self.breaker.state == "half-open"
+        attempts = 1 if probe else self.policy.retries + 1
+        call = _Call()
         settled = False
         try:
-            for attempt in range(self.policy.retries + 1):
+            for attempt in range(attempts):
                 if attempt:
                     observer().retry(self.account.id, self.account.provider)
                 began = time.perf_counter()
                 try:
-                    response = await self._attempt(method, url, params, json, data, headers, safe)
+                    response = await self._attempt(
+                        method, url, params, json, data, headers, safe, call
+                    )
                 except _Attempt as failed:
                     last = failed
                     self._observe(endpoint, failed.error.code, began)
@@ -159,7 +177,7 @@ class Upstream:
                     self._breaker_changed(self.breaker.succeeded)
                     settled = True
                     return response
-                if not (safe and last.retryable) or attempt == self.policy.retries:
+                if not (safe and last.retryable) or attempt == attempts - 1:
                     break
                 # A Retry-After was already handed to the rate budget, which holds the next try.
                 told = last.error.retry_after
@@ -171,11 +189,13 @@ class Upstream:
                 await asyncio.sleep(delay)
             if last.unhealthy:
                 self._breaker_changed(self.breaker.failed)
-                settled = True
+            elif probe:  # refused before sending, or answered 401/429: no verdict on health
+                self.breaker.release()
+            settled = True
             raise last.error
         finally:
-            if not settled and self.breaker.state == "half-open":
-                self._breaker_changed(self.breaker.failed)
+            if not settled and probe:  # cancelled: a probe that was sent is a failed one
+                self._breaker_changed(self.breaker.failed if call.sent else self.breaker.release)
 
     def _breaker_changed(self, change: Callable[[], None]) -> None:
         before = self.breaker.state
@@ -197,22 +217,19 @@ class Upstream:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         safe: bool,
+        call: _Call,
     ) -> Reply:
-        left = remaining()
-        if left is not None and left <= 0:
-            raise _Attempt(
-                UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
-                retryable=False,
-                unhealthy=False,
-            )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        sent = False
+        # The budget is reserved first and waited out holding nothing, so a call it cannot serve
+        # in time is refused at once and a call it holds back keeps no connection from others.
+        await self._take_budget()
+        await self._take_slot()
         try:
-            async with asyncio.timeout(remaining()), self._slots:
-                # The budget is taken once a connection slot is held, so calls it lets through
-                # go out as they are granted instead of bunching up behind the cap.
-                await self._take_budget()
-                sent = True
+            left = remaining()
+            if left is not None and left <= 0:
+                raise self._out_of_time()
+            async with asyncio.timeout(left):
+                call.sent = True
                 self.calls += 1
                 if (watch := current_watch()) is not None:
                     watch.calls += 1
@@ -233,7 +250,7 @@ class Upstream:
                 unhealthy=False,
             ) from None
         except (TimeoutError, httpx.TimeoutException):
-            if sent and not safe:
+            if not safe:
                 raise self._unknown() from None
             raise _Attempt(
                 UpstreamTimeout(f"{self._name()} did not answer in time", **self._context()),
@@ -246,12 +263,42 @@ class Upstream:
                 UpstreamUnavailable(f"{self._name()} dropped the connection", **self._context()),
                 retryable=True,
             ) from None
+        finally:
+            self._slots.release()
         self._observe_budget(response)
         return self._check(response, safe)
 
+    def _out_of_time(self) -> _Attempt:
+        return _Attempt(
+            UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
+            retryable=False,
+            unhealthy=False,
+        )
+
+    async def _take_slot(self) -> None:
+        """A connection slot, waited for no longer than the deadline; a call that gets none
+        was never sent, so it says nothing about the provider's health."""
+        left = remaining()
+        if left is not None and left <= 0:
+            raise self._out_of_time()
+        try:
+            async with asyncio.timeout(left):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise _Attempt(
+                UpstreamTimeout(
+                    f"{self._name()} had no free connection in time", **self._context()
+                ),
+                retryable=False,
+                unhealthy=False,
+            ) from None
+
     async def _take_budget(self) -> None:
+        left = remaining()
+        if left is not None and left <= 0:
+            raise self._out_of_time()
         queued = time.perf_counter()
-        refused = await self.budget.acquire(remaining())
+        refused = await self.budget.acquire(left)
         waited = time.perf_counter() - queued
         if waited > 0.001:
             observer().rate_wait(self.account.id, self.account.provider, waited)
@@ -259,7 +306,7 @@ class Upstream:
             raise _Attempt(
                 UpstreamRateLimited(
                     f"{self._name()} is over its request budget",
-                    retry_after=refused,
+                    retry_after=math.ceil(refused * 1000) / 1000,
                     **self._context(),
                 ),
                 retryable=False,
