@@ -55,6 +55,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # trying again would fail the same way, and a write refused so did not happen.
 UNSENDABLE = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 VERSION_PREFIX = re.compile(r"api|v\d+|partner")
+EPOCH_FLOOR = 1e9  # X-RateLimit-Reset above this is a Unix time, below it seconds from now
 
 
 def path(*segments: str) -> str:
@@ -322,14 +323,27 @@ class Upstream:
         return _Attempt(error, retryable=False)
 
     def _observe_budget(self, response: Reply) -> None:
-        """Holds calls back when the provider says the budget is spent (X-RateLimit-*)."""
-        if response.headers.get("x-ratelimit-remaining", "").strip() != "0":
+        """Learns from the provider's X-RateLimit-* headers, where it sends them.
+
+        `Limit` tightens the budget's figure for its window (see `RateBudget.learn_limit`);
+        `Remaining: 0` holds calls until `Reset`, which Greenhouse sends as epoch seconds and
+        others as seconds from now (a value past 10^9 can only be an epoch). A hold from these
+        headers is capped at a minute: a wrong header must not silence an account for long.
+        """
+        headers = response.headers
+        limit = headers.get("x-ratelimit-limit", "").strip()
+        if limit.isdigit():
+            self.budget.learn_limit(int(limit))
+        if headers.get("x-ratelimit-remaining", "").strip() != "0":
             return
         try:
-            reset = float(response.headers.get("x-ratelimit-reset", ""))
+            reset = float(headers.get("x-ratelimit-reset", ""))
         except ValueError:
             return
-        self.budget.block_for(min(max(0.0, reset - time.time()), 60.0))
+        if not math.isfinite(reset):
+            return
+        wait = reset - time.time() if reset > EPOCH_FLOOR else reset
+        self.budget.block_for(min(max(0.0, wait), 60.0))
 
     def _check(self, response: Reply, safe: bool) -> Reply:
         status = response.status_code
@@ -357,9 +371,15 @@ class Upstream:
         if status >= 500:
             if status == 504 and not safe:
                 raise self._unknown()
+            # 503 with Retry-After: the provider names its pause; the budget holds calls for it.
+            told = retry_after_seconds(response.headers.get("retry-after"))
+            if told is not None and status == 503:
+                self.budget.block_for(told)
             raise _Attempt(
                 UpstreamUnavailable(
-                    f"the provider of {self._name()} failed (HTTP {status})", **self._context()
+                    f"the provider of {self._name()} failed (HTTP {status})",
+                    retry_after=told if status == 503 else None,
+                    **self._context(),
                 ),
                 retryable=status in RETRY_STATUSES,
             )

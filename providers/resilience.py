@@ -124,6 +124,8 @@ class Budget(Protocol):
 
     def block_for(self, seconds: float) -> None: ...
 
+    def learn_limit(self, limit: int) -> None: ...
+
 
 class RateBudget:
     """At most `limit` calls in any `window` seconds, plus holds the provider asks for.
@@ -192,3 +194,9 @@ class RateBudget:
     def block_for(self, seconds: float) -> None:
         """The provider said its budget is spent (headers or Retry-After): hold calls that long."""
         self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
+
+    def learn_limit(self, limit: int) -> None:
+        """The provider announced its limit (X-RateLimit-Limit): a lower one than configured
+        is kept; a higher one is not, since the configured figure may be a share of it."""
+        if self.limit is not None and 1 <= limit < self.limit:
+            self.limit = limit

@@ -115,6 +115,12 @@ class RedisRateBudget:
             self._spawn(self._forget(member))
             raise
 
+    def learn_limit(self, limit: int) -> None:
+        """As `RateBudget.learn_limit`, for the calls this process reserves."""
+        if self._limit >= 0 and 1 <= limit < self._limit:
+            self._limit = limit
+        self._local.learn_limit(limit)
+
     def block_for(self, seconds: float) -> None:
         """Holds this process at once, and every other process as soon as Redis has heard."""
         self._local.block_for(seconds)

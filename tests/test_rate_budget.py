@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from gateway.store import connect
 from providers.base import AccountConfig
+from providers.errors import UpstreamRateLimited, UpstreamUnavailable
+from providers.http import Upstream, build_client
 from providers.redis_link import RedisLink
-from providers.resilience import Budget, RateBudget
+from providers.resilience import Budget, RateBudget, deadline_scope
 from providers.shared_budget import RedisRateBudget
 from tests.redis_support import RedisServer, redis_server, unique_prefix
+from tests.servers import serve_in_thread
 
 __all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
 
@@ -91,6 +99,14 @@ async def test_a_cancelled_wait_gives_its_slot_back() -> None:
     assert time.monotonic() - began < 0.5 + 0.1  # one window after the first, not two
 
 
+async def test_an_announced_limit_tightens_the_budget_but_never_loosens_it() -> None:
+    budget = RateBudget(5, 10.0)
+    budget.learn_limit(2)
+    assert [await budget.acquire(0) for _ in range(3)][2] is not None
+    budget.learn_limit(1000)
+    assert budget.limit == 2
+
+
 # --- the shared budget follows the same rules ---------------------------------------------------
 
 
@@ -129,3 +145,127 @@ async def test_the_shared_budget_honours_a_hold_that_comes_while_waiting(link: R
     budget.block_for(5.0)
     refused = await short
     assert refused is not None and refused > 4.0
+
+
+# --- through Upstream: what providers' headers say ---------------------------------------------
+
+
+@dataclass
+class Script:
+    """What a loopback upstream answers, one (status, headers) per request, then 200s."""
+
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    seen: list[float] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    async def answer(request: Request) -> Response:
+        script.seen.append(time.monotonic())
+        if script.answers:
+            status, headers = script.answers.pop(0)
+            return Response("busy", status_code=status, headers=headers)
+        return JSONResponse({"ok": True}, headers=script.headers)
+
+    app = Starlette(routes=[Route("/{rest:path}", answer)])
+    with serve_in_thread(app) as url:
+        yield url, script
+
+
+def _upstream(url: str, **fields: object) -> Upstream:
+    account = AccountConfig(id="acme", name="Acme", provider="talynce", base_url=url, **fields)  # type: ignore[arg-type]
+    return Upstream(account, build_client(account))
+
+
+async def _calls(upstream: Upstream, count: int, seconds: float = 5.0) -> None:
+    with deadline_scope(seconds):
+        for _ in range(count):
+            await upstream.send("GET", "things")
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        pytest.param(lambda: str(int(time.time()) + 2), id="epoch-seconds-as-greenhouse"),
+        pytest.param(lambda: "2", id="seconds-from-now"),
+    ],
+)
+async def test_remaining_zero_holds_calls_until_the_reset(
+    upstream: tuple[str, Script], reset: Callable[[], str]
+) -> None:
+    url, script = upstream
+    client = _upstream(url)
+    script.headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset()}
+    await _calls(client, 1)
+    with deadline_scope(0.5), pytest.raises(UpstreamRateLimited) as refused:
+        await client.send("GET", "things")
+    assert refused.value.retry_after is not None and 0.5 < refused.value.retry_after <= 2.1
+    assert len(script.seen) == 1  # refused before sending
+    await client.aclose()
+
+
+async def test_an_announced_limit_lower_than_the_configured_one_is_kept(
+    upstream: tuple[str, Script],
+) -> None:
+    url, script = upstream
+    client = _upstream(url, rate_limit=(50, 10.0))
+    script.headers = {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1"}
+    await _calls(client, 2)
+    with deadline_scope(0.5), pytest.raises(UpstreamRateLimited):
+        await client.send("GET", "things")
+    assert len(script.seen) == 2
+    await client.aclose()
+
+
+async def test_a_503_with_retry_after_is_waited_out_then_retried(
+    upstream: tuple[str, Script],
+) -> None:
+    url, script = upstream
+    client = _upstream(url)
+    script.answers = [(503, {"Retry-After": "1"})]
+    began = time.monotonic()
+    await _calls(client, 1)
+    assert len(script.seen) == 2 and script.seen[1] - script.seen[0] >= 0.95
+    assert time.monotonic() - began < 3
+    await client.aclose()
+
+
+async def test_a_503_with_retry_after_past_the_deadline_reports_it(
+    upstream: tuple[str, Script],
+) -> None:
+    url, script = upstream
+    client = _upstream(url)
+    script.answers = [(503, {"Retry-After": "20"})]
+    with deadline_scope(1.0), pytest.raises(UpstreamUnavailable) as caught:
+        await client.send("GET", "things")
+    assert caught.value.retry_after == 20
+    assert len(script.seen) == 1
+    await client.aclose()
+
+
+# --- documented defaults ------------------------------------------------------------------------
+
+
+def _configured(provider: str, **table: object) -> tuple[int, float] | None:
+    from gateway.settings import parse_settings
+
+    credentials = {
+        "talynce": {"api_key_env": "K"},
+        "merge": {"api_key_env": "K", "account_token_env": "K"},
+        "greenhouse": {"client_id_env": "K", "client_secret_env": "K"},
+    }[provider]
+    account = {"id": "a", "provider": provider, "base_url": "https://x.example", **credentials}
+    if provider == "greenhouse":
+        account["options"] = {"api": "harvest", "user_id": 1}
+    [config] = parse_settings({"accounts": [account | table]}, {"K": "k"}).accounts
+    return config.rate_limit
+
+
+def test_accounts_default_to_their_providers_documented_budget() -> None:
+    assert _configured("merge") == (100, 60.0)  # Merge's Launch plan, per linked account
+    assert _configured("greenhouse") == (50, 10.0)  # Harvest, per 10 s
+    assert _configured("talynce") is None  # Talynce documents no number: its 429s govern
+    assert _configured("merge", rate_limit=[400, 60]) == (400, 60.0)
