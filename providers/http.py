@@ -9,9 +9,9 @@ is never retried; if its connection drops after sending, the outcome is reported
 Messages name the account, never a URL, header or body.
 
 A call the budget cannot serve before the deadline is refused at once as rate limited, with the
-wait as `retry_after`; it and anything else never sent (no free connection in time) neither
-counts against the breaker nor settles its probe. The breaker counts logical calls, not
-attempts, and a half-open probe is one attempt.
+wait as `retry_after`; it and anything else never sent (no free connection in time, a credential
+no header can carry) neither counts against the breaker nor settles its probe. The breaker
+counts logical calls, not attempts, and a half-open probe is one attempt.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remai
 from providers.sharing import shared_budget
 from providers.transport import ConnectionPool, LeanClient, Reply, Sender
 
-__all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
+__all__ = ["Upstream", "build_client", "header_safe", "path", "retry_after_seconds"]
 
 QueryParams = Mapping[str, str | int | float | None]
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -89,6 +89,12 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def header_safe(value: str) -> bool:
+    """Whether a value can go into an HTTP header as is: printable ASCII (httpx's rule, less
+    the control characters that would break the request apart)."""
+    return value.isascii() and value.isprintable()
 
 
 def build_client(account: AccountConfig) -> LeanClient:
@@ -220,6 +226,17 @@ class Upstream:
         safe: bool,
         call: _Call,
     ) -> Reply:
+        if headers and not all(value.isascii() for value in headers.values()):
+            # httpx, like HTTP itself, sends header values as ASCII: a credential that is not
+            # can never be sent, which is the operator's to fix, not the provider's failure.
+            raise _Attempt(
+                UpstreamAuthFailed(
+                    f"the credentials of {self._name()} cannot be sent: a credential is not ASCII",
+                    **self._context(),
+                ),
+                retryable=False,
+                unhealthy=False,
+            )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         # The budget is reserved first and waited out holding nothing, so a call it cannot serve
         # in time is refused at once and a call it holds back keeps no connection from others.
@@ -242,7 +259,7 @@ class Upstream:
                 UpstreamUnavailable(f"{self._name()} could not be reached", **self._context()),
                 retryable=True,
             ) from None
-        except UNSENDABLE:
+        except (*UNSENDABLE, UnicodeError):
             raise _Attempt(
                 UpstreamUnavailable(
                     f"a request to {self._name()} could not be sent", **self._context()
@@ -394,7 +411,7 @@ class Upstream:
             pass
         try:
             return jsonlib.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting past orjson's depth limit recurses here
             raise self.bad_response("a body that is not JSON") from None
 
     def bad_response(self, what: str) -> UpstreamBadResponse:
