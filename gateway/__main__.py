@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from gateway.logs import configure_logging
-from gateway.ping import ping_accounts, render_table
+from gateway.ping import ping_accounts, render_table, unsendable_credentials
 from gateway.security import hash_key, new_key
 from gateway.settings import SHARED_CURSOR_SECRET, ConfigError, Settings, load_settings
 
@@ -106,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check-config":
             checked = load_settings(args.config)
+            if problems := unsendable_credentials(args.config, checked):
+                print("\n".join(f"configuration error: {p}" for p in problems), file=sys.stderr)
+                return 2
             print(f"{args.config}: {len(checked.accounts)} accounts, OK")
             if not args.ping:
                 return 0

@@ -1,19 +1,23 @@
-"""`check-config --ping`: one cheap call per account, concurrently, to prove credentials work."""
+"""`check-config`: credentials that could never be sent, and with `--ping` one cheap call per
+account, concurrently, to prove credentials work."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 from gateway.app import build_accounts
 from gateway.settings import Settings
 from providers.base import CandidateQuery, Capability, Position
 from providers.errors import ProviderError
+from providers.http import header_safe
 from providers.resilience import deadline_scope
 from resolvers.accounts import Account
 
-__all__ = ["PingResult", "ping_accounts", "render_table"]
+__all__ = ["PingResult", "ping_accounts", "render_table", "unsendable_credentials"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,24 @@ class PingResult:
     provider: str
     status: str
     latency_ms: float
+
+
+def unsendable_credentials(path: Path, settings: Settings) -> list[str]:
+    """Credentials no HTTP header can carry (not printable ASCII): every call of their account
+    would fail. Each is named by account and environment variable, never by its value."""
+    with path.open("rb") as file:
+        tables = tomllib.load(file).get("accounts", [])
+    by_id = {table.get("id"): table for table in tables if isinstance(table, dict)}
+    problems = []
+    for account in settings.accounts:
+        for name, value in account.credentials.items():
+            if not header_safe(value):
+                variable = by_id.get(account.id, {}).get(f"{name}_env", f"{name}_env")
+                problems.append(
+                    f"account {account.id!r}: the value of {variable} ({name}) is not printable "
+                    "ASCII, so it cannot be sent in an HTTP header"
+                )
+    return problems
 
 
 async def _ping(account: Account, seconds: float) -> PingResult:

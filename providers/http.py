@@ -8,6 +8,11 @@ providers (401, 429, 5xx, transport errors) to a `ProviderError`. Writes (POST, 
 an adapter's PATCH may add to lists) are sent once, never retried; once sent, a 5xx or a dropped
 connection makes their outcome unknown, and `providers.writes` hears whether each may have
 taken effect. Messages name the account, never a URL, header or body.
+
+A call the budget cannot serve before the deadline is refused at once as rate limited, with the
+wait as `retry_after`; it and anything else never sent (no free connection in time, a credential
+no header can carry) neither counts against the breaker nor settles its probe. The breaker
+counts logical calls, not attempts, and a half-open probe is one attempt.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json as jsonlib
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +47,7 @@ from providers.sharing import shared_budget
 from providers.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
 from providers.writes import current_writes
 
-__all__ = ["Upstream", "build_client", "path", "retry_after_seconds"]
+__all__ = ["Upstream", "build_client", "header_safe", "path", "retry_after_seconds"]
 
 QueryParams = Mapping[str, str | int | float | None]
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,6 +57,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # trying again would fail the same way, and a write refused so did not happen.
 UNSENDABLE = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 VERSION_PREFIX = re.compile(r"api|v\d+|partner")
+EPOCH_FLOOR = 1e9  # X-RateLimit-Reset above this is a Unix time, below it seconds from now
 
 
 def path(*segments: str) -> str:
@@ -86,6 +93,12 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def header_safe(value: str) -> bool:
+    """Whether a value can go into an HTTP header as is: printable ASCII (httpx's rule, less
+    the control characters that would break the request apart)."""
+    return value.isascii() and value.isprintable()
+
+
 def build_client(account: AccountConfig) -> LeanClient:
     """The account's pooled client: as many connections as calls it may have in flight."""
     pool = ConnectionPool(
@@ -103,6 +116,12 @@ class _Attempt(Exception):
         self.error = error
         self.retryable = retryable
         self.unhealthy = unhealthy
+
+
+class _Call:
+    """One logical call's progress: whether any attempt has handed bytes to the client."""
+
+    sent = False
 
 
 class Upstream:
@@ -149,14 +168,20 @@ class Upstream:
             raise UpstreamUnavailable(
                 f"{self._name()} is failing; calls are paused", retry_after=wait, **self._context()
             )
+        # A probe asks whether the provider answers again: one attempt, not a burst of retries.
+        probe = self.breaker.state == "half-open"
+        attempts = 1 if probe else self.policy.retries + 1
+        call = _Call()
         settled = False
         try:
-            for attempt in range(self.policy.retries + 1):
+            for attempt in range(attempts):
                 if attempt:
                     observer().retry(self.account.id, self.account.provider)
                 began = time.perf_counter()
                 try:
-                    response = await self._attempt(method, url, params, json, data, headers, safe)
+                    response = await self._attempt(
+                        method, url, params, json, data, headers, safe, call
+                    )
                 except _Attempt as failed:
                     last = failed
                     self._observe(endpoint, failed.error.code, began)
@@ -165,7 +190,7 @@ class Upstream:
                     self._breaker_changed(self.breaker.succeeded)
                     settled = True
                     return response
-                if not (safe and last.retryable) or attempt == self.policy.retries:
+                if not (safe and last.retryable) or attempt == attempts - 1:
                     break
                 # A Retry-After was already handed to the rate budget, which holds the next try.
                 told = last.error.retry_after
@@ -177,11 +202,13 @@ class Upstream:
                 await asyncio.sleep(delay)
             if last.unhealthy:
                 self._breaker_changed(self.breaker.failed)
-                settled = True
+            elif probe:  # refused before sending, or answered 401/429: no verdict on health
+                self.breaker.release()
+            settled = True
             raise last.error
         finally:
-            if not settled and self.breaker.state == "half-open":
-                self._breaker_changed(self.breaker.failed)
+            if not settled and probe:  # cancelled: a probe that was sent is a failed one
+                self._breaker_changed(self.breaker.failed if call.sent else self.breaker.release)
 
     def _breaker_changed(self, change: Callable[[], None]) -> None:
         before = self.breaker.state
@@ -203,23 +230,31 @@ class Upstream:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         safe: bool,
+        call: _Call,
     ) -> Reply:
-        left = remaining()
-        if left is not None and left <= 0:
+        if headers and not all(value.isascii() for value in headers.values()):
+            # httpx, like HTTP itself, sends header values as ASCII: a credential that is not
+            # can never be sent, which is the operator's to fix, not the provider's failure.
             raise _Attempt(
-                UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
+                UpstreamAuthFailed(
+                    f"the credentials of {self._name()} cannot be sent: a credential is not ASCII",
+                    **self._context(),
+                ),
                 retryable=False,
                 unhealthy=False,
             )
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        sent = False
         writes = None if safe else current_writes()
+        # The budget is reserved first and waited out holding nothing, so a call it cannot serve
+        # in time is refused at once and a call it holds back keeps no connection from others.
+        await self._take_budget()
+        await self._take_slot()
         try:
-            async with asyncio.timeout(remaining()), self._slots:
-                # The budget is taken once a connection slot is held, so calls it lets through
-                # go out as they are granted instead of bunching up behind the cap.
-                await self._take_budget()
-                sent = True
+            left = remaining()
+            if left is not None and left <= 0:
+                raise self._out_of_time()
+            async with asyncio.timeout(left):
+                call.sent = True
                 self.calls += 1
                 if (watch := current_watch()) is not None:
                     watch.calls += 1
@@ -229,14 +264,14 @@ class Upstream:
                     method, url, params=clean or None, json=json, data=data, headers=headers
                 )
         except NOT_SENT:
-            if writes is not None and sent:
+            if writes is not None:
                 writes.had_no_effect()
             raise _Attempt(
                 UpstreamUnavailable(f"{self._name()} could not be reached", **self._context()),
                 retryable=True,
             ) from None
-        except UNSENDABLE:
-            if writes is not None and sent:
+        except (*UNSENDABLE, UnicodeError):
+            if writes is not None:
                 writes.had_no_effect()
             raise _Attempt(
                 UpstreamUnavailable(
@@ -246,7 +281,7 @@ class Upstream:
                 unhealthy=False,
             ) from None
         except (TimeoutError, httpx.TimeoutException):
-            if sent and not safe:
+            if not safe:
                 raise self._unknown() from None
             raise _Attempt(
                 UpstreamTimeout(f"{self._name()} did not answer in time", **self._context()),
@@ -268,14 +303,44 @@ class Upstream:
                 UpstreamUnavailable(f"{self._name()} dropped the connection", **self._context()),
                 retryable=True,
             ) from None
+        finally:
+            self._slots.release()
         if writes is not None and 400 <= response.status_code < 500:
             writes.had_no_effect()  # a 4xx says the provider did not act on it
         self._observe_budget(response)
         return self._check(response, safe)
 
+    def _out_of_time(self) -> _Attempt:
+        return _Attempt(
+            UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
+            retryable=False,
+            unhealthy=False,
+        )
+
+    async def _take_slot(self) -> None:
+        """A connection slot, waited for no longer than the deadline; a call that gets none
+        was never sent, so it says nothing about the provider's health."""
+        left = remaining()
+        if left is not None and left <= 0:
+            raise self._out_of_time()
+        try:
+            async with asyncio.timeout(left):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise _Attempt(
+                UpstreamTimeout(
+                    f"{self._name()} had no free connection in time", **self._context()
+                ),
+                retryable=False,
+                unhealthy=False,
+            ) from None
+
     async def _take_budget(self) -> None:
+        left = remaining()
+        if left is not None and left <= 0:
+            raise self._out_of_time()
         queued = time.perf_counter()
-        refused = await self.budget.acquire(remaining())
+        refused = await self.budget.acquire(left)
         waited = time.perf_counter() - queued
         if waited > 0.001:
             observer().rate_wait(self.account.id, self.account.provider, waited)
@@ -283,7 +348,7 @@ class Upstream:
             raise _Attempt(
                 UpstreamRateLimited(
                     f"{self._name()} is over its request budget",
-                    retry_after=refused,
+                    retry_after=math.ceil(refused * 1000) / 1000,
                     **self._context(),
                 ),
                 retryable=False,
@@ -299,14 +364,27 @@ class Upstream:
         return _Attempt(error, retryable=False)
 
     def _observe_budget(self, response: Reply) -> None:
-        """Holds calls back when the provider says the budget is spent (X-RateLimit-*)."""
-        if response.headers.get("x-ratelimit-remaining", "").strip() != "0":
+        """Learns from the provider's X-RateLimit-* headers, where it sends them.
+
+        `Limit` tightens the budget's figure for its window (see `RateBudget.learn_limit`);
+        `Remaining: 0` holds calls until `Reset`, which Greenhouse sends as epoch seconds and
+        others as seconds from now (a value past 10^9 can only be an epoch). A hold from these
+        headers is capped at a minute: a wrong header must not silence an account for long.
+        """
+        headers = response.headers
+        limit = headers.get("x-ratelimit-limit", "").strip()
+        if limit.isdigit():
+            self.budget.learn_limit(int(limit))
+        if headers.get("x-ratelimit-remaining", "").strip() != "0":
             return
         try:
-            reset = float(response.headers.get("x-ratelimit-reset", ""))
+            reset = float(headers.get("x-ratelimit-reset", ""))
         except ValueError:
             return
-        self.budget.block_for(min(max(0.0, reset - time.time()), 60.0))
+        if not math.isfinite(reset):
+            return
+        wait = reset - time.time() if reset > EPOCH_FLOOR else reset
+        self.budget.block_for(min(max(0.0, wait), 60.0))
 
     def _check(self, response: Reply, safe: bool) -> Reply:
         status = response.status_code
@@ -334,9 +412,15 @@ class Upstream:
         if status >= 500:
             if not safe:
                 raise self._unknown(f"its provider answered HTTP {status}")
+            # 503 with Retry-After: the provider names its pause; the budget holds calls for it.
+            told = retry_after_seconds(response.headers.get("retry-after"))
+            if told is not None and status == 503:
+                self.budget.block_for(told)
             raise _Attempt(
                 UpstreamUnavailable(
-                    f"the provider of {self._name()} failed (HTTP {status})", **self._context()
+                    f"the provider of {self._name()} failed (HTTP {status})",
+                    retry_after=told if status == 503 else None,
+                    **self._context(),
                 ),
                 retryable=status in RETRY_STATUSES,
             )
@@ -351,7 +435,7 @@ class Upstream:
             pass
         try:
             return jsonlib.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting past orjson's depth limit recurses here
             raise self.bad_response("a body that is not JSON") from None
 
     def bad_response(self, what: str) -> UpstreamBadResponse:

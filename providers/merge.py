@@ -441,4 +441,7 @@ SPEC = ProviderSpec(
     credentials=("api_key", "account_token"),
     check=check_account,
     default_base_url=DEFAULT_BASE_URL,
+    # Per linked account on Merge's Launch plan, its lowest (docs.merge.dev, "Rate limits");
+    # Professional (400/min) and Enterprise (600/min) accounts set `rate_limit` to their plan's.
+    rate_limit=(100, 60.0),
 )

@@ -63,7 +63,12 @@ class RetryPolicy:
 
 
 class Breaker:
-    """Opens after `threshold` consecutive failures; after `cooldown`, lets one probe through."""
+    """Opens after `threshold` consecutive failed calls; after `cooldown`, lets one probe through.
+
+    A call that was never sent (refused by the rate budget, no free connection in time) says
+    nothing of the provider's health: it neither counts here nor settles a probe, which
+    `release` hands back for the next call to make.
+    """
 
     def __init__(self, threshold: int = 5, cooldown: float = 30.0) -> None:
         self.threshold = threshold
@@ -103,49 +108,95 @@ class Breaker:
             self.opened_at = time.monotonic()
         self._probing = False
 
+    def release(self) -> None:
+        """The probe ended without a verdict: the next call probes instead."""
+        self._probing = False
+
 
 class Budget(Protocol):
-    """An account's request budget: this process's own (`RateBudget`) or one shared by several."""
+    """An account's request budget: this process's own (`RateBudget`) or one shared by several.
+
+    `acquire` refuses at once (returning the wait) when no slot comes within `max_wait`; it
+    never waits while keeping other callers from their own answer.
+    """
 
     async def acquire(self, max_wait: float | None) -> float | None: ...
 
     def block_for(self, seconds: float) -> None: ...
 
+    def learn_limit(self, limit: int) -> None: ...
+
 
 class RateBudget:
-    """At most `limit` calls in any `window` seconds, plus what the provider's headers say.
+    """At most `limit` calls in any `window` seconds, plus holds the provider asks for.
 
-    Callers queue here instead of tripping the provider's 429s.
+    Callers queue here instead of tripping the provider's 429s. Each caller reserves its slot
+    time at once (first come, first served, as `RedisRateBudget` does across processes) and
+    then sleeps until it: the reservation has no await in it, so no lock is needed and no caller
+    ever waits behind another's sleep. One that cannot be served within its `max_wait` is
+    refused at once and reserves nothing.
     """
 
     def __init__(self, limit: int | None = None, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
-        self._sent: deque[float] = deque()
+        self._granted: deque[float] = deque()  # slot times, past and reserved, ascending
         self._blocked_until = 0.0
-        self._lock = asyncio.Lock()
 
     def wait_needed(self, now: float) -> float:
-        wait = max(0.0, self._blocked_until - now)
+        """How long a call asking at `now` would wait; reserves nothing."""
+        return self._earliest(now) - now
+
+    def held(self, now: float) -> float:
+        """How long the provider's last hold (Retry-After, X-RateLimit-Reset) still lasts."""
+        return max(0.0, self._blocked_until - now)
+
+    def _earliest(self, now: float) -> float:
+        at = max(now, self._blocked_until)
         if self.limit is not None:
-            while self._sent and self._sent[0] <= now - self.window:
-                self._sent.popleft()
-            if len(self._sent) >= self.limit:
-                wait = max(wait, self._sent[0] + self.window - now)
-        return wait
+            while self._granted and self._granted[0] <= now - self.window:
+                self._granted.popleft()
+            if self._granted:
+                at = max(at, self._granted[-1])  # after every earlier reservation
+            if len(self._granted) >= self.limit:
+                at = max(at, self._granted[-self.limit] + self.window)
+        return at
 
     async def acquire(self, max_wait: float | None) -> float | None:
         """Waits for a slot; returns None when taken, or the wait that was too long to make."""
-        async with self._lock:
-            wait = self.wait_needed(time.monotonic())
-            if wait > 0:
-                if max_wait is not None and wait > max_wait:
-                    return wait
-                await asyncio.sleep(wait)
-            if self.limit is not None:
-                self._sent.append(time.monotonic())
-            return None
+        now = time.monotonic()
+        at = self._earliest(now)
+        if max_wait is not None and at - now > max_wait:
+            return at - now
+        latest = None if max_wait is None else now + max_wait
+        reserved = at
+        if self.limit is not None:
+            self._granted.append(reserved)
+        try:
+            while True:
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
+                hold = self._blocked_until  # the provider may have asked for a pause meanwhile
+                if hold <= time.monotonic():
+                    return None
+                if latest is not None and hold > latest:
+                    self._forget(reserved)
+                    return hold - time.monotonic()
+                at = hold
+        except asyncio.CancelledError:
+            self._forget(reserved)
+            raise
+
+    def _forget(self, at: float) -> None:
+        """Gives back a reserved slot that will not be used."""
+        if self.limit is not None and at in self._granted:
+            self._granted.remove(at)
 
     def block_for(self, seconds: float) -> None:
-        """The provider said its budget is spent (headers or 429): hold calls back that long."""
+        """The provider said its budget is spent (headers or Retry-After): hold calls that long."""
         self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
+
+    def learn_limit(self, limit: int) -> None:
+        """The provider announced its limit (X-RateLimit-Limit): a lower one than configured
+        is kept; a higher one is not, since the configured figure may be a share of it."""
+        if self.limit is not None and 1 <= limit < self.limit:
+            self.limit = limit

@@ -508,4 +508,5 @@ SPEC = ProviderSpec(
     credentials=("api_key",),
     check=lambda account: [] if account.credentials.get("api_key") else ["api_key_env is required"],
     default_base_url="https://talynce.com/api/v1",
+    rate_limit=None,  # Talynce publishes no number: its 429s and their Retry-After govern
 )

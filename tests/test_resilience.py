@@ -216,3 +216,45 @@ def test_a_failed_applications_lookup_costs_only_that_field(stack: Stack) -> Non
     assert all(apps is not None for name in ("globex", "initech") for apps in by_account[name])
     assert {e["extensions"]["code"] for e in body["errors"]} == {"UPSTREAM_BAD_RESPONSE"}
     assert {e["extensions"]["account"] for e in body["errors"]} == {"acme"}
+
+
+def test_a_429_storm_is_reported_as_rate_limited_and_leaves_the_breaker_closed() -> None:
+    """Calls queued behind the provider's Retry-After are refused as rate limited once they
+    cannot be sent before their deadline; none is a timeout, none counts against the breaker."""
+    with running_stack(make_orgs(), request_timeout=2.0, breaker_threshold=3) as stack:
+        storm = {"rates": {"rate_limit": 1.0}, "retry_after": "1"}
+        put = httpx.put(f"{stack.upstream}/_admin/faults/{stack.orgs['acme'].name}", json=storm)
+        assert put.status_code == 200
+
+        async def send_all() -> list[tuple[float, dict[str, Any]]]:
+            async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+
+                async def one() -> tuple[float, dict[str, Any]]:
+                    began = time.monotonic()
+                    reply = await client.post(
+                        "/graphql", json={"query": LIST, "variables": {"first": 3}}
+                    )
+                    return time.monotonic() - began, reply.json()
+
+                return await asyncio.gather(*(one() for _ in range(40)))
+
+        replies = asyncio.run(send_all())
+        for elapsed, body in replies:
+            assert elapsed < 2.0 + 1.0
+            sources = {s["account"]["id"]: s for s in body["data"]["candidates"]["sources"]}
+            acme = sources["acme"]
+            assert acme["status"] == "ERROR"
+            assert acme["error"]["code"] == "UPSTREAM_RATE_LIMITED", acme
+            assert 0 < acme["error"]["retryAfter"] <= 1
+            assert sources["globex"]["error"] is None
+        assert len(stack.calls("acme")) > 40  # the storm was real: every call met a 429
+        ready = httpx.get(f"{stack.url}/readyz").json()
+        assert ready["breakers_open"] == []
+        metrics = httpx.get(f"{stack.url}/metrics").text
+        assert 'gateway_breaker_state{account="acme",provider="talynce"} 2.0' not in metrics
+
+        calm = httpx.put(f"{stack.upstream}/_admin/faults/{stack.orgs['acme'].name}", json={})
+        assert calm.status_code == 200
+        time.sleep(1.05)  # the last Retry-After
+        body = stack.graphql(LIST, {"first": 3})
+        assert "errors" not in body, body["errors"]

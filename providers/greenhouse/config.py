@@ -94,4 +94,8 @@ SPEC = ProviderSpec(
     credentials=("api_key", "oauth_token", "client_id", "client_secret"),
     check=check,
     default_base_url=None,
+    # Harvest's documented 50 calls per 10 s (an integration may be granted more: set
+    # `rate_limit`; a lower X-RateLimit-Limit is learned). The Partner API documents no limit,
+    # and the same bound keeps it polite.
+    rate_limit=(50, 10.0),
 )
