@@ -6,6 +6,11 @@ never ran: parse, validation or variable coercion failed) comes back as 400 with
 entry; `application/json` clients keep the classic 200. Protocol refusals are JSON with a code:
 405 for other methods and for mutations over GET, 415 for other request bodies, 406 when the
 client accepts neither JSON media type.
+
+Nothing here runs without the guard's verdict: the GraphiQL page (`security.is_page`) is served
+before Strawberry sees the request, so its query string never executes, and any other request
+that arrives without an authenticated client in its scope is refused with 401; there is no
+fallback identity. Refusals share one shape (`negotiation.refusal`).
 """
 
 from __future__ import annotations
