@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from gateway.logs import configure_logging
 from gateway.ping import ping_accounts, render_table, unsendable_credentials
 from gateway.security import hash_key, new_key
+from gateway.server import server_config
 from gateway.settings import SHARED_CURSOR_SECRET, ConfigError, Settings, load_settings
 
 __all__ = ["main"]
@@ -36,7 +38,9 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
 
     async def run(settings: Settings) -> None:
         app = create_app(settings)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
+        config = server_config(
+            app, settings, host=host, port=port, log_level="info", log_config=None
+        )
         print(f"GraphiQL: http://{host}:{port}/graphql", flush=True)
         await uvicorn.Server(config).serve()
 
@@ -49,19 +53,24 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
         await run(demo.settings)
 
 
-def _serve_workers(config: Path, host: str, port: int, workers: int, log_format: str) -> int:
+def _serve_workers(
+    config: Path, settings: Settings, host: str, port: int, workers: int, log_format: str
+) -> int:
     """N processes on one socket; they share the cursor secret so any worker reads any cursor."""
     os.environ[CONFIG_ENV] = str(config.resolve())
     os.environ["ATS_GATEWAY_LOG_FORMAT"] = log_format
     os.environ.setdefault(SHARED_CURSOR_SECRET, secrets.token_urlsafe(32))
-    uvicorn.run(
+    # What uvicorn.run does for workers, with the gateway's connection limits in the config.
+    server = server_config(
         "gateway.app:app_from_environment",
+        settings,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_config=None,
     )
+    Multiprocess(server, sockets=[server.bind_socket()]).run()
     return 0
 
 
@@ -132,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if config_path is None or settings is None:
                 print("--workers needs --config: the demo runs in one process", file=sys.stderr)
                 return 2
-            return _serve_workers(config_path, args.host, args.port, args.workers, args.log_format)
+            return _serve_workers(
+                config_path, settings, args.host, args.port, args.workers, args.log_format
+            )
         configure_logging(args.log_format)
         asyncio.run(_serve(settings, args.host, args.port))
         return 0

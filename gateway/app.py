@@ -21,9 +21,10 @@ from starlette.routing import Mount, Route
 from gateway.graphiql import static_app
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics
+from gateway.negotiation import refusal
 from gateway.redaction import install_redaction
 from gateway.schema import build_schema
-from gateway.security import GuardMiddleware
+from gateway.security import GuardMiddleware, bearer_matches
 from gateway.settings import Settings, load_settings
 from gateway.store import Store, open_store
 from gateway.tracing import Tracing, tracing_from_setting
@@ -92,19 +93,37 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    def operator(request: Request) -> bool:
+        """Who may read /metrics and the detailed /readyz: the holder of the metrics key; with
+        no metrics key, anyone only in open mode (no clients, which the CLI keeps on loopback)."""
+        if settings.metrics_key_sha256 is not None:
+            authorization = request.headers.get("authorization")
+            return bearer_matches(authorization, settings.metrics_key_sha256)
+        return not settings.clients
+
     async def readyz(request: Request) -> Response:
-        """Ready when configured and at least one account's breaker lets calls through."""
-        open_ = [a.id for a in accounts if metrics.breakers.get(a.id) == "open"]
+        """Ready when configured and at least one account's breaker lets calls through.
+
+        Breakers are asked now (an open one past its cooldown lets a probe through), so an
+        instance that a load balancer took out comes back without needing traffic first.
+        Account ids and the store's state are for the operator only.
+        """
+        open_ = [account.id for account in accounts if account.breaker_state() == "open"]
         ready = len(accounts) > 0 and len(open_) < len(accounts)
-        body = {
-            "status": "ready" if ready else "unavailable",
-            "accounts": len(accounts),
-            "store": store.status,  # Redis being down degrades, it does not make us unready
-        }
-        return JSONResponse(body | {"breakers_open": open_}, status_code=200 if ready else 503)
+        status: dict[str, object] = {"status": "ready" if ready else "unavailable"}
+        if operator(request):
+            status |= {"accounts": len(accounts), "store": store.status, "breakers_open": open_}
+        return JSONResponse(status, status_code=200 if ready else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        if operator(request):
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        accept = request.headers.get("accept")
+        if settings.metrics_key_sha256 is None:
+            message = "metrics are private: set [gateway] metrics_key_sha256 to read them"
+            return refusal(403, "FORBIDDEN", message, accept)
+        message = "send the metrics key as 'Authorization: Bearer <key>'"
+        return refusal(401, "UNAUTHENTICATED", message, accept, {"WWW-Authenticate": "Bearer"})
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -124,6 +143,8 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
             clients=settings.clients,
             max_body_bytes=settings.limits.max_body_bytes,
             path="/graphql",
+            graphiql=settings.graphiql,
+            body_timeout=settings.request_timeout,
         )
     ]
     if settings.cors_origins:

@@ -1,17 +1,23 @@
 """Keeps secrets out of log lines: every handler gets a filter that masks known secret values.
 
 The filter masks the message, each format argument and any traceback, so a secret cannot slip
-through as an argument or in an exception's text.
+through as an argument or in an exception's text. Client keys are configured only as digests,
+so the gateway cannot know them to mask them: credentials that look like one (`Bearer …`,
+`access_token=…`) are masked by shape, and query strings (where clients put keys they should
+not) never reach the access log at all.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
-__all__ = ["RedactSecrets", "install_redaction"]
+__all__ = ["DropQueryStrings", "RedactSecrets", "install_redaction"]
 
 MASK = "[redacted]"
+CREDENTIAL = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+KEYED_VALUE = re.compile(r"(?i)\b([a-z_-]*(?:token|key|secret|password|auth)[a-z_-]*)=[^&\s\"']+")
 
 
 class RedactSecrets(logging.Filter):
@@ -28,7 +34,9 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return text
+        if "=" in text:
+            text = KEYED_VALUE.sub(rf"\1={MASK}", text)
+        return CREDENTIAL.sub(rf"\1\2{MASK}", text)
 
     def _clean(self, value: object) -> object:
         text = str(value)
@@ -49,12 +57,30 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DropQueryStrings(logging.Filter):
+    """For uvicorn's access log, whose lines carry each request's path with its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_path_only(arg) for arg in record.args)
+        return True
+
+
+def _path_only(value: object) -> object:
+    if isinstance(value, str) and value.startswith("/") and "?" in value:
+        return value.partition("?")[0] + "?" + MASK
+    return value
+
+
 def install_redaction(secrets: Iterable[str]) -> None:
     """Masks `secrets` on every handler configured now (root, uvicorn's and the rest).
 
     A handler that already has the filter (another app in this process) learns the new secrets
     too, so every app's secrets stay masked whichever was created first.
     """
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())
     secrets = set(secrets)
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for logger in loggers:

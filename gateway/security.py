@@ -8,6 +8,7 @@ open, which the CLI allows on loopback only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -15,12 +16,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.graphiql import GRAPHIQL_CSP
+from gateway.negotiation import negotiate, refusal
 
-__all__ = ["ANONYMOUS", "Client", "GuardMiddleware", "hash_key", "new_key"]
+__all__ = [
+    "ANONYMOUS",
+    "Client",
+    "GuardMiddleware",
+    "bearer_matches",
+    "hash_key",
+    "is_page",
+    "new_key",
+]
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = [
@@ -65,34 +75,66 @@ def identify(clients: Iterable[Client], authorization: str | None) -> Client | N
     return found
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+def is_page(scope: Scope, graphiql: bool) -> bool:
+    """A browser asking for the GraphiQL page: a GET that names text/html, with GraphiQL on.
+
+    The page is served as a page whatever the query string says (it never executes a `query`
+    parameter), so it needs no key; with GraphiQL off the same request is an API request.
+    """
+    if not graphiql or scope["method"] != "GET":
+        return False
+    return negotiate(Headers(scope=scope).get("accept")).html
+
+
+def bearer_matches(authorization: str | None, digest: str) -> bool:
+    """True when `authorization` carries the key whose SHA-256 is `digest` (constant time)."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return False
+    return hmac.compare_digest(hash_key(key.strip()), digest)
 
 
 class GuardMiddleware:
     """Authenticates GraphQL calls, bounds request bodies, and adds security headers.
 
-    The authenticated client is put in `scope["state"]["client"]` for the GraphQL context.
+    Every request to `path` is authenticated except the GraphiQL page (see `is_page`), which
+    the view serves without executing anything. The authenticated client is put in
+    `scope["state"]["client"]`; the view refuses a request that arrives without one, so no
+    request can run as someone it did not prove to be. With no clients configured at all the
+    client is ANONYMOUS (the CLI only allows that on loopback). WebSockets are refused: the
+    schema has no subscriptions, so there is nothing for a socket to do.
     """
 
     def __init__(
-        self, app: ASGIApp, *, clients: tuple[Client, ...], max_body_bytes: int, path: str
+        self,
+        app: ASGIApp,
+        *,
+        clients: tuple[Client, ...],
+        max_body_bytes: int,
+        path: str,
+        graphiql: bool = True,
+        body_timeout: float = 10.0,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        if body_timeout <= 0:
+            raise ValueError("body_timeout must be positive")
         self.app = app
         self.clients = clients
         self.max_body_bytes = max_body_bytes
         self.path = path
+        self.graphiql = graphiql
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        is_page = scope["method"] == "GET" and "text/html" in headers.get("accept", "")
-        csp = GRAPHIQL_CSP if is_page else API_CSP
+        page = is_page(scope, self.graphiql)
+        csp = GRAPHIQL_CSP if page else API_CSP
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -104,12 +146,13 @@ class GuardMiddleware:
                 ]
             await send(message)
 
-        if scope["path"] != self.path or is_page:
+        if scope["path"] != self.path or page:
             await self.app(scope, receive, send_secured)
             return
-        refusal, body = await self._check(scope, headers, receive)
-        if refusal is not None:
-            await refusal(scope, receive, send_secured)
+        headers = Headers(scope=scope)
+        refused, body = await self._check(scope, headers, receive)
+        if refused is not None:
+            await refused(scope, receive, send_secured)
             return
         replayed = False
 
@@ -122,38 +165,63 @@ class GuardMiddleware:
 
         await self.app(scope, replay, send_secured)
 
+    def _refuse(
+        self, headers: Headers, status: int, code: str, message: str, **extra: str
+    ) -> Response:
+        return refusal(status, code, message, headers.get("accept"), extra or None)
+
     async def _check(
         self, scope: Scope, headers: Headers, receive: Receive
     ) -> tuple[Response | None, bytes]:
         if self.clients:
             client = identify(self.clients, headers.get("authorization"))
             if client is None:
-                return _error(
+                return self._refuse(
+                    headers,
                     401,
                     "UNAUTHENTICATED",
                     "send a client key as 'Authorization: Bearer <key>'",
-                    {"WWW-Authenticate": "Bearer"},
+                    **{"WWW-Authenticate": "Bearer"},
                 ), b""
         else:
             client = ANONYMOUS
         scope.setdefault("state", {})["client"] = client
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return self._too_large(), b""
+            return self._too_large(headers), b""
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            return self._refuse(
+                headers,
+                408,
+                "REQUEST_TIMEOUT",
+                f"the request body did not arrive within {self.body_timeout:g} s",
+                connection="close",
+            ), b""
+        if body is None:
+            return self._too_large(headers), b""
+        if body.lstrip().startswith(b"["):
+            return self._refuse(
+                headers, 400, "BAD_USER_INPUT", "batched operations are not accepted"
+            ), b""
+        return None, body
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None once it is over the limit (the rest is left unread)."""
         chunks, size = [], 0
         while True:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return self._too_large(), b""
+                return None
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if body.lstrip().startswith(b"["):
-            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted"), b""
-        return None, body
+                return b"".join(chunks)
 
-    def _too_large(self) -> Response:
-        return _error(413, "BAD_USER_INPUT", f"request body is over {self.max_body_bytes} bytes")
+    def _too_large(self, headers: Headers) -> Response:
+        return self._refuse(
+            headers, 413, "BAD_USER_INPUT", f"request body is over {self.max_body_bytes} bytes"
+        )

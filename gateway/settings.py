@@ -59,6 +59,10 @@ GATEWAY_KEYS = {
     "store_prefix",
     "cache_ttl",
     "tracing",
+    "metrics_key_sha256",
+    "header_timeout",
+    "keep_alive_timeout",
+    "max_connections",
 }
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
@@ -87,6 +91,12 @@ class Settings:
     store_prefix: str = "ats-gateway"
     cache_ttl: float = 0.0
     tracing: str = "off"
+    # Bearer key (as its SHA-256) for /metrics and the detailed /readyz; None keeps them private
+    # unless no clients are configured (open mode, loopback only).
+    metrics_key_sha256: str | None = None
+    header_timeout: float = 10.0  # seconds for a request's head to arrive (see gateway.server)
+    keep_alive_timeout: float = 5  # whole seconds an idle keep-alive connection stays open
+    max_connections: int = 1000  # open connections (and requests) before new ones get 503
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
@@ -257,7 +267,24 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         store_prefix=_store_prefix(gateway),
         cache_ttl=_number(gateway, "cache_ttl", "gateway", 0.0, minimum=0),
         tracing=_choice(gateway, "tracing", TRACING),
+        metrics_key_sha256=_digest(gateway, "metrics_key_sha256", "gateway"),
+        header_timeout=_number(gateway, "header_timeout", "gateway", 10.0, minimum=0.1),
+        keep_alive_timeout=_number(
+            gateway, "keep_alive_timeout", "gateway", 5, minimum=1, integer=True
+        ),
+        max_connections=int(
+            _number(gateway, "max_connections", "gateway", 1000, minimum=1, integer=True)
+        ),
     )
+
+
+def _digest(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ConfigError(f"{where}.{key}: expected 64 hex digits (python -m gateway new-key)")
+    return value
 
 
 STORE_SCHEMES = ("redis", "rediss", "unix")

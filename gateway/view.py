@@ -6,6 +6,11 @@ never ran: parse, validation or variable coercion failed) comes back as 400 with
 entry; `application/json` clients keep the classic 200. Protocol refusals are JSON with a code:
 405 for other methods and for mutations over GET, 415 for other request bodies, 406 when the
 client accepts neither JSON media type.
+
+Nothing here runs without the guard's verdict: the GraphiQL page (`security.is_page`) is served
+before Strawberry sees the request, so its query string never executes, and any other request
+that arrives without an authenticated client in its scope is refused with 401; there is no
+fallback identity. Refusals share one shape (`negotiation.refusal`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -31,8 +36,9 @@ from gateway.errors import shape_errors
 from gateway.graphiql import graphiql_html
 from gateway.logs import request_logger
 from gateway.metrics import Metrics
+from gateway.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, refusal
 from gateway.schema import GatewaySchema
-from gateway.security import ANONYMOUS, Client
+from gateway.security import Client, is_page
 from gateway.tracing import Fanout, Tracing
 from providers.observe import Observer, watch_request
 from providers.resilience import set_deadline
@@ -43,23 +49,11 @@ from resolvers.pagination import CursorCodec
 
 __all__ = ["GraphQLView"]
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
-ACCEPTABLE = (GRAPHQL_RESPONSE, JSON, "application/*", "*/*")
 
-
-def _accepts(accept: str) -> tuple[bool, bool]:
-    """(acceptable at all, prefers application/graphql-response+json)."""
-    if not accept.strip():
-        return True, False
-    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    return any(t in ACCEPTABLE for t in types), GRAPHQL_RESPONSE in types
-
-
-def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    code = "BAD_USER_INPUT"
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
+def _refusal(
+    status: int, message: str, accept: str, headers: dict[str, str] | None = None
+) -> Response:
+    return refusal(status, "BAD_USER_INPUT", message, accept, headers)
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -84,7 +78,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         metrics: Metrics,
         tracing: Tracing | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, subscription_protocols=()
+        )
+        self.graphiql = graphiql
         self.metrics = metrics
         self.tracing = tracing
         self.observer: Observer = Fanout(metrics, tracing) if tracing is not None else metrics
@@ -94,6 +91,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.request_timeout = request_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # No subscriptions exist; the guard refuses sockets too, this is the second lock.
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -104,22 +105,35 @@ class GraphQLView(GraphQL[RequestContext, None]):
         watch = watch_request(self.observer)
         request = Request(scope, receive)
         accept = request.headers.get("accept", "")
-        is_page = request.method == "GET" and "text/html" in accept
-        acceptable, _ = _accepts(accept)
-        if request.method not in ("GET", "POST"):
-            response = _refusal(405, "GraphQL is served over GET and POST", {"Allow": "GET, POST"})
-        elif not acceptable and not is_page:
-            response = _refusal(406, f"answers are {JSON} or {GRAPHQL_RESPONSE}")
+        page = is_page(scope, self.graphiql)
+        negotiated = negotiate(accept)
+        if page:
+            response = await self.render_graphql_ide(request)  # executes nothing, needs no key
+        elif not isinstance(state.get("client"), Client):
+            # Only the guard authenticates; arriving without its verdict is never a pass.
+            response = refusal(
+                401,
+                "UNAUTHENTICATED",
+                "send a client key as 'Authorization: Bearer <key>'",
+                accept,
+                {"WWW-Authenticate": "Bearer"},
+            )
+        elif request.method not in ("GET", "POST"):
+            response = _refusal(
+                405, "GraphQL is served over GET and POST", accept, {"Allow": "GET, POST"}
+            )
+        elif not negotiated.acceptable:
+            response = _refusal(406, f"answers are {JSON} or {GRAPHQL_RESPONSE}", accept)
         elif request.method == "POST" and not request.headers.get(
             "content-type", ""
         ).lower().startswith(JSON):
-            response = _refusal(415, f"send the operation as {JSON}")
+            response = _refusal(415, f"send the operation as {JSON}", accept)
         else:
             with self._span(request) as span:
                 try:
                     response = await self.run(request)
                 except HTTPException as error:
-                    response = self._protocol_error(error)
+                    response = self._protocol_error(error, accept)
                 if span is not None:
                     context = state.get("graphql_context")
                     span.set_attribute(
@@ -130,9 +144,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         response.headers.setdefault("x-request-id", request_id)
         context = state.get("graphql_context")
         operation = context.operation_name if context is not None else None
-        outcome = "page" if is_page else state.get("outcome", "refused")
+        outcome = "page" if page else state.get("outcome", "refused")
         seconds = time.perf_counter() - began
-        if not is_page:
+        if not page:
             self.metrics.request(operation, outcome, seconds)
         request_logger.info(
             "%s %s %s",
@@ -162,11 +176,25 @@ class GraphQLView(GraphQL[RequestContext, None]):
             with self.tracing.request(request.method, request.url.path) as span:
                 yield span
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Never from inside the GraphQL handler: `__call__` serves the page before it."""
+        return False
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Anything undecodable is a 400: malformed, not UTF-8, or nested deeper than the
+        parser's recursion allows (which Strawberry would let through as a 500)."""
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+
     @staticmethod
-    def _protocol_error(error: HTTPException) -> Response:
+    def _protocol_error(error: HTTPException, accept: str) -> Response:
         if error.status_code == 400 and "mutations are not allowed" in error.reason:
-            return _refusal(405, "mutations are sent with POST", {"Allow": "POST"})
-        return _refusal(error.status_code, error.reason)
+            return _refusal(405, "mutations are sent with POST", accept, {"Allow": "POST"})
+        if error.status_code == 401:
+            return refusal(401, "UNAUTHENTICATED", error.reason, accept)
+        return _refusal(error.status_code, error.reason, accept)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -178,7 +206,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             state["sub_response"] = response
         # The request's own task runs the whole operation, so every upstream call inherits this.
         set_deadline(self.request_timeout)
-        client: Client = state.get("client", ANONYMOUS)
+        client = state.get("client")
+        if not isinstance(client, Client):
+            raise HTTPException(401, "send a client key as 'Authorization: Bearer <key>'")
         context = RequestContext.create(
             self.accounts.visible(client.accounts),
             self.cursors,
@@ -196,7 +226,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         state = request.scope.get("state", {})
         shape_errors(result, state.get("graphql_context"))
         body: dict[str, Any] = dict(process_result(result))
-        _, modern = _accepts(request.headers.get("accept", ""))
+        modern = negotiate(request.headers.get("accept")).modern
         sub_response = state.get("sub_response")
         if modern and isinstance(sub_response, Response):
             sub_response.media_type = GRAPHQL_RESPONSE

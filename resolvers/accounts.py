@@ -30,6 +30,17 @@ class Account:
     def can(self, capability: Capability) -> bool:
         return capability in self.provider.capabilities
 
+    def breaker_state(self) -> str:
+        """ "closed", "half-open" or "open" as of now: an open breaker past its cooldown reads
+        half-open with no call needed, so readiness comes back without traffic. Looks through
+        wrappers (the response cache keeps the adapter as `inner`) to the adapter's `upstream`;
+        an adapter with no breaker reads closed."""
+        provider: object = self.provider
+        while (inner := getattr(provider, "inner", None)) is not None:
+            provider = inner
+        breaker = getattr(getattr(provider, "upstream", None), "breaker", None)
+        return str(breaker.state) if breaker is not None else "closed"
+
 
 class Accounts:
     """Looks accounts up by id; an unknown id reads exactly like one the caller may not see."""

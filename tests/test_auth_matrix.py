@@ -1,0 +1,166 @@
+"""Every way into the gateway, with every key: nothing runs unauthenticated, no key sees more.
+
+Each route is asked with each method, each Accept header and each kind of key, always carrying
+a query string (and, for POST, a body) that would run a GraphQL operation listing candidates of
+every account. The GraphiQL page is served only as a page, and nothing else answers without a
+valid key.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from itertools import product
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from gateway.app import create_app
+from gateway.security import Client, hash_key
+from gateway.view import GraphQLView
+from tests.conftest import Stack, gateway_settings, make_orgs, running_stack
+from tests.servers import serve_in_thread
+
+WIDE, NARROW = "wide-key-0123456789abcdef", "narrow-key-0123456789abcdef"
+CLIENTS = (
+    Client("wide", hash_key(WIDE), None, True),
+    Client("narrow", hash_key(NARROW), frozenset({"acme"}), True),
+)
+HIDDEN_FROM_NARROW = ("globex", "initech")
+QUERY = "{ accounts { id name } candidates(first: 3) { edges { node { account { id } } } } }"
+ROUTES = (
+    "/",
+    "/graphql",
+    "/graphql/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/graphiql/x",
+    "/unknown",
+    "/GRAPHQL",
+)
+METHODS = ("GET", "POST", "HEAD", "OPTIONS")
+ACCEPTS = ("text/html", "*/*", "application/json", "application/graphql-response+json", None)
+KEYS = {"none": None, "wrong": "wrong-key-0123456789abcdef", "narrow": NARROW}
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["graphiql-on", "graphiql-off"])
+def gateway(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    with running_stack(make_orgs(), clients=CLIENTS, graphiql=request.param) as stack:
+        yield stack
+
+
+def ask(
+    client: httpx.Client, stack: Stack, route: str, method: str, accept: str | None, key: str | None
+) -> httpx.Response:
+    headers = {}
+    if accept is not None:
+        headers["accept"] = accept
+    if key is not None:
+        headers["authorization"] = f"Bearer {key}"
+    kwargs: dict[str, object] = {}
+    if method == "POST":
+        kwargs["json"] = {"query": QUERY}
+    return client.request(
+        method,
+        f"{stack.url}{route}",
+        params={"query": QUERY, "variables": "{}"},
+        headers=headers,
+        follow_redirects=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_nothing_runs_without_a_valid_key_and_no_key_sees_past_its_accounts(
+    gateway: Stack,
+) -> None:
+    answers = {}
+    with httpx.Client(timeout=30) as client:
+        for (kind, key), route, method, accept in product(KEYS.items(), ROUTES, METHODS, ACCEPTS):
+            before = {name: len(gateway.calls(name)) for name in gateway.orgs}
+            response = ask(client, gateway, route, method, accept, key)
+            answers[(kind, route, method, accept)] = response.status_code
+            where = f"{kind} key, {method} {route}, accept {accept}: {response.status_code}"
+            text = response.text
+            called = {n for n in gateway.orgs if len(gateway.calls(n)) > before[n]}
+            assert response.status_code != 500, where
+            for hidden in HIDDEN_FROM_NARROW:
+                assert hidden not in text.lower(), where
+            assert not called & set(HIDDEN_FROM_NARROW), where
+            if kind != "narrow":
+                assert not called, where
+                assert '"data"' not in text and "acme" not in text.lower(), where
+                assert '"accounts"' not in text, where
+    # The matrix is not vacuous: the narrow key does run operations, on its own account only.
+    assert answers[("narrow", "/graphql", "POST", "application/json")] == 200
+    assert answers[("none", "/graphql", "POST", "application/json")] == 401
+    assert answers[("none", "/graphql", "GET", "*/*")] == 401
+
+
+def test_the_graphiql_page_is_served_as_a_page_and_runs_nothing() -> None:
+    with running_stack(make_orgs(), clients=CLIENTS) as stack:
+        before = len(stack.emulator.requests)
+        page = httpx.get(
+            f"{stack.url}/graphql",
+            params={"query": QUERY},
+            headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        )
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "graphiql" in page.text.lower() and "acme" not in page.text
+        assert len(stack.emulator.requests) == before
+
+
+def test_with_graphiql_off_a_browser_get_is_an_api_request_that_needs_a_key() -> None:
+    with running_stack(make_orgs(), clients=CLIENTS, graphiql=False) as stack:
+        url = f"{stack.url}/graphql"
+        browser = {"accept": "text/html,*/*;q=0.8"}
+        refused = httpx.get(url, params={"query": QUERY}, headers=browser)
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        keyed = httpx.get(
+            url, params={"query": QUERY}, headers=browser | {"authorization": f"Bearer {NARROW}"}
+        )
+        assert keyed.status_code == 200
+        assert [a["id"] for a in keyed.json()["data"]["accounts"]] == ["acme"]
+
+
+def test_the_graphql_view_has_no_fallback_identity() -> None:
+    """Reached without the guard's verdict (a route added without it), the view refuses."""
+    orgs = make_orgs()
+    for clients in (CLIENTS, ()):
+        app = create_app(gateway_settings("http://127.0.0.1:9", orgs, clients=clients))
+        [view] = [
+            r.endpoint
+            for r in app.routes
+            if isinstance(r, Route) and isinstance(r.endpoint, GraphQLView)
+        ]
+        with serve_in_thread(view) as url:
+            for request in (
+                httpx.post(url, json={"query": "{ accounts { id } }"}),
+                httpx.get(url, params={"query": "{ accounts { id } }"}),
+            ):
+                assert request.status_code == 401, request.text
+                assert "data" not in request.json()
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/graphql/", "/"])
+def test_websockets_are_refused(gateway: Stack, path: str) -> None:
+    """No subscriptions exist, so no socket is accepted, with or without a key."""
+    parts = urlsplit(gateway.url)
+    for key in (None, NARROW):
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+            auth = f"Authorization: Bearer {key}\r\n" if key else ""
+            sock.sendall(
+                (
+                    f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n"
+                    f"{auth}\r\n"
+                ).encode()
+            )
+            status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+        assert b" 101 " not in status_line, status_line
+        assert status_line.split()[1] == b"403", status_line
