@@ -45,7 +45,7 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3000
-    max_cost: int = 5000
+    max_cost: int = 20_000  # leaves count: a 100-candidate page with applications is ~12 000
     max_body_bytes: int = 64 * 1024
     max_fields: int = 2000
 

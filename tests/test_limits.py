@@ -205,12 +205,12 @@ def test_the_summary_equals_a_walk_of_the_expansion(document: str) -> None:
 
 
 async def test_leaf_fields_count_in_the_cost() -> None:
-    """100 candidates of 50 values each are 5000 values to fetch and send, not 300 objects."""
-    leaves = " ".join(["id"] * 50)
+    """100 candidates of 200 values each are 20 000 values to fetch and send, not 300 objects."""
+    leaves = " ".join(["id"] * 200)
     document = f"{{ candidates(first: 100) {{ edges {{ node {{ {leaves} }} }} }} }}"
     result = await build_schema().execute(document)
     assert result.errors and [e.message for e in result.errors] == [
-        "query cost 5300 is over the limit of 5000"
+        "query cost 20300 is over the limit of 20000"
     ]
 
 
