@@ -84,6 +84,8 @@ ENTRY_TO_INPUT = {
     "url_type": "type",
 }
 
+MAX_PROBLEMS = 50  # entries looked at in one answer's errors or warnings
+
 # Offer statuses that mean the candidate accepted: Merge's OfferStatusEnum has SIGNED only.
 ACCEPTED_OFFERS = frozenset({"SIGNED"})
 
@@ -247,26 +249,57 @@ def input_path(pointer: object) -> tuple[str, ...] | None:
     return tuple(path)
 
 
-def _problem_parts(raw: object) -> tuple[str, str, tuple[str, ...] | None] | None:
+# Merge's documented problem types, and what the gateway says for each (as an error, and as a
+# warning: the same type can be either). Merge's own `detail` and `title` are the third party's
+# text and reach no client; an undocumented type counts as ERROR.
+PROBLEM_MESSAGES = {
+    "CORRUPTED_FILE": "Merge could not read the file's contents",
+    "CREDENTIAL_REFRESH_FAILED": "Merge could not refresh its credentials for the ATS",
+    "DISABLED_MODEL_WRITE": "writing candidates is disabled for this Merge linked account",
+    "DUPLICATE_MODEL_EXISTS": "the ATS already has a record with these unique values",
+    "ERROR": "Merge refused the write",
+    "INCORRECT_FIELD_TYPE": "Merge could not convert this value to the type the ATS expects",
+    "INVALID_FIELD_CHOICE": "the ATS has no such choice for this field",
+    "MISSING_REQUIRED_FIELD": "the ATS needs a value here",
+    "UNRECOGNIZED_FIELD": "Merge did not recognize this field",
+}
+WARNING_MESSAGES = PROBLEM_MESSAGES | {
+    "INCORRECT_FIELD_TYPE": "Merge converted this value to the type the ATS expects",
+    "UNRECOGNIZED_FIELD": "Merge did not recognize this field; it was not saved",
+    "ERROR": "Merge reported a problem with the write",
+}
+
+
+def _problem_parts(
+    raw: object, messages: Mapping[str, str]
+) -> tuple[str, str, tuple[str, ...] | None] | None:
     if not isinstance(raw, Mapping):
         return None
-    code = _text(raw, "problem_type") or "ERROR"
-    message = _text(raw, "detail") or _text(raw, "title") or code
+    given = _text(raw, "problem_type")
+    code = given if given is not None and given in messages else "ERROR"
     source = raw.get("source")
     pointer = source.get("pointer") if isinstance(source, Mapping) else None
-    return code, message, input_path(pointer)
+    return code, messages[code], input_path(pointer)
 
 
 def problems(raw: object) -> list[FieldProblem]:
-    """Merge `errors` entries as field problems: problem_type is the code."""
-    parts = [_problem_parts(entry) for entry in (raw if isinstance(raw, list) else ())]
-    return [FieldProblem(*part) for part in parts if part is not None]
+    """Merge `errors` entries as field problems: a documented problem_type is the code, the
+    message is the gateway's, and the path is one the adapter wrote (else none)."""
+    parts = [_problem_parts(entry, PROBLEM_MESSAGES) for entry in _entries(raw)]
+    return [FieldProblem(*part) for part in dict.fromkeys(parts) if part is not None]
 
 
 def warnings(raw: object) -> list[WriteWarning]:
-    """Merge `warnings` entries as write warnings, with the same paths as problems."""
-    parts = [_problem_parts(entry) for entry in (raw if isinstance(raw, list) else ())]
-    return [WriteWarning(message, code, path) for code, message, path in filter(None, parts)]
+    """Merge `warnings` entries as write warnings, worded and placed as problems are."""
+    parts = [_problem_parts(entry, WARNING_MESSAGES) for entry in _entries(raw)]
+    return [
+        WriteWarning(message, code, path)
+        for code, message, path in filter(None, dict.fromkeys(parts))
+    ]
+
+
+def _entries(raw: object) -> list[Any]:
+    return raw[:MAX_PROBLEMS] if isinstance(raw, list) else []
 
 
 def debug_logs(raw: object) -> list[WriteWarning]:
