@@ -7,6 +7,7 @@ records, so the adapter only moves requests and pages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -84,7 +85,10 @@ ENTRY_TO_INPUT = {
     "url_type": "type",
 }
 
-MAX_PROBLEMS = 50  # entries looked at in one answer's errors or warnings
+MAX_PROBLEMS = 50  # entries looked at in one answer's errors, warnings or logs
+LOG_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+LOG_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+LOG_VIEW = re.compile(r"https://app(\.[a-z]{2})?\.merge\.dev/logs/[0-9A-Za-z-]{1,64}")
 
 # Offer statuses that mean the candidate accepted: Merge's OfferStatusEnum has SIGNED only.
 ACCEPTED_OFFERS = frozenset({"SIGNED"})
@@ -303,16 +307,32 @@ def _entries(raw: object) -> list[Any]:
 
 
 def debug_logs(raw: object) -> list[WriteWarning]:
-    """Debug-mode `logs` as warnings, without the third party's URL (it may hold tokens)."""
+    """Debug-mode `logs` as warnings, without the third party's URL (it may hold tokens).
+
+    Each part is checked against what Merge sends (a method, a status, a dashboard link or a
+    log id of its own form), so no free text of the answer reaches a client.
+    """
     found = []
-    for log in raw if isinstance(raw, list) else ():
+    for log in _entries(raw):
         if not isinstance(log, Mapping):
             continue
         summary = log.get("log_summary")
         summary = summary if isinstance(summary, Mapping) else {}
-        call = f"{summary.get('method', '?')} → HTTP {summary.get('status_code', '?')}"
-        where = _text(log, "dashboard_view") or _text(log, "log_id") or "no log id"
-        found.append(WriteWarning(f"Merge debug log: {call}; {where}", "MERGE_DEBUG_LOG"))
+        method = summary.get("method")
+        status = summary.get("status_code")
+        method = method if isinstance(method, str) and method in LOG_METHODS else "?"
+        status = status if isinstance(status, int) and 100 <= status <= 599 else "?"
+        view, log_id = _text(log, "dashboard_view"), _text(log, "log_id")
+        where = (
+            view
+            if view is not None and LOG_VIEW.fullmatch(view)
+            else log_id
+            if log_id is not None and LOG_ID.fullmatch(log_id)
+            else "no log id"
+        )
+        found.append(
+            WriteWarning(f"Merge debug log: {method} → HTTP {status}; {where}", "MERGE_DEBUG_LOG")
+        )
     return found
 
 
