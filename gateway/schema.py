@@ -14,10 +14,11 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gateway.compiled import CompiledExecutor
 from gateway.errors import is_expected
+from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
 from gateway.limits import QueryLimits, limit_errors
 from gateway.types import (
@@ -146,6 +147,21 @@ class RecordOperation(SchemaExtension):
 
 class GatewaySchema(strawberry.Schema):
     hide_suggestions = False
+    hidden_names: HiddenNames | None = None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """As strawberry's, with schema names the client did not write taken out of request
+        errors when introspection is off (see gateway.hidden_names)."""
+        result = await super().execute(query, variable_values, *args, **kwargs)
+        if self.hidden_names is not None and result.errors:
+            result.errors = self.hidden_names.redact(result.errors, query, variable_values)
+        return result
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
@@ -191,7 +207,9 @@ def build_schema(
         extensions=extensions,
         execution_context_class=CompiledExecutor if compiled else None,
     )
-    built.hide_suggestions = not introspection
+    if not introspection:
+        built.hide_suggestions = True
+        built.hidden_names = HiddenNames(built._schema)
     return built
 
 
