@@ -1,17 +1,27 @@
-"""Query limits checked at validation, before anything runs: depth, aliases and cost.
+"""Query limits checked at validation, before anything runs: depth, aliases, fields and cost.
 
-One walk over each operation, with fragments expanded (so spreading a fragment is no way around
-a limit), reports every excess as QUERY_TOO_COMPLEX. Cost counts the objects a query may make
-the gateway fetch: a list field multiplies what is under it by its page size (`first`, or the
-most a variable could ask for) or, for `applications`, by an assumed fan-out per candidate.
+Every limit is counted as if fragments were expanded (so spreading a fragment is no way around
+a limit), yet nothing is ever expanded: each selection set, fragments included, is summed up
+once, and a spread adds its fragment's summary. A document whose fragments each spread the
+next one twice (20 levels is a million fields) therefore costs time linear in its text, not in
+its expansion. Counts saturate at SATURATED, so even 2^300 stays a cheap number.
+
+Cost counts what a query may make the gateway fetch and send: every field counts once per
+object it is asked of, and a list field multiplies what is under it by its page size (`first`,
+or the most a variable could ask for) or, for `applications`, by an assumed fan-out per
+candidate. Since cost is linear in that incoming weight, a selection set's cost is its weight
+times its cost at weight 1. Introspection fields count as fields (and their aliases as aliases)
+but not for depth or cost: what is under them is bounded by the schema and can be switched off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -20,14 +30,14 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
 )
 
-__all__ = ["QueryLimits", "limits_rule"]
+__all__ = ["SATURATED", "QueryLimits", "Summary", "limit_errors", "limits_rule", "summarize"]
 
 PAGED_FIELDS = {"candidates": ("first", 20, 100)}
 FANNED_FIELDS = {"applications": 10}
+SATURATED = 10**15  # far over any limit; counts stop growing here
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +45,31 @@ class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3000
-    max_cost: int = 5000
+    max_cost: int = 20_000  # leaves count: a 100-candidate page with applications is ~12 000
     max_body_bytes: int = 64 * 1024
+    max_fields: int = 2000
 
 
-@dataclass
-class _Tally:
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A selection set as if its fragments were expanded: levels of fields under it, aliases
+    and fields in it, and its cost when asked once (its cost at weight w is w times that)."""
+
     depth: int = 0
     aliases: int = 0
+    fields: int = 0
     cost: int = 0
+
+
+EMPTY = Summary()
+
+
+def _add(a: int, b: int) -> int:
+    return min(a + b, SATURATED)
+
+
+def _times(a: int, b: int) -> int:
+    return min(a * b, SATURATED)
 
 
 def _page_size(field: FieldNode, argument: str, default: int, cap: int) -> int:
@@ -55,66 +81,129 @@ def _page_size(field: FieldNode, argument: str, default: int, cap: int) -> int:
     return default
 
 
-def _walk(
-    selections: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    tally: _Tally,
-    depth: int,
-    weight: int,
-    seen: frozenset[str],
-) -> None:
-    if selections is None:
-        return
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            if selection.alias is not None:
-                tally.aliases += 1
-            name = selection.name.value
-            if selection.selection_set is None or name.startswith("__"):
-                continue  # introspection is bounded by the schema; it can be switched off
-            inner = weight
-            if name in PAGED_FIELDS:
-                inner = weight * _page_size(selection, *PAGED_FIELDS[name])
-            elif name in FANNED_FIELDS:
-                inner = weight * FANNED_FIELDS[name]
-            tally.cost += inner
-            tally.depth = max(tally.depth, depth + 1)
-            _walk(selection.selection_set, fragments, tally, depth + 1, inner, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            _walk(selection.selection_set, fragments, tally, depth, weight, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                _walk(fragment.selection_set, fragments, tally, depth, weight, seen | {name})
+def _multiplier(field: FieldNode) -> int:
+    name = field.name.value
+    if name in PAGED_FIELDS:
+        return _page_size(field, *PAGED_FIELDS[name])
+    return FANNED_FIELDS.get(name, 1)
+
+
+class _Summaries:
+    """Summaries of a document's selection sets, each computed once (by node identity).
+
+    Iterative, so neither a long chain of fragments nor deep nesting can exhaust Python's
+    stack; a fragment spread on the path that leads to it (a cycle, which validation reports
+    on its own) counts as empty instead of looping.
+    """
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.done: dict[int, Summary] = {}
+
+    def _inner(self, selections: SelectionSetNode) -> Iterable[SelectionSetNode]:
+        """The selection sets a summary of `selections` is made of."""
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode | InlineFragmentNode):
+                if selection.selection_set is not None:
+                    yield selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    yield fragment.selection_set
+
+    def of(self, root: SelectionSetNode) -> Summary:
+        entered: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            key = id(node)
+            if key in self.done:
+                stack.pop()
+            elif key in entered:
+                stack.pop()
+                self.done[key] = self._combine(node)
+            else:
+                entered.add(key)
+                stack.extend(
+                    inner
+                    for inner in self._inner(node)
+                    if id(inner) not in self.done and id(inner) not in entered
+                )
+        return self.done[id(root)]
+
+    def _summary(self, selections: SelectionSetNode | None) -> Summary:
+        return EMPTY if selections is None else self.done.get(id(selections), EMPTY)
+
+    def _combine(self, selections: SelectionSetNode) -> Summary:
+        depth = aliases = fields = cost = 0
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                inner = self._summary(selection.selection_set)
+                own_alias = 0 if selection.alias is None else 1
+                aliases = _add(aliases, own_alias + inner.aliases)
+                fields = _add(fields, 1 + inner.fields)
+                if selection.name.value.startswith("__"):
+                    depth = max(depth, 1)  # introspection: bounded by the schema
+                    cost = _add(cost, 1)
+                else:
+                    depth = max(depth, 1 + inner.depth)
+                    cost = _add(cost, _times(_multiplier(selection), 1 + inner.cost))
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    inner = self._summary(selection.selection_set)
+                else:
+                    assert isinstance(selection, FragmentSpreadNode)
+                    fragment = self.fragments.get(selection.name.value)
+                    inner = EMPTY if fragment is None else self._summary(fragment.selection_set)
+                depth = max(depth, inner.depth)
+                aliases = _add(aliases, inner.aliases)
+                fields = _add(fields, inner.fields)
+                cost = _add(cost, inner.cost)
+        return Summary(depth, aliases, fields, cost)
+
+
+def summarize(document: DocumentNode) -> dict[OperationDefinitionNode, Summary]:
+    """Each operation of `document`, summed up with its fragments as if they were expanded."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    summaries = _Summaries(fragments)
+    return {
+        d: summaries.of(d.selection_set)
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    }
+
+
+def _excesses(summary: Summary, limits: QueryLimits) -> Iterable[str]:
+    checks = (
+        ("depth", summary.depth, limits.max_depth),
+        ("aliases", summary.aliases, limits.max_aliases),
+        ("fields", summary.fields, limits.max_fields),
+        ("cost", summary.cost, limits.max_cost),
+    )
+    for what, found, allowed in checks:
+        if found > allowed:
+            amount = "" if found >= SATURATED else f" {found}"
+            yield f"query {what}{amount} is over the limit of {allowed}"
+
+
+def limit_errors(document: DocumentNode, limits: QueryLimits) -> list[GraphQLError]:
+    """QUERY_TOO_COMPLEX for each limit an operation of `document` goes over."""
+    return [
+        GraphQLError(message, operation, extensions={"code": "QUERY_TOO_COMPLEX"})
+        for operation, summary in summarize(document).items()
+        for message in _excesses(summary, limits)
+    ]
 
 
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
-    class QueryLimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self.fragments = {
-                d.name.value: d
-                for d in context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
+    """The same check as a graphql-core validation rule (the gateway runs `limit_errors` ahead
+    of validation instead, so that nothing else looks at a document over the limits)."""
 
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            tally = _Tally()
-            _walk(node.selection_set, self.fragments, tally, 0, 1, frozenset())
-            checks = (
-                ("depth", tally.depth, limits.max_depth),
-                ("aliases", tally.aliases, limits.max_aliases),
-                ("cost", tally.cost, limits.max_cost),
-            )
-            for what, found, allowed in checks:
-                if found > allowed:
-                    self.report_error(
-                        GraphQLError(
-                            f"query {what} {found} is over the limit of {allowed}",
-                            node,
-                            extensions={"code": "QUERY_TOO_COMPLEX"},
-                        )
-                    )
+    class QueryLimitsRule(ValidationRule):
+        def enter_document(self, node: DocumentNode, *_: Any) -> None:
+            for error in limit_errors(node, limits):
+                self.report_error(error)
 
     return QueryLimitsRule

@@ -7,20 +7,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
 )
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gateway.compiled import CompiledExecutor
 from gateway.errors import is_expected
+from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
-from gateway.limits import QueryLimits, limits_rule
+from gateway.limits import QueryLimits, limit_errors
 from gateway.types import (
     Account,
     Application,
@@ -147,6 +147,30 @@ class RecordOperation(SchemaExtension):
 
 
 class GatewaySchema(strawberry.Schema):
+    hide_suggestions = False
+    hidden_names: HiddenNames | None = None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """As strawberry's, with schema names the client did not write taken out of request
+        errors when introspection is off (see gateway.hidden_names)."""
+        result = await super().execute(query, variable_values, *args, **kwargs)
+        if self.hidden_names is not None and result.errors:
+            result.errors = self.hidden_names.redact(result.errors, query, variable_values)
+        return result
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        """Variable coercion errors without "Did you mean …?" when suggestions are hidden."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return kwargs | {"hide_suggestions": True} if self.hide_suggestions else kwargs
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -158,24 +182,36 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(
     limits: QueryLimits = DEFAULT_LIMITS, *, introspection: bool = True, compiled: bool = True
 ) -> GatewaySchema:
-    """The schema with a deployment's limits; built once per app, never per request."""
-    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
+    """The schema with a deployment's limits; built once per app, never per request.
+
+    The limits are checked before the rest of validation, which only runs when they pass. With
+    introspection off, no message suggests names: "Did you mean 'candidate'?" would tell a
+    client about schema members it never wrote.
+    """
+    results = ValidationResults(
+        maxsize=512,
+        first=lambda document: limit_errors(document, limits),
+        hide_suggestions=not introspection,
+    )
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         RecordOperation,
         lambda: MaxTokensLimiter(limits.max_tokens),
-        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=512),
-        validation_cache(ValidationResults(maxsize=512)),
+        validation_cache(results),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    built = GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Candidate, Application],
         extensions=extensions,
         execution_context_class=CompiledExecutor if compiled else None,
     )
+    if not introspection:
+        built.hide_suggestions = True
+        built.hidden_names = HiddenNames(built._schema)
+    return built
 
 
 schema = build_schema()

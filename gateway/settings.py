@@ -54,6 +54,7 @@ GATEWAY_KEYS = {
     "max_tokens",
     "max_cost",
     "max_body_bytes",
+    "max_fields",
     "store",
     "store_url_env",
     "store_prefix",
@@ -66,7 +67,7 @@ GATEWAY_KEYS = {
 }
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
-LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes")
+LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes", "max_fields")
 DEFAULT_LIMITS = QueryLimits()
 
 

@@ -5,26 +5,41 @@ the whole syntax tree again (about 22 µs for scenario A's query, more for large
 parser cache already hands back the same document object for the same query text, so the
 object's identity is key enough; each entry holds its document, so that id cannot be reused by
 another document while the entry lives.
+
+Two things differ from strawberry's own validation besides the cache: a cheap check that runs
+first (the query limits) stops validation when it refuses, so a document that claims a vast
+amount of work is never handed to graphql-core's rules; and `hide_suggestions` leaves "Did you
+mean …?" out of the messages, since with introspection off they would name schema members.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, validate
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-__all__ = ["ValidationResults", "validation_cache"]
+__all__ = ["Precheck", "ValidationResults", "validation_cache"]
+
+Precheck = Callable[[DocumentNode], list[GraphQLError]]
+
+# The rules strawberry's validate_document adds to every validation.
+STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 
 
 class ValidationResults:
     """An LRU map from (schema, document, rules) identities to their validation errors."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(
+        self, maxsize: int, *, first: Precheck | None = None, hide_suggestions: bool = False
+    ) -> None:
         self.maxsize = maxsize
+        self.first = first
+        self.hide_suggestions = hide_suggestions
         self._entries: OrderedDict[tuple[int, ...], tuple[object, list[GraphQLError]]]
         self._entries = OrderedDict()
 
@@ -37,11 +52,18 @@ class ValidationResults:
         if found is not None:
             self._entries.move_to_end(key)
             return found[1]
-        errors = validate_document(schema, document, rules)
+        errors = self._validate(schema, document, rules)
         self._entries[key] = ((schema, document, rules), errors)
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
         return errors
+
+    def _validate(self, schema: Any, document: Any, rules: tuple[Any, ...]) -> list[GraphQLError]:
+        if self.first is not None and (refused := self.first(document)):
+            return refused
+        return validate(
+            schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=self.hide_suggestions
+        )
 
 
 def validation_cache(results: ValidationResults) -> type[SchemaExtension]:

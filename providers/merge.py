@@ -193,10 +193,10 @@ class MergeAdapter:
         raise self._error(response.status_code, body, write=json is not None, listing=listing)
 
     def _error(self, status: int, body: Any, *, write: bool, listing: bool) -> ProviderError:
+        """Only the gateway's words: Merge's `detail` (and every other text) reaches no client."""
         found = wire.problems(body.get("errors")) if isinstance(body, Mapping) else []
-        detail = body.get("detail") if isinstance(body, Mapping) else None
         if write and status == 400:
-            refusal = FieldProblem("ERROR", str(detail or "Merge refused the request"))
+            refusal = FieldProblem("ERROR", "Merge refused the request as invalid")
             return Rejected(found or [refusal], **self._context())
         if status == 404 and listing:
             # Merge answers 404 for a cursor it no longer accepts (Django REST cursor paging).

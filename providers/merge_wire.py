@@ -7,6 +7,7 @@ records, so the adapter only moves requests and pages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -83,6 +84,11 @@ ENTRY_TO_INPUT = {
     "phone_number_type": "type",
     "url_type": "type",
 }
+
+MAX_PROBLEMS = 50  # entries looked at in one answer's errors, warnings or logs
+LOG_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+LOG_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+LOG_VIEW = re.compile(r"https://app(\.[a-z]{2})?\.merge\.dev/logs/[0-9A-Za-z-]{1,64}")
 
 # Offer statuses that mean the candidate accepted: Merge's OfferStatusEnum has SIGNED only.
 ACCEPTED_OFFERS = frozenset({"SIGNED"})
@@ -247,39 +253,86 @@ def input_path(pointer: object) -> tuple[str, ...] | None:
     return tuple(path)
 
 
-def _problem_parts(raw: object) -> tuple[str, str, tuple[str, ...] | None] | None:
+# Merge's documented problem types, and what the gateway says for each (as an error, and as a
+# warning: the same type can be either). Merge's own `detail` and `title` are the third party's
+# text and reach no client; an undocumented type counts as ERROR.
+PROBLEM_MESSAGES = {
+    "CORRUPTED_FILE": "Merge could not read the file's contents",
+    "CREDENTIAL_REFRESH_FAILED": "Merge could not refresh its credentials for the ATS",
+    "DISABLED_MODEL_WRITE": "writing candidates is disabled for this Merge linked account",
+    "DUPLICATE_MODEL_EXISTS": "the ATS already has a record with these unique values",
+    "ERROR": "Merge refused the write",
+    "INCORRECT_FIELD_TYPE": "Merge could not convert this value to the type the ATS expects",
+    "INVALID_FIELD_CHOICE": "the ATS has no such choice for this field",
+    "MISSING_REQUIRED_FIELD": "the ATS needs a value here",
+    "UNRECOGNIZED_FIELD": "Merge did not recognize this field",
+}
+WARNING_MESSAGES = PROBLEM_MESSAGES | {
+    "INCORRECT_FIELD_TYPE": "Merge converted this value to the type the ATS expects",
+    "UNRECOGNIZED_FIELD": "Merge did not recognize this field; it was not saved",
+    "ERROR": "Merge reported a problem with the write",
+}
+
+
+def _problem_parts(
+    raw: object, messages: Mapping[str, str]
+) -> tuple[str, str, tuple[str, ...] | None] | None:
     if not isinstance(raw, Mapping):
         return None
-    code = _text(raw, "problem_type") or "ERROR"
-    message = _text(raw, "detail") or _text(raw, "title") or code
+    given = _text(raw, "problem_type")
+    code = given if given is not None and given in messages else "ERROR"
     source = raw.get("source")
     pointer = source.get("pointer") if isinstance(source, Mapping) else None
-    return code, message, input_path(pointer)
+    return code, messages[code], input_path(pointer)
 
 
 def problems(raw: object) -> list[FieldProblem]:
-    """Merge `errors` entries as field problems: problem_type is the code."""
-    parts = [_problem_parts(entry) for entry in (raw if isinstance(raw, list) else ())]
-    return [FieldProblem(*part) for part in parts if part is not None]
+    """Merge `errors` entries as field problems: a documented problem_type is the code, the
+    message is the gateway's, and the path is one the adapter wrote (else none)."""
+    parts = [_problem_parts(entry, PROBLEM_MESSAGES) for entry in _entries(raw)]
+    return [FieldProblem(*part) for part in dict.fromkeys(parts) if part is not None]
 
 
 def warnings(raw: object) -> list[WriteWarning]:
-    """Merge `warnings` entries as write warnings, with the same paths as problems."""
-    parts = [_problem_parts(entry) for entry in (raw if isinstance(raw, list) else ())]
-    return [WriteWarning(message, code, path) for code, message, path in filter(None, parts)]
+    """Merge `warnings` entries as write warnings, worded and placed as problems are."""
+    parts = [_problem_parts(entry, WARNING_MESSAGES) for entry in _entries(raw)]
+    return [
+        WriteWarning(message, code, path)
+        for code, message, path in filter(None, dict.fromkeys(parts))
+    ]
+
+
+def _entries(raw: object) -> list[Any]:
+    return raw[:MAX_PROBLEMS] if isinstance(raw, list) else []
 
 
 def debug_logs(raw: object) -> list[WriteWarning]:
-    """Debug-mode `logs` as warnings, without the third party's URL (it may hold tokens)."""
+    """Debug-mode `logs` as warnings, without the third party's URL (it may hold tokens).
+
+    Each part is checked against what Merge sends (a method, a status, a dashboard link or a
+    log id of its own form), so no free text of the answer reaches a client.
+    """
     found = []
-    for log in raw if isinstance(raw, list) else ():
+    for log in _entries(raw):
         if not isinstance(log, Mapping):
             continue
         summary = log.get("log_summary")
         summary = summary if isinstance(summary, Mapping) else {}
-        call = f"{summary.get('method', '?')} → HTTP {summary.get('status_code', '?')}"
-        where = _text(log, "dashboard_view") or _text(log, "log_id") or "no log id"
-        found.append(WriteWarning(f"Merge debug log: {call}; {where}", "MERGE_DEBUG_LOG"))
+        method = summary.get("method")
+        status = summary.get("status_code")
+        method = method if isinstance(method, str) and method in LOG_METHODS else "?"
+        status = status if isinstance(status, int) and 100 <= status <= 599 else "?"
+        view, log_id = _text(log, "dashboard_view"), _text(log, "log_id")
+        where = (
+            view
+            if view is not None and LOG_VIEW.fullmatch(view)
+            else log_id
+            if log_id is not None and LOG_ID.fullmatch(log_id)
+            else "no log id"
+        )
+        found.append(
+            WriteWarning(f"Merge debug log: {method} → HTTP {status}; {where}", "MERGE_DEBUG_LOG")
+        )
     return found
 
 

@@ -72,6 +72,14 @@ WIRE_TO_INPUT = {
     "current_ctc": ("current_compensation",),
     "expected_ctc": ("expected_compensation",),
     "metadata": ("external_id",),
+    "preferred_location": ("locations",),
+    "notice_period_days": ("notice_period_days",),
+    "resume_url": ("resume_url",),
+    "source": ("source",),
+    "application": ("application",),
+    "application.job_id": ("application", "job_id"),
+    "application.status": ("application", "status"),
+    "application.notes": ("application", "notes"),
 }
 
 PROBLEM_CODES = {
@@ -80,6 +88,22 @@ PROBLEM_CODES = {
     "talent_pool_reveal_required": "TALENT_POOL_REVEAL_REQUIRED",
     "candidate_limit_reached": "CANDIDATE_LIMIT_REACHED",
 }
+# What a client reads for each: upstream messages are the provider's text, never passed on.
+PROBLEM_MESSAGES = {
+    "validation_error": "Talynce refused this value as invalid",
+    "invalid_pipeline_status": "Talynce has no such pipeline status in this account's settings",
+    "talent_pool_reveal_required": (
+        "Talynce keeps this candidate's contact and pay fields locked until the profile is "
+        "revealed from the talent pool"
+    ),
+    "candidate_limit_reached": "the Talynce account has reached its plan's candidate limit",
+}
+# Every code Talynce documents; another one is named in no message.
+ERROR_CODES = frozenset(
+    {"unauthorized", "forbidden", "not_found", "rate_limit_exceeded", "internal_error"}
+    | PROBLEM_CODES.keys()
+)
+MAX_PROBLEMS = 50  # field names looked at in one error answer
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str | None:
@@ -292,36 +316,37 @@ class TalynceAdapter:
         raise self._error(response.status_code, body)
 
     def _error(self, status: int, body: Any) -> ProviderError:
+        """The gateway's own words for an error answer: of the upstream body only a known code
+        and known field names are used, never its text (it reaches clients)."""
         error = body.get("error") if isinstance(body, Mapping) else None
         error = error if isinstance(error, Mapping) else {}
-        code = str(error.get("code", ""))
-        message = str(error.get("message") or f"Talynce refused the request (HTTP {status})")
+        code = error.get("code") if isinstance(error.get("code"), str) else ""
         details = error.get("details")
         details = details if isinstance(details, Mapping) else {}
         if status == 404:
             return NotFound("no such candidate", **self._context())
         if code in PROBLEM_CODES:
-            wire_fields = details.get("fields") or [details.get("field")]
+            wire_fields = details.get("fields")
+            if not isinstance(wire_fields, list):
+                wire_fields = [details.get("field")]
+            paths = dict.fromkeys(self._input_path(wire) for wire in wire_fields[:MAX_PROBLEMS])
             problems = [
-                FieldProblem(PROBLEM_CODES[code], message, self._input_path(wire))
-                for wire in dict.fromkeys(wire_fields)
+                FieldProblem(PROBLEM_CODES[code], PROBLEM_MESSAGES[code], path)
+                for path in paths or (None,)
             ]
             return Rejected(problems, **self._context())
         if status == 403:
+            known = code if code in ERROR_CODES else "HTTP 403"
             return UpstreamAuthFailed(
-                f"Talynce refused account {self.upstream.account.id!r} ({code or 'forbidden'})",
+                f"Talynce refused account {self.upstream.account.id!r} ({known})",
                 **self._context(),
             )
         return self.upstream.bad_response(f"an unexpected HTTP {status}")
 
     @staticmethod
     def _input_path(wire: object) -> tuple[str, ...] | None:
-        if not isinstance(wire, str) or not wire:
-            return None
-        head, _, rest = wire.partition(".")
-        if head == "application":
-            return ("application", rest) if rest else ("application",)
-        return WIRE_TO_INPUT.get(wire, (wire,))
+        """The gateway input a Talynce field name stands for; None for a name not in the map."""
+        return WIRE_TO_INPUT.get(wire) if isinstance(wire, str) else None
 
     def _record(self, raw: Any) -> CandidateRecord:
         record = candidate_record(raw)

@@ -75,11 +75,12 @@ def test_the_seed_example_conforms_to_candidate_response() -> None:
 def test_the_seed_example_parses_errors_warnings_model_and_logs() -> None:
     body = seed_example()
     problems = wire.problems(body["errors"])
-    assert [(p.code, p.field) for p in problems] == [("MISSING_REQUIRED_FIELD", None)] * 2
-    assert problems[0].message == "custom_fields is a required field on model."
+    # Two alike (their pointers name nothing the gateway wrote) are one, in the gateway's words.
+    assert [(p.code, p.field) for p in problems] == [("MISSING_REQUIRED_FIELD", None)]
+    assert problems[0].message == wire.PROBLEM_MESSAGES["MISSING_REQUIRED_FIELD"]
     warnings = wire.warnings(body["warnings"])
-    assert [(w.code, w.field) for w in warnings] == [("UNRECOGNIZED_FIELD", None)] * 2
-    assert "age" in warnings[0].message
+    assert [(w.code, w.field) for w in warnings] == [("UNRECOGNIZED_FIELD", None)]
+    assert "age" not in warnings[0].message
     record = wire.candidate_record(body["model"])
     assert record is not None
     assert (record.remote_id, record.full_name, record.company) == (

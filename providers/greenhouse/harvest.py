@@ -36,7 +36,6 @@ from providers.greenhouse.mapping import (
     _chunks,
     _id,
     _ignored,
-    _input_path,
     _job_id,
     _names,
     _split_urls,
@@ -45,6 +44,7 @@ from providers.greenhouse.mapping import (
     harvest_application,
     harvest_record,
     matches_search,
+    refused_values,
     split_name,
 )
 from providers.greenhouse.tokens import _token_url, _TokenSource
@@ -412,14 +412,7 @@ class GreenhouseHarvestAdapter:
 def _problems(body: Mapping[str, Any]) -> list[FieldProblem]:
     """Harvest's `{message, errors}`; an error is a string or a one-key {field: message}."""
     errors = body.get("errors")
-    problems = []
-    for item in errors if isinstance(errors, list) else []:
-        if isinstance(item, Mapping):
-            problems += [
-                FieldProblem("BAD_USER_INPUT", f"{wire}: {text}", _input_path(wire))
-                for wire, text in item.items()
-            ]
-        else:
-            problems.append(FieldProblem("BAD_USER_INPUT", str(item)))
-    message = str(body.get("message") or "Greenhouse refused the request")
-    return problems or [FieldProblem("BAD_USER_INPUT", message)]
+    items = errors if isinstance(errors, list) else []
+    return refused_values(
+        wire for item in items for wire in (item if isinstance(item, Mapping) else [None])
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import Any, TypeVar
 
 from providers.errors import FieldProblem
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 NAME = "greenhouse"
+MAX_PROBLEMS = 50  # field names looked at in one error answer
 MAX_IDS = 50  # Harvest's documented cap on `ids`; Partner's `candidate_ids` cap is undocumented
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DIGITS = re.compile(r"^[0-9]+$")
@@ -391,6 +393,17 @@ def _input_path(wire: object) -> tuple[str, ...] | None:
     if not isinstance(wire, str) or not wire:
         return None
     return WIRE_TO_INPUT.get(wire) or WIRE_TO_INPUT.get(re.split(r"[.\[]", wire, maxsplit=1)[0])
+
+
+def refused_values(wires: Iterable[object]) -> list[FieldProblem]:
+    """One problem per input Greenhouse named among `wires` (field names from an error answer),
+    or one without a path. Greenhouse's own messages are its text and reach no client; a field
+    name it gives that the gateway does not know is not passed on either."""
+    paths = dict.fromkeys(_input_path(wire) for wire in islice(wires, MAX_PROBLEMS))
+    return [
+        FieldProblem("BAD_USER_INPUT", "Greenhouse refused this value as invalid", path)
+        for path in paths or (None,)
+    ]
 
 
 def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from providers.greenhouse.mapping import (
     _chunks,
     _id,
     _ignored,
-    _input_path,
     _job_id,
     _names,
     _person_url,
@@ -39,6 +38,7 @@ from providers.greenhouse.mapping import (
     _typed_entries,
     _without_empty,
     partner_record,
+    refused_values,
 )
 from providers.http import Upstream
 from providers.model import Address as AddressRecord
@@ -98,15 +98,8 @@ class GreenhousePartnerAdapter:
         if status == 404:
             return NotFound("Greenhouse found no such resource", **self._context())
         if status in (400, 422) and items:
-            problems = [
-                FieldProblem(
-                    "BAD_USER_INPUT",
-                    str(item.get("message") or "Greenhouse refused this value"),
-                    _input_path(item.get("field")),
-                )
-                for item in items
-            ]
-            return Rejected(problems, **self._context())
+            refused = refused_values(item.get("field") for item in items)
+            return Rejected(refused, **self._context())
         return self.upstream.bad_response(f"an unexpected HTTP {status}")
 
     async def list_candidates(
