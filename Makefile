@@ -26,7 +26,7 @@ test: lint
 
 # Not in CI: the compiled path's differential tests against the newest graphql-core and
 # Strawberry, ignoring pyproject's pins, in a venv of their own. When they pass, the pins in
-# pyproject.toml may move up to the versions it prints (README: Compiled execution).
+# pyproject.toml may move up to the versions it prints (README: Benchmarks, GraphQL execution).
 LATEST := .venv-latest
 test-latest:
 	$(PYTHON) -m venv $(LATEST)

@@ -127,7 +127,7 @@ def compiled_executor() -> type[StrawberryGraphQLCoreExecutionContext] | None:
         reason = f"its self-check failed ({type(error).__name__})"
     logger.warning(
         "compiled execution is off: %s; graphql-core executes every request "
-        "(see README: Compiled execution)",
+        "(see README: Benchmarks, GraphQL execution)",
         reason,
     )
     return None
