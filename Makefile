@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean test-latest
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,18 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/pytest
 
+# Not in CI: the compiled path's differential tests against the newest graphql-core and
+# Strawberry, ignoring pyproject's pins, in a venv of their own. When they pass, the pins in
+# pyproject.toml may move up to the versions it prints (README: Benchmarks, GraphQL execution).
+LATEST := .venv-latest
+test-latest:
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(LATEST)/bin/pip install --quiet -e '.[dev]'
+	$(LATEST)/bin/pip install --quiet --upgrade graphql-core strawberry-graphql
+	$(LATEST)/bin/pip list 2>/dev/null | grep -Ei '^(graphql-core|strawberry-graphql) '
+	$(LATEST)/bin/pytest -p no:randomly tests/test_e2e_mutations.py tests/test_compiled_fence.py \
+		tests/test_selects.py tests/test_compiled.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) .mypy_cache .pytest_cache .ruff_cache .hypothesis

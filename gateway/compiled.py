@@ -16,7 +16,9 @@ would produce; anything else goes to graphql-core's own methods on the same exec
 - every error goes through `Executor.handle_field_error` with the path graphql-core would give,
   so messages, locations, paths and null propagation are graphql-core's.
 Selections with directives (@skip, @include) and executors with middleware are not compiled.
-`tests/test_compiled.py` holds the differential tests that keep this true.
+`tests/test_compiled.py` holds the differential tests that keep this true. The internals this
+reads are why pyproject.toml pins graphql-core and Strawberry to the tested minor ranges, and why
+only `gateway.compiled_fence` imports this module: when enabled, and after a self-check.
 """
 
 from __future__ import annotations

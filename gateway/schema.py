@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from gateway.compiled import CompiledExecutor
+from gateway.compiled_fence import compiled_executor
 from gateway.errors import is_expected
 from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
@@ -184,6 +184,9 @@ def build_schema(
 ) -> GatewaySchema:
     """The schema with a deployment's limits; built once per app, never per request.
 
+    With `compiled`, gateway.compiled is imported and self-checked here (gateway.compiled_fence);
+    without, it is never imported.
+
     The limits are checked before the rest of validation, which only runs when they pass. With
     introspection off, no message suggests names: "Did you mean 'candidate'?" would tell a
     client about schema members it never wrote.
@@ -206,7 +209,7 @@ def build_schema(
         mutation=Mutation,
         types=[Candidate, Application],
         extensions=extensions,
-        execution_context_class=CompiledExecutor if compiled else None,
+        execution_context_class=compiled_executor() if compiled else None,
     )
     if not introspection:
         built.hide_suggestions = True
@@ -214,4 +217,5 @@ def build_schema(
     return built
 
 
-schema = build_schema()
+schema = build_schema(compiled=False)
+"""For the SDL and introspection (export-schema); apps build their own."""

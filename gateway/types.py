@@ -7,8 +7,8 @@ import weakref
 from typing import cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField, Selection
 
 from providers.base import Capability as CapabilityValue
 from providers.errors import FieldProblem, ProviderError
@@ -374,26 +374,18 @@ class SourceStatus:
 def selects(info: Info, *path: str) -> bool:
     """Whether the current field's selection reaches `path` (field names, through fragments;
     a field under @skip or @include counts as selected: this only spares or batches work)."""
-    fragments = info._raw_info.fragments
-    level = [node.selection_set for node in info._raw_info.field_nodes]
+    level = [child for field in info.selected_fields for child in field.selections]
     for depth, name in enumerate(path):
-        found: list[SelectionSetNode | None] = []
-        pending, seen = list(level), set[str]()
+        found: list[Selection] = []
+        pending = list(level)
         while pending:
-            selection_set = pending.pop()
-            for selection in selection_set.selections if selection_set else ():
-                if isinstance(selection, FieldNode):
-                    if selection.name.value == name:
-                        if depth == len(path) - 1:
-                            return True
-                        found.append(selection.selection_set)
-                elif isinstance(selection, InlineFragmentNode):
-                    pending.append(selection.selection_set)
-                elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-                    seen.add(selection.name.value)
-                    fragment = fragments.get(selection.name.value)
-                    if fragment is not None:
-                        pending.append(fragment.selection_set)
+            selection = pending.pop()
+            if not isinstance(selection, SelectedField):  # an inline or named fragment
+                pending.extend(selection.selections)
+            elif selection.name == name:
+                if depth == len(path) - 1:
+                    return True
+                found.extend(selection.selections)
         level = found
     return False
 

@@ -3,16 +3,20 @@
 Three sources of operations: hypothesis-built selections over a schema made to break things
 (wrong types, NaN, None in non-null fields, failing properties and resolvers, objects of the
 wrong type, async fields), hypothesis-graphql queries over the gateway's own schema against the
-emulator, and every query operation the rest of this test session sent to a gateway (replayed
-last; see `conftest.OperationLog`).
+emulator, and every query and mutation the rest of this test session sent to a gateway
+(replayed last, mutations on fresh emulator state; see `conftest.OperationLog`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -28,10 +32,13 @@ from gateway.app import build_accounts, create_app
 from gateway.compiled import CompiledExecutor
 from gateway.schema import build_schema
 from gateway.settings import ConfigError, parse_settings
+from providers.emulators import talynce
+from providers.emulators.talynce import TalynceEmulator
 from resolvers.context import RequestContext
 from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
-from tests.conftest import OperationLog, Stack, gateway_settings
+from tests.conftest import OperationLog, Stack, gateway_settings, make_orgs
+from tests.servers import serve_in_thread
 
 # --- a schema made to break things -------------------------------------------------------------
 
@@ -404,33 +411,136 @@ async def test_generated_gateway_queries_match_graphql_core(
 @pytest.mark.replay_last
 async def test_every_query_of_the_session_matches_graphql_core(engines: Engines) -> None:
     """Replays each distinct query operation the session's gateways received (mutations are
-    not replayed: they write). Runs last; with a test selection it replays what that sent."""
+    replayed by the next test, on fresh state). Runs last; with a test selection it replays
+    what that sent."""
     replayed = 0
-    for body in OperationLog.distinct():
-        query, variables = body.get("query"), body.get("variables")
-        operation = body.get("operationName")
-        if not isinstance(query, str) or not _is_query(query, operation):
-            continue
-        if variables is not None and not isinstance(variables, dict):
-            continue
-        await engines.agree(query, variables, operation if isinstance(operation, str) else None)
+    for query, variables, operation in _session_operations(OperationType.QUERY):
+        await engines.agree(query, variables, operation)
         replayed += 1
     if OperationLog.bodies:
         assert replayed > 0
 
 
-def _is_query(query: str, operation: Any) -> bool:
+class FreshWorld:
+    """The session's Talynce tenants as `make_orgs` seeds them, restored before every run, with
+    the emulator's new ids and clock made deterministic: two runs of one mutation then write
+    the same rows and can be compared. Each run also gets fresh accounts (no cached reads,
+    breakers or budgets carried over)."""
+
+    NOW = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
+
+    def __init__(self, emulator: TalynceEmulator, upstream: str) -> None:
+        self.emulator, self.upstream = emulator, upstream
+        self.ids = itertools.count()
+        self.schemas = {compiled: build_schema(compiled=compiled) for compiled in (False, True)}
+
+    def new_uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=next(self.ids))
+
+    async def run(
+        self, compiled: bool, query: str, variables: dict[str, Any] | None, operation: str | None
+    ) -> tuple[Any, list[tuple[str, str, str]]]:
+        orgs = make_orgs()
+        self.emulator.orgs.clear()
+        self.emulator.orgs.update({org.api_key: org for org in orgs.values()})
+        self.ids = itertools.count()
+        settings = gateway_settings(self.upstream, orgs)
+        accounts = build_accounts(settings)
+        try:
+            context = RequestContext.create(
+                accounts, CursorCodec(settings.cursor_secret), MemoryIdempotencyStore(60), "replay"
+            )
+            result = await self.schemas[compiled].execute(
+                query, variable_values=variables, context_value=context, operation_name=operation
+            )
+        finally:
+            await accounts.aclose()
+        data, errors = outcome(result)
+        return _steady(data), errors
+
+    async def agree(
+        self, query: str, variables: dict[str, Any] | None, operation: str | None
+    ) -> None:
+        expected = await self.run(False, query, variables, operation)
+        for _ in range(2):  # graphql-core's first run of the document, then the compiled one
+            got = await self.run(True, query, variables, operation)
+            assert same(got[0], expected[0]), query
+            assert got[1] == expected[1], query
+
+
+@pytest.fixture
+def fresh_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[FreshWorld]:
+    emulator = TalynceEmulator(make_orgs().values())
+    with serve_in_thread(emulator.app) as upstream:
+        world = FreshWorld(emulator, upstream)
+        monkeypatch.setattr(talynce, "uuid", SimpleNamespace(uuid4=world.new_uuid))
+        monkeypatch.setattr(talynce, "_now", lambda: FreshWorld.NOW)
+        yield world
+
+
+async def test_a_replayed_mutation_writes_the_same_on_fresh_state(fresh_world: FreshWorld) -> None:
+    """The replay below is only meaningful if two runs of one mutation give one answer."""
+    create = """
+    mutation($input: CreateCandidateInput!) {
+      createCandidate(input: $input) {
+        created
+        candidate { id remoteId fullName emails { value } applications { id status job { id } } }
+        warnings { field code message }
+        userErrors { field code message }
+      }
+    }
+    """
+    variables = {
+        "input": {
+            "account": "acme",
+            "fullName": "Ada Replay",
+            "emails": [{"value": "ada@example.com"}],
+        }
+    }
+    first = await fresh_world.run(False, create, variables, None)
+    again = await fresh_world.run(True, create, variables, None)
+    assert first == again and not first[1]
+    assert first[0]["createCandidate"]["candidate"]["fullName"] == "Ada Replay"
+    await fresh_world.agree(create, variables, None)
+
+
+@pytest.mark.replay_last
+async def test_every_mutation_of_the_session_matches_graphql_core(fresh_world: FreshWorld) -> None:
+    """Replays each distinct mutation the session's gateways received, each run against fresh
+    tenants (see FreshWorld): same data, same errors from both paths."""
+    replayed = 0
+    for query, variables, operation in _session_operations(OperationType.MUTATION):
+        await fresh_world.agree(query, variables, operation)
+        replayed += 1
+    if any(b"mutation" in body for body in OperationLog.bodies):
+        assert replayed > 0
+
+
+def _session_operations(
+    kind: OperationType,
+) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+    for body in OperationLog.distinct():
+        query, variables = body.get("query"), body.get("variables")
+        operation = body.get("operationName")
+        if not isinstance(query, str) or _kind(query, operation) != kind:
+            continue
+        if variables is not None and not isinstance(variables, dict):
+            continue
+        yield query, variables, operation if isinstance(operation, str) else None
+
+
+def _kind(query: str, operation: Any) -> OperationType | None:
     try:
         document = parse(query)
     except Exception:
-        return False
+        return None
     for definition in document.definitions:
         if getattr(definition, "operation", None) is None:
             continue
         name = definition.name.value if definition.name else None  # type: ignore[attr-defined]
         if operation in (None, name):
-            return definition.operation == OperationType.QUERY  # type: ignore[attr-defined,no-any-return]
-    return False
+            return definition.operation  # type: ignore[attr-defined,no-any-return]
+    return None
 
 
 async def test_compiled_execution_can_be_switched_off(shared_stack: Stack) -> None:

@@ -6,8 +6,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
 
+from gateway.schema import build_schema
 from gateway.types import selects
 
 DOCUMENT = """
@@ -30,7 +32,8 @@ def info_for(document: str) -> Any:
     fragments = {
         d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return SimpleNamespace(_raw_info=SimpleNamespace(field_nodes=[root], fragments=fragments))
+    raw = SimpleNamespace(field_nodes=[root], fragments=fragments, variable_values={})
+    return SimpleNamespace(selected_fields=strawberry.Info(raw, None).selected_fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -53,10 +56,23 @@ def test_a_path_is_found_through_inline_and_named_fragments_under_aliases(
     assert selects(info_for(DOCUMENT), *path) is expected
 
 
-def test_a_fragment_spread_twice_or_in_a_cycle_is_read_once() -> None:
+def test_a_fragment_spread_twice_is_read() -> None:
     document = """
     query { candidates { ...A ...A } }
-    fragment A on CandidateConnection { edges { node { id } } ...A }
+    fragment A on CandidateConnection { edges { node { id } } ...B }
+    fragment B on CandidateConnection { edges { cursor } }
     """
     assert selects(info_for(document), "edges", "node", "id")
+    assert selects(info_for(document), "edges", "cursor")
     assert not selects(info_for(document), "edges", "node", "applications")
+
+
+def test_a_fragment_cycle_never_reaches_a_resolver() -> None:
+    """selects() follows fragments without a seen-set: validation refuses cycles first."""
+    document = """
+    query { candidates { ...A } }
+    fragment A on CandidateConnection { edges { node { id } } ...A }
+    """
+    result = build_schema(compiled=False).execute_sync(document)
+    assert result.data is None and result.errors
+    assert "cannot spread fragment" in result.errors[0].message.lower()
