@@ -29,9 +29,9 @@ from gateway.settings import Settings, load_settings
 from gateway.store import Store, open_store
 from gateway.tracing import Tracing, tracing_from_setting
 from gateway.view import GraphQLView
-from providers.http import build_client
 from providers.registry import PROVIDERS
-from providers.sharing import shared_with
+from providers.upstream.http import build_client
+from providers.upstream.sharing import shared_with
 from resolvers.accounts import Account, Accounts
 from resolvers.pagination import CursorCodec
 

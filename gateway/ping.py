@@ -13,8 +13,8 @@ from gateway.app import build_accounts
 from gateway.settings import Settings
 from providers.base import CandidateQuery, Capability, Position
 from providers.errors import ProviderError
-from providers.http import header_safe
-from providers.resilience import deadline_scope
+from providers.upstream.http import header_safe
+from providers.upstream.resilience import deadline_scope
 from resolvers.accounts import Account
 
 __all__ = ["PingResult", "ping_accounts", "render_table", "unsendable_credentials"]

@@ -22,7 +22,7 @@ from providers.base import AccountConfig, Provider
 from providers.redis_link import RedisLink, account_scope
 from providers.shared_budget import RedisRateBudget
 from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing
+from providers.upstream.sharing import Sharing
 from resolvers.accounts import Accounts
 from resolvers.cache import CacheBackend, CachedProvider, MemoryCacheBackend
 from resolvers.cache_redis import RedisCacheBackend

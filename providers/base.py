@@ -14,7 +14,7 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
+from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
 
 __all__ = [
     "ALL_CAPABILITIES",

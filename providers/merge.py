@@ -32,7 +32,6 @@ from providers.errors import (
     UnsupportedByProvider,
     UpstreamAuthFailed,
 )
-from providers.http import Upstream, path
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
@@ -41,7 +40,8 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
-from providers.transport import Sender
+from providers.upstream.http import Upstream, path
+from providers.upstream.transport import Sender
 
 __all__ = ["DEFAULT_BASE_URL", "REGIONS", "SPEC", "MergeAdapter", "check_account"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from providers.base import AccountConfig
 from providers.redis_link import RedisLink, StoreDown, account_scope
-from providers.resilience import RateBudget
+from providers.upstream.resilience import RateBudget
 
 __all__ = ["RedisRateBudget"]
 

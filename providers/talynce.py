@@ -27,7 +27,6 @@ from providers.errors import (
     Rejected,
     UpstreamAuthFailed,
 )
-from providers.http import Upstream, path
 from providers.model import (
     ApplicationDraft,
     ApplicationRecord,
@@ -43,7 +42,8 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
-from providers.transport import Sender
+from providers.upstream.http import Upstream, path
+from providers.upstream.transport import Sender
 
 __all__ = ["SPEC", "TalynceAdapter"]
 

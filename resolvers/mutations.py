@@ -5,7 +5,7 @@ any upstream call; a provider's own refusal comes back the same way. Upstream fa
 auth) are raised: the write did not happen, or its outcome is unknown, and that is not the
 client's input at fault.
 
-A write is sent once. Once its bytes may have reached the provider (`providers.writes`), any
+A write is sent once. Once its bytes may have reached the provider (`upstream.writes`), any
 end other than a readable success or a refusal (a 4xx) is `UPSTREAM_OUTCOME_UNKNOWN`: a 5xx, a
 cut or HTML body, a dropped connection, an adapter's exception. An idempotency key keeps that
 outcome; only a failure that provably sent nothing frees the key for a retry.
@@ -30,7 +30,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
-from providers.writes import current_writes, watch_writes
+from providers.upstream.writes import current_writes, watch_writes
 from resolvers.accounts import Account
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext

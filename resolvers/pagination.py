@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from providers.base import CandidatePage, CandidateQuery, Capability, Position
 from providers.errors import ProviderError, UnsupportedByProvider
 from providers.model import CandidateRecord
-from providers.resilience import remaining
+from providers.upstream.resilience import remaining
 from resolvers.accounts import Account
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor, contain

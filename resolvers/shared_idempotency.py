@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.redis_link import RedisLink, StoreDown
-from providers.resilience import remaining
+from providers.upstream.resilience import remaining
 from resolvers.idempotency import Claim, MemoryIdempotencyStore
 
 __all__ = ["OutcomeCoding", "RedisIdempotencyStore"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from providers.base import AccountConfig
 from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator, RecordedRequest
-from providers.http import build_client
 from providers.merge import MergeAdapter
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 __all__ = ["API_KEY", "MergeServer", "linked_accounts", "running_merge"]

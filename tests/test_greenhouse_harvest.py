@@ -26,7 +26,6 @@ from providers.errors import (
     UpstreamUnavailable,
 )
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import build_client
 from providers.model import (
     ApplicationDraft,
     ApplicationStatus,
@@ -39,6 +38,7 @@ from providers.model import (
     Url,
     UrlType,
 )
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 CLIENT_ID, CLIENT_SECRET = "gh-client-id", "gh-client-secret-0123456789"

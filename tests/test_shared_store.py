@@ -14,13 +14,13 @@ from providers.base import AccountConfig, CandidateQuery, Position
 from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import Upstream, build_client
 from providers.model import CandidateRecord
 from providers.redis_link import RedisLink, StoreDown
-from providers.resilience import deadline_scope
 from providers.shared_budget import RedisRateBudget
 from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing, shared_with
+from providers.upstream.http import Upstream, build_client
+from providers.upstream.resilience import deadline_scope
+from providers.upstream.sharing import Sharing, shared_with
 from resolvers.accounts import Account, Accounts
 from resolvers.cache import Miss
 from resolvers.cache_redis import RedisCacheBackend

@@ -28,7 +28,6 @@ from providers.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from providers.http import build_client
 from providers.model import (
     ApplicationDraft,
     ApplicationStatus,
@@ -40,6 +39,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.talynce import TalynceAdapter
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 API_KEY = "tly-secret-key-acme-0123456789"

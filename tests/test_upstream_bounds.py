@@ -33,9 +33,9 @@ from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamBadResponse
 from providers.greenhouse import GreenhouseHarvestAdapter, GreenhousePartnerAdapter
 from providers.greenhouse.harvest import MAX_PAGES
-from providers.http import build_client
 from providers.merge import MAX_APPLICATION_PAGES, MergeAdapter
 from providers.talynce import TalynceAdapter
+from providers.upstream.http import build_client
 from resolvers.ids import encode_id
 from tests.merge_support import MergeServer, running_merge
 from tests.servers import serve_in_thread

@@ -34,10 +34,10 @@ from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator
 from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import build_client
 from providers.shared_budget import RedisRateBudget
 from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing, shared_with
+from providers.upstream.http import build_client
+from providers.upstream.sharing import Sharing, shared_with
 from resolvers.ids import encode_id
 from tests.conftest import SecretWatch
 from tests.redis_support import RedisServer, redis_server

@@ -9,7 +9,7 @@ from providers.base import AccountConfig, Provider, ProviderSpec
 from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, _bounded
 from providers.greenhouse.mapping import DIGITS, EMAIL, NAME
 from providers.greenhouse.partner import GreenhousePartnerAdapter
-from providers.transport import Sender
+from providers.upstream.transport import Sender
 
 __all__ = ["HARVEST_OPTIONS", "PARTNER_OPTIONS", "SPEC", "build", "check"]
 

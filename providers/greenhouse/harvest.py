@@ -48,7 +48,6 @@ from providers.greenhouse.mapping import (
     split_name,
 )
 from providers.greenhouse.tokens import _token_url, _TokenSource
-from providers.http import Upstream, path
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
@@ -56,7 +55,8 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import Reply, Sender
+from providers.upstream.http import Upstream, path
+from providers.upstream.transport import Reply, Sender
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 

@@ -40,7 +40,6 @@ from providers.greenhouse.mapping import (
     partner_record,
     refused_values,
 )
-from providers.http import Upstream
 from providers.model import Address as AddressRecord
 from providers.model import (
     ApplicationRecord,
@@ -51,7 +50,8 @@ from providers.model import (
     JobRef,
     WriteResult,
 )
-from providers.transport import Sender
+from providers.upstream.http import Upstream
+from providers.upstream.transport import Sender
 
 __all__ = ["GreenhousePartnerAdapter"]
 

@@ -1,5 +1,5 @@
 """Harvest v3 access tokens: minted with an account's client credentials, kept until shortly
-before they expire, and shared with other gateway processes through `providers.sharing`."""
+before they expire, and shared with other gateway processes through `providers.upstream.sharing`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from providers.base import AccountConfig
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse.mapping import NAME
-from providers.http import Upstream
-from providers.sharing import shared_tokens
+from providers.upstream.http import Upstream
+from providers.upstream.sharing import shared_tokens
 
 __all__ = ["DEFAULT_TOKEN_URL", "TOKEN_EARLY", "TOKEN_LIFETIME"]
 
@@ -59,7 +59,7 @@ class _TokenSource:
 
     Minting goes through the account's `Upstream` like every call, so the deadline, breaker,
     retries and error mapping apply to it too. When the gateway shares state between processes
-    (`providers.sharing`), a token minted by one process is reused by the others until its
+    (`providers.upstream.sharing`), a token minted by one process is reused by the others until its
     refresh time, so N processes mint once, not N times.
     """
 

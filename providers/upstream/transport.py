@@ -10,7 +10,7 @@ makes 24 upstream calls per benchmark request, so that difference was most of it
 `ConnectionPool` is an `httpx.AsyncBaseTransport` (keep-alive connections per origin, a bound on
 their number, timeouts) and `LeanClient` builds requests the way `httpx.AsyncClient` does for
 the gateway's calls, without cookies, redirects or auth flows. Failures surface as the httpx
-exceptions `providers.http` already handles; their messages never carry a URL, header or body.
+exceptions `upstream.http` already handles; their messages never carry a URL, header or body.
 
 An answer is bounded: past `max_response_bytes` as sent (a Content-Length over it is refused
 before its body is read; other bodies are counted as they arrive) or once decoded (gzip and
@@ -98,7 +98,7 @@ class LeanReply:
 
 
 class Sender(Protocol):
-    """What `providers.http.Upstream` calls: `LeanClient`, or any `httpx.AsyncClient`."""
+    """What `providers.upstream.http.Upstream` calls: `LeanClient`, or any `httpx.AsyncClient`."""
 
     async def request(
         self,

@@ -1,6 +1,6 @@
 """Per-account protection around upstream calls: deadline, backoff, breaker and rate budget.
 
-Each piece is small and knows nothing of HTTP; `providers.http.Upstream` composes them. Time is
+Each piece is small and knows nothing of HTTP; `upstream.http.Upstream` composes them. Time is
 `time.monotonic()` throughout, so wall-clock jumps cannot open a breaker or skip a wait.
 """
 

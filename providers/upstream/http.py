@@ -6,7 +6,7 @@ calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honou
 `Retry-After`, never past the deadline), and maps every failure that means the same for all
 providers (401, 429, 5xx, transport errors) to a `ProviderError`. Writes (POST, and PATCH too:
 an adapter's PATCH may add to lists) are sent once, never retried; once sent, a 5xx or a dropped
-connection makes their outcome unknown, and `providers.writes` hears whether each may have
+connection makes their outcome unknown, and `providers.upstream.writes` hears whether each may have
 taken effect. Messages name the account, never a URL, header or body.
 
 A call the budget cannot serve before the deadline is refused at once as rate limited, with the
@@ -41,11 +41,11 @@ from providers.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from providers.observe import current_watch, observer
-from providers.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
-from providers.sharing import shared_budget
-from providers.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
-from providers.writes import current_writes
+from providers.upstream.observe import current_watch, observer
+from providers.upstream.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
+from providers.upstream.sharing import shared_budget
+from providers.upstream.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
+from providers.upstream.writes import current_writes
 
 __all__ = ["Upstream", "build_client", "header_safe", "path", "retry_after_seconds"]
 
@@ -126,7 +126,7 @@ class _Call:
 
 class Upstream:
     """`budget` defaults to the one the gateway shares for the account being built, if any,
-    else this process's own (see `providers.sharing`). An account without a rate limit keeps
+    else this process's own (see `upstream.sharing`). An account without a rate limit keeps
     its budget in-process: sharing one would cost store round trips on every call to enforce
     nothing but Retry-After holds, which each process learns from the provider anyway."""
 

@@ -1,6 +1,6 @@
 """A hook for watching upstream traffic, so the gateway can count it without providers knowing how.
 
-`providers.http.Upstream` reports every attempt, retry, breaker change and rate-limit wait to
+`upstream.http.Upstream` reports every attempt, retry, breaker change and rate-limit wait to
 the observer bound to the current request (a context variable, so two gateways in one process
 never mix their figures), and counts the request's upstream calls.
 """

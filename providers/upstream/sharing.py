@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from providers.base import AccountConfig
-from providers.resilience import Budget
+from providers.upstream.resilience import Budget
 
 __all__ = ["Sharing", "TokenCache", "shared_budget", "shared_tokens", "shared_with"]
 
