@@ -9,7 +9,7 @@ from typing import Any
 
 from providers.base import AccountConfig
 from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator, RecordedRequest
-from providers.merge import MergeAdapter
+from providers.merge.adapter import MergeAdapter
 from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 

@@ -21,7 +21,7 @@ from providers.errors import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
-from providers.merge import REGIONS, SPEC, MergeAdapter, check_account
+from providers.merge.adapter import REGIONS, SPEC, MergeAdapter, check_account
 from providers.model import (
     ApplicationStatus,
     CandidateDraft,

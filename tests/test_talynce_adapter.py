@@ -38,7 +38,7 @@ from providers.model import (
     Phone,
     WriteWarning,
 )
-from providers.talynce import TalynceAdapter
+from providers.talynce.adapter import TalynceAdapter
 from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 

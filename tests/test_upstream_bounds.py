@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 import providers.greenhouse.harvest as harvest_module
 import providers.greenhouse.partner as partner_module
-import providers.merge_wire as merge_wire
-import providers.talynce as talynce_module
+import providers.merge.wire as merge_wire
+import providers.talynce.adapter as talynce_module
 from gateway.app import create_app
 from gateway.settings import ConfigError, Settings, parse_settings
 from providers.base import AccountConfig, CandidateQuery, Position
@@ -33,8 +33,8 @@ from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamBadResponse
 from providers.greenhouse import GreenhouseHarvestAdapter, GreenhousePartnerAdapter
 from providers.greenhouse.harvest import MAX_PAGES
-from providers.merge import MAX_APPLICATION_PAGES, MergeAdapter
-from providers.talynce import TalynceAdapter
+from providers.merge.adapter import MAX_APPLICATION_PAGES, MergeAdapter
+from providers.talynce.adapter import TalynceAdapter
 from providers.upstream.http import build_client
 from resolvers.ids import encode_id
 from tests.merge_support import MergeServer, running_merge

@@ -3,7 +3,7 @@
 Merge pages with opaque cursors, filters candidates by exact email only, reaches a job's candidates
 and a candidate's applications through `/applications`, and wraps writes in
 `{"model": …, "remote_user_id": …}` answered with `warnings` and `errors`. Wire mapping lives in
-`providers.merge_wire`; this module decides which calls serve each gateway operation.
+`providers.merge.wire`; this module decides which calls serve each gateway operation.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from providers import merge_wire as wire
 from providers.base import (
     AccountConfig,
     CandidatePage,
@@ -32,6 +31,7 @@ from providers.errors import (
     UnsupportedByProvider,
     UpstreamAuthFailed,
 )
+from providers.merge import wire as wire
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
