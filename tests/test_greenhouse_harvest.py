@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
-from providers.emulators.greenhouse import (
+from emulators.greenhouse import (
     GhCandidate,
     GreenhouseEmulator,
     GreenhouseOrg,
     RecordedRequest,
 )
+from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
 from providers.errors import (
     NotFound,
     Rejected,
@@ -328,7 +328,7 @@ async def test_a_token_refused_twice_fails_with_auth_failed(harvest: Harvest) ->
     real = harvest.emulator._bearer
 
     def always_expired(request: Any) -> Any:
-        raise __import__("providers.emulators.greenhouse", fromlist=["HarvestError"]).HarvestError(
+        raise __import__("emulators.greenhouse", fromlist=["HarvestError"]).HarvestError(
             401, "Unauthorized", ["Token has expired"]
         )
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg, RecordedRequest
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg, RecordedRequest
 from providers.errors import (
     NotFound,
     ProviderError,

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulators.talynce.app import TalynceEmulator
 from gateway.app import create_app
 from providers.base import (
     AccountConfig,
@@ -29,7 +30,6 @@ from providers.base import (
     Position,
     Provider,
 )
-from providers.emulators.talynce import TalynceEmulator
 from providers.errors import UpstreamRateLimited
 from resolvers.accounts import Account, Accounts
 from resolvers.errors import AccountFailed

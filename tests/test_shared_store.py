@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
 from gateway.store import connect
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.greenhouse import GreenhouseHarvestAdapter
 from providers.model import CandidateRecord

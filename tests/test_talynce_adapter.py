@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from emulators.seed import Candidate
+from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
-from providers.emulators.seed import Candidate
-from providers.emulators.talynce import RecordedRequest, TalynceEmulator, TalynceOrg
 from providers.errors import (
     FieldProblem,
     NotFound,

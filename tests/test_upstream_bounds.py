@@ -23,13 +23,13 @@ import providers.greenhouse.harvest as harvest_module
 import providers.greenhouse.partner as partner_module
 import providers.merge.wire as merge_wire
 import providers.talynce.adapter as talynce_module
+from emulators.faults import DEEP_JSON, FaultProfile
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
+from emulators.merge.app import LinkedAccount
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import ConfigError, Settings, parse_settings
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.faults import DEEP_JSON, FaultProfile
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.emulators.merge import LinkedAccount
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamBadResponse
 from providers.greenhouse import GreenhouseHarvestAdapter, GreenhousePartnerAdapter
 from providers.greenhouse.harvest import MAX_PAGES

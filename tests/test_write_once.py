@@ -24,14 +24,14 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
+from emulators.faults import FaultProfile
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
+from emulators.merge.app import PREFIX, LinkedAccount, MergeEmulator
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.security import Client, hash_key
 from gateway.settings import Settings
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.faults import FaultProfile
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse import GreenhouseHarvestAdapter
 from providers.shared_budget import RedisRateBudget

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import (
+from emulators import Demo, DemoAccount
+from emulators.faults import (
     AfterServing,
     FaultProfile,
     RateLimiter,
@@ -37,7 +37,7 @@ from providers.emulators.faults import (
     fault_admin_route,
     repeat_first_row,
 )
-from providers.emulators.seed import (
+from emulators.seed import (
     PIPELINE_STATUSES,
     Application,
     Candidate,

@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import (
+from emulators import Demo, DemoAccount
+from emulators.faults import (
     AfterServing,
     FaultProfile,
     RateLimiter,
@@ -40,7 +40,7 @@ from providers.emulators.faults import (
     fault_admin_route,
     repeat_first_row,
 )
-from providers.emulators.merge_seed import (
+from emulators.merge.seed import (
     Application,
     Candidate,
     Job,
@@ -49,7 +49,7 @@ from providers.emulators.merge_seed import (
     new_id,
     seed_linked_account,
 )
-from providers.emulators.merge_writes import CREATABLE, Write, apply_write, check_write
+from emulators.merge.writes import CREATABLE, Write, apply_write, check_write
 
 __all__ = [
     "PREFIX",

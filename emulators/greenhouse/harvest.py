@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from starlette.datastructures import QueryParams
 
-from providers.emulators.greenhouse.calls import (
+from emulators.greenhouse.calls import (
     _DIGITS,
     _Call,
     _entries,
@@ -23,8 +23,8 @@ from providers.emulators.greenhouse.calls import (
     _now,
     _Result,
 )
-from providers.emulators.greenhouse.errors import HarvestError, _unprocessable
-from providers.emulators.greenhouse.store import (
+from emulators.greenhouse.errors import HarvestError, _unprocessable
+from emulators.greenhouse.store import (
     ADDRESS_TYPES,
     EMAIL_TYPES,
     FIRST_STAGE,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from providers.emulators.faults import FaultProfile
-from providers.emulators.seed import Candidate, seed_organization
+from emulators.faults import FaultProfile
+from emulators.seed import Candidate, seed_organization
 
 __all__ = [
     "ADDRESS_TYPES",

@@ -22,25 +22,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from providers.emulators import Demo, DemoAccount
-from providers.emulators.faults import AfterServing, Reshaped, repeat_first_row
-from providers.emulators.greenhouse.calls import _Call, _Handler, _iso
-from providers.emulators.greenhouse.errors import HarvestError, PartnerError
-from providers.emulators.greenhouse.harvest import (
+from emulators import Demo, DemoAccount
+from emulators.faults import AfterServing, Reshaped, repeat_first_row
+from emulators.greenhouse.calls import _Call, _Handler, _iso
+from emulators.greenhouse.errors import HarvestError, PartnerError
+from emulators.greenhouse.harvest import (
     _harvest_applications,
     _harvest_candidates,
     _harvest_create,
     _harvest_jobs,
     _harvest_update,
 )
-from providers.emulators.greenhouse.partner import (
+from emulators.greenhouse.partner import (
     _partner_candidates,
     _partner_create,
     _partner_current_user,
     _partner_jobs,
     _partner_prospect_pools,
 )
-from providers.emulators.greenhouse.store import GreenhouseOrg
+from emulators.greenhouse.store import GreenhouseOrg
 
 __all__ = ["GreenhouseEmulator", "RecordedRequest", "demo", "demo_emulator"]
 

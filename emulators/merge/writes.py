@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from providers.emulators.merge_seed import Candidate
+from emulators.merge.seed import Candidate
 
 if TYPE_CHECKING:
-    from providers.emulators.merge import LinkedAccount
+    from emulators.merge.app import LinkedAccount
 
 __all__ = ["CREATABLE", "PATCHABLE", "Write", "apply_write", "check_write"]
 

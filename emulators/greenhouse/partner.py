@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from providers.emulators.greenhouse.calls import _DIGITS, _Call, _entries, _id_list, _now, _Result
-from providers.emulators.greenhouse.errors import PartnerError
-from providers.emulators.greenhouse.store import (
+from emulators.greenhouse.calls import _DIGITS, _Call, _entries, _id_list, _now, _Result
+from emulators.greenhouse.errors import PartnerError
+from emulators.greenhouse.store import (
     ADDRESS_TYPES,
     EMAIL_TYPES,
     FIRST_STAGE,

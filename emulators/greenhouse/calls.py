@@ -12,7 +12,7 @@ from typing import Final
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from providers.emulators.greenhouse.store import GreenhouseOrg
+from emulators.greenhouse.store import GreenhouseOrg
 
 __all__ = ["MAX_IDS"]
 

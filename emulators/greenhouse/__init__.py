@@ -13,17 +13,17 @@ Harvest, 400 on Partner), and every id list (`ids`, `candidate_ids`, `job_ids`, 
 `candidate_ids`) takes at most 50 ids.
 """
 
-from providers.emulators.greenhouse.app import GreenhouseEmulator, RecordedRequest, demo
-from providers.emulators.greenhouse.app import demo_emulator as demo_emulator
-from providers.emulators.greenhouse.errors import HarvestError, PartnerError
-from providers.emulators.greenhouse.store import (
+from emulators.greenhouse.app import GreenhouseEmulator, RecordedRequest, demo
+from emulators.greenhouse.app import demo_emulator as demo_emulator
+from emulators.greenhouse.errors import HarvestError, PartnerError
+from emulators.greenhouse.store import (
     GhApplication,
     GhCandidate,
     GhJob,
     GhUser,
     GreenhouseOrg,
 )
-from providers.emulators.greenhouse.store import ProspectPool as ProspectPool
+from emulators.greenhouse.store import ProspectPool as ProspectPool
 
 __all__ = [
     "GhApplication",
