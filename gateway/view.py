@@ -44,8 +44,8 @@ from providers.upstream.observe import Observer, watch_request
 from providers.upstream.resilience import set_deadline
 from resolvers.accounts import Accounts
 from resolvers.context import RequestContext
-from resolvers.idempotency import IdempotencyStore
 from resolvers.pagination import CursorCodec
+from store.idempotency import IdempotencyStore
 
 __all__ = ["GraphQLView"]
 

@@ -35,8 +35,8 @@ from resolvers.accounts import Account
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, GatewayError
-from resolvers.idempotency import fingerprint_of
 from resolvers.ids import decode_id
+from store.idempotency import fingerprint_of
 
 __all__ = ["WriteOutcome", "create_candidate", "update_candidate"]
 

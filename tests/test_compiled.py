@@ -29,8 +29,8 @@ from gateway.compiled import CompiledExecutor
 from gateway.schema import build_schema
 from gateway.settings import ConfigError, parse_settings
 from resolvers.context import RequestContext
-from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
+from store.idempotency import MemoryIdempotencyStore
 from tests.conftest import OperationLog, Stack, gateway_settings
 
 # --- a schema made to break things -------------------------------------------------------------

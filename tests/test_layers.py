@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package → top-level names its modules must not import
 FORBIDDEN = {
-    "providers": {"gateway", "resolvers", "emulators", "strawberry"},
-    "resolvers": {"gateway", "emulators", "strawberry"},
-    "emulators": {"gateway", "resolvers"},
+    "providers": {"gateway", "resolvers", "store", "emulators", "strawberry", "redis"},
+    "resolvers": {"gateway", "emulators", "strawberry", "redis"},
+    "emulators": {"gateway", "resolvers", "store", "redis"},
+    "store": {"gateway", "resolvers", "emulators", "strawberry"},
+    "gateway": {"redis"},
 }
 
 

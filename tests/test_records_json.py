@@ -29,7 +29,7 @@ from resolvers.accounts import Account, Accounts
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
-from resolvers.records_json import (
+from store.records_json import (
     application_from_json,
     candidate_from_json,
     page_from_json,

@@ -10,24 +10,23 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from gateway.store import connect
 from providers.base import AccountConfig, CandidateQuery, Position
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.greenhouse import GreenhouseHarvestAdapter
 from providers.model import CandidateRecord
-from providers.redis_link import RedisLink, StoreDown
-from providers.shared_budget import RedisRateBudget
-from providers.shared_tokens import RedisTokenCache
 from providers.upstream.http import Upstream, build_client
 from providers.upstream.resilience import deadline_scope
 from providers.upstream.sharing import Sharing, shared_with
 from resolvers.accounts import Account, Accounts
-from resolvers.cache import Miss
-from resolvers.cache_redis import RedisCacheBackend
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
-from resolvers.shared_idempotency import RedisIdempotencyStore
+from store.budget import RedisRateBudget
+from store.cache import Miss
+from store.cache_redis import RedisCacheBackend
+from store.idempotency_redis import RedisIdempotencyStore
+from store.redis_link import RedisLink, StoreDown, connect
+from store.tokens import RedisTokenCache
 from tests.redis_support import (
     RedisServer,
     free_port,

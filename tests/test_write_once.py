@@ -34,11 +34,11 @@ from gateway.settings import Settings
 from providers.base import AccountConfig, CandidateQuery, Position
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.shared_budget import RedisRateBudget
-from providers.shared_tokens import RedisTokenCache
 from providers.upstream.http import build_client
 from providers.upstream.sharing import Sharing, shared_with
 from resolvers.ids import encode_id
+from store.budget import RedisRateBudget
+from store.tokens import RedisTokenCache
 from tests.conftest import SecretWatch
 from tests.redis_support import RedisServer, redis_server
 from tests.servers import serve_in_thread

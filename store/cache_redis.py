@@ -17,14 +17,14 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from providers.redis_link import RedisLink, StoreDown
-from resolvers.cache import Kind, Miss
-from resolvers.records_json import (
+from store.cache import Kind, Miss
+from store.records_json import (
     application_from_json,
     candidate_from_json,
     page_from_json,
     to_json,
 )
+from store.redis_link import RedisLink, StoreDown
 
 __all__ = ["RedisCacheBackend"]
 

@@ -17,12 +17,15 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from providers.base import AccountConfig
 
-__all__ = ["RedisLink", "StoreDown", "account_scope"]
+__all__ = ["REDIS_TIMEOUT", "RedisLink", "StoreDown", "account_scope", "connect"]
 
+REDIS_TIMEOUT = 1.0  # seconds; Redis answers in well under a millisecond when it is healthy
 log = logging.getLogger("gateway.store")
 T = TypeVar("T")
 
@@ -89,3 +92,16 @@ class RedisLink:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def connect(url: str) -> Redis:
+    """A client for `url`; it connects lazily, on first use, in whatever loop uses it."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        # One immediate retry on a fresh connection rides over a restarted server's stale
+        # sockets; more would only delay the fallback. Every script is safe to send twice.
+        retry=Retry(NoBackoff(), 1),
+    )

@@ -21,9 +21,9 @@ import uuid
 from typing import Any, Protocol
 
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
-from providers.redis_link import RedisLink, StoreDown
 from providers.upstream.resilience import remaining
-from resolvers.idempotency import Claim, MemoryIdempotencyStore
+from store.idempotency import Claim, MemoryIdempotencyStore
+from store.redis_link import RedisLink, StoreDown
 
 __all__ = ["OutcomeCoding", "RedisIdempotencyStore"]
 

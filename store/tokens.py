@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from providers.base import AccountConfig
-from providers.redis_link import RedisLink, StoreDown, account_scope
+from store.redis_link import RedisLink, StoreDown, account_scope
 
 __all__ = ["RedisTokenCache"]
 

@@ -21,8 +21,8 @@ from math import ceil
 from typing import Any
 
 from providers.base import AccountConfig
-from providers.redis_link import RedisLink, StoreDown, account_scope
 from providers.upstream.resilience import RateBudget
+from store.redis_link import RedisLink, StoreDown, account_scope
 
 __all__ = ["RedisRateBudget"]
 
