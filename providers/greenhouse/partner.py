@@ -34,7 +34,6 @@ from providers.greenhouse.mapping import (
     _names,
     _person_url,
     _split_urls,
-    _text,
     _typed_entries,
     _without_empty,
     partner_record,
@@ -52,6 +51,7 @@ from providers.model import (
 )
 from providers.upstream.http import Upstream
 from providers.upstream.transport import Sender
+from providers.wire import text_or_integer
 
 __all__ = ["GreenhousePartnerAdapter"]
 
@@ -198,7 +198,10 @@ class GreenhousePartnerAdapter:
         remote_id = _id(answer)
         if remote_id is None:
             raise self.upstream.bad_response("a created candidate without an id")
-        application_id, profile_url = _text(answer, "application_id"), _text(answer, "profile_url")
+        application_id, profile_url = (
+            text_or_integer(answer, "application_id"),
+            text_or_integer(answer, "profile_url"),
+        )
         job_id = body.get("job_id")
         application = ApplicationRecord(
             remote_id=application_id or "",
@@ -220,7 +223,7 @@ class GreenhousePartnerAdapter:
             addresses=tuple(AddressRecord(value=v, type="other") for v in draft.locations),
             locations=draft.locations,
             resume_url=draft.resume_url,
-            external_id=_text(answer, "external_id") or draft.external_id,
+            external_id=text_or_integer(answer, "external_id") or draft.external_id,
             profile_url=_person_url(profile_url),
             remote_data=dict(answer),
             applications=(application,) if application_id else (),

@@ -27,6 +27,7 @@ from providers.model import (
     UrlType,
     WriteWarning,
 )
+from providers.wire import strings, text
 
 __all__ = [
     "application_record",
@@ -94,18 +95,6 @@ LOG_VIEW = re.compile(r"https://app(\.[a-z]{2})?\.merge\.dev/logs/[0-9A-Za-z-]{1
 ACCEPTED_OFFERS = frozenset({"SIGNED"})
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = raw.get(key)
-    if not isinstance(value, list):
-        return ()
-    return tuple(item for item in value if isinstance(item, str) and item)
-
-
 def _enum(kind: type[E], raw: object) -> tuple[E | None, str | None]:
     """Our value for Merge's label, and the label itself; an unknown label reads as OTHER."""
     if not isinstance(raw, str) or not raw:
@@ -122,7 +111,7 @@ def _contacts(
     entries = raw.get(keys[0])
     found = []
     for entry in entries if isinstance(entries, list) else ():
-        value = _text(entry, "value") if isinstance(entry, Mapping) else None
+        value = text(entry, "value") if isinstance(entry, Mapping) else None
         if value is not None:
             known, label = _enum(types, entry.get(keys[1]))
             found.append(kind(value=value, type=known, raw_type=label))
@@ -132,7 +121,7 @@ def _contacts(
 def _ref(raw: object) -> tuple[str | None, Mapping[str, Any] | None]:
     """An expandable field: its id, and the object when Merge expanded it."""
     if isinstance(raw, Mapping):
-        return _text(raw, "id"), raw
+        return text(raw, "id"), raw
     return (raw if isinstance(raw, str) and raw else None), None
 
 
@@ -146,10 +135,10 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     """
     if not isinstance(raw, Mapping):
         return None
-    remote_id = _text(raw, "id")
+    remote_id = text(raw, "id")
     if remote_id is None:
         return None
-    first, last = _text(raw, "first_name"), _text(raw, "last_name")
+    first, last = text(raw, "first_name"), text(raw, "last_name")
     extras = {
         key: raw[key]
         for key in (
@@ -168,15 +157,15 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         first_name=first,
         last_name=last,
         full_name=" ".join(part for part in (first, last) if part) or None,
-        company=_text(raw, "company"),
-        title=_text(raw, "title"),
+        company=text(raw, "company"),
+        title=text(raw, "title"),
         emails=_contacts(raw, EMAILS, Email, EmailType),
         phones=_contacts(raw, PHONES, Phone, PhoneType),
         urls=_contacts(raw, URLS, Url, UrlType),
-        locations=_strings(raw, "locations"),
-        tags=_strings(raw, "tags"),
-        created_at=_text(raw, "remote_created_at") or _text(raw, "created_at"),
-        updated_at=_text(raw, "remote_updated_at") or _text(raw, "modified_at"),
+        locations=strings(raw, "locations"),
+        tags=strings(raw, "tags"),
+        created_at=text(raw, "remote_created_at") or text(raw, "created_at"),
+        updated_at=text(raw, "remote_updated_at") or text(raw, "modified_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
     )
@@ -188,21 +177,21 @@ def application_status(raw: Mapping[str, Any]) -> ApplicationStatus:
     REJECTED when `rejected_at` is set; HIRED when an (expanded) offer is SIGNED, or has a
     start date and a status Merge could not map; ACTIVE otherwise.
     """
-    if _text(raw, "rejected_at"):
+    if text(raw, "rejected_at"):
         return ApplicationStatus.REJECTED
     offers = raw.get("offers")
     for offer in offers if isinstance(offers, list) else ():
         if not isinstance(offer, Mapping):
             continue
-        status = _text(offer, "status")
-        if status in ACCEPTED_OFFERS or (status is None and _text(offer, "start_date")):
+        status = text(offer, "status")
+        if status in ACCEPTED_OFFERS or (status is None and text(offer, "start_date")):
             return ApplicationStatus.HIRED
     return ApplicationStatus.ACTIVE
 
 
 def application_record(raw: Any, candidate_id: str | None = None) -> ApplicationRecord | None:
     """Maps one Merge Application; None when it has no id or names no candidate."""
-    if not isinstance(raw, Mapping) or _text(raw, "id") is None:
+    if not isinstance(raw, Mapping) or text(raw, "id") is None:
         return None
     owner, _ = _ref(raw.get("candidate"))
     owner = owner or candidate_id
@@ -213,11 +202,11 @@ def application_record(raw: Any, candidate_id: str | None = None) -> Application
     return ApplicationRecord(
         remote_id=str(raw["id"]),
         candidate_remote_id=owner,
-        job=JobRef(job_id, _text(job, "name") if job else None) if job_id else None,
+        job=JobRef(job_id, text(job, "name") if job else None) if job_id else None,
         status=application_status(raw),
         raw_status=None,
-        stage=(_text(stage, "name") if stage else None) or stage_id,
-        applied_at=_text(raw, "applied_at"),
+        stage=(text(stage, "name") if stage else None) or stage_id,
+        applied_at=text(raw, "applied_at"),
     )
 
 
@@ -279,7 +268,7 @@ def _problem_parts(
 ) -> tuple[str, str, tuple[str, ...] | None] | None:
     if not isinstance(raw, Mapping):
         return None
-    given = _text(raw, "problem_type")
+    given = text(raw, "problem_type")
     code = given if given is not None and given in messages else "ERROR"
     source = raw.get("source")
     pointer = source.get("pointer") if isinstance(source, Mapping) else None
@@ -322,7 +311,7 @@ def debug_logs(raw: object) -> list[WriteWarning]:
         status = summary.get("status_code")
         method = method if isinstance(method, str) and method in LOG_METHODS else "?"
         status = status if isinstance(status, int) and 100 <= status <= 599 else "?"
-        view, log_id = _text(log, "dashboard_view"), _text(log, "log_id")
+        view, log_id = text(log, "dashboard_view"), text(log, "log_id")
         where = (
             view
             if view is not None and LOG_VIEW.fullmatch(view)

@@ -7,7 +7,6 @@ CTC in lakh per annum (LPA); this module is where those facts meet the normalize
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +43,7 @@ from providers.model import (
 )
 from providers.upstream.http import Upstream, path
 from providers.upstream.transport import Sender
+from providers.wire import figure, strings, text
 
 __all__ = ["SPEC", "TalynceAdapter"]
 
@@ -106,29 +106,6 @@ ERROR_CODES = frozenset(
 MAX_PROBLEMS = 50  # field names looked at in one error answer
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _number(raw: Mapping[str, Any], key: str) -> float | None:
-    """A finite figure of sane size, or None: NaN, 1e999 and 10**400 all parse as JSON."""
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, int) and abs(value) > MAX_FIGURE:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and abs(number) <= MAX_FIGURE else None
-
-
-def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = raw.get(key)
-    if not isinstance(value, list):
-        return ()
-    return tuple(item for item in value if isinstance(item, str))
-
-
 def split_name(full_name: str | None) -> tuple[str | None, str | None]:
     """First word as first name, the rest as last name: the least surprising split of one string."""
     if not full_name:
@@ -138,7 +115,7 @@ def split_name(full_name: str | None) -> tuple[str | None, str | None]:
 
 
 def _ctc(raw: Mapping[str, Any], key: str) -> Compensation | None:
-    lpa = _number(raw, key)
+    lpa = figure(raw, key, MAX_FIGURE)
     if lpa is None:
         return None
     return Compensation(
@@ -158,17 +135,17 @@ def application_status(raw: str | None) -> ApplicationStatus:
 
 
 def _application(raw: Mapping[str, Any], candidate_id: str) -> ApplicationRecord:
-    status = _text(raw, "status")
-    job_id = _text(raw, "job_id")
+    status = text(raw, "status")
+    job_id = text(raw, "job_id")
     return ApplicationRecord(
         remote_id=str(raw.get("id")),
-        candidate_remote_id=_text(raw, "candidate_id") or candidate_id,
+        candidate_remote_id=text(raw, "candidate_id") or candidate_id,
         job=JobRef(remote_id=job_id) if job_id else None,
         status=application_status(status),
         raw_status=status,
         stage=status,
-        applied_at=_text(raw, "created_at"),
-        notes=_text(raw, "notes"),
+        applied_at=text(raw, "created_at"),
+        notes=text(raw, "notes"),
     )
 
 
@@ -177,13 +154,13 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
         return None
     remote_id = str(raw["id"])
-    full_name = _text(raw, "full_name")
+    full_name = text(raw, "full_name")
     first, last = split_name(full_name)
-    email = _text(raw, "email")
-    phones = [Phone(value=v) for v in [_text(raw, "phone_number")] if v]
+    email = text(raw, "email")
+    phones = [Phone(value=v) for v in [text(raw, "phone_number")] if v]
     phones += [
         Phone(value=v, type=PhoneType.OTHER, raw_type="whatsapp")
-        for v in [_text(raw, "whatsapp_number")]
+        for v in [text(raw, "whatsapp_number")]
         if v
     ]
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), Mapping) else None
@@ -200,32 +177,35 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     }
     if metadata:
         extras["metadata"] = dict(metadata)
-    experience = _number(raw, "total_experience_years")
-    notice = _number(raw, "notice_period_days")
+    skills = strings(raw, "skill_array", keep_empty=True) or (
+        strings(raw, "primary_skills", keep_empty=True)
+        + strings(raw, "secondary_skills", keep_empty=True)
+    )
+    experience = figure(raw, "total_experience_years", MAX_FIGURE)
+    notice = figure(raw, "notice_period_days", MAX_FIGURE)
     return CandidateRecord(
         remote_id=remote_id,
         first_name=first,
         last_name=last,
         full_name=full_name,
-        company=_text(raw, "current_company"),
-        title=_text(raw, "current_designation"),
+        company=text(raw, "current_company"),
+        title=text(raw, "current_designation"),
         emails=(Email(value=email),) if email else (),
         phones=tuple(phones),
-        locations=tuple(v for v in [_text(raw, "location")] if v),
-        skills=_strings(raw, "skill_array")
-        or _strings(raw, "primary_skills") + _strings(raw, "secondary_skills"),
+        locations=tuple(v for v in [text(raw, "location")] if v),
+        skills=skills,
         experience_years=experience,
         current_compensation=_ctc(raw, "current_ctc"),
         expected_compensation=_ctc(raw, "expected_ctc"),
         notice_period_days=int(notice) if notice is not None else None,
-        resume_url=_text(raw, "resume_url"),
-        source=_text(raw, "source"),
+        resume_url=text(raw, "resume_url"),
+        source=text(raw, "source"),
         external_id=str(metadata["external_id"])
         if metadata and metadata.get("external_id")
         else None,
         masked=raw.get("talent_pool_status") == "masked",
-        created_at=_text(raw, "created_at"),
-        updated_at=_text(raw, "updated_at"),
+        created_at=text(raw, "created_at"),
+        updated_at=text(raw, "updated_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
         applications=_applications(raw.get("applications"), remote_id),
