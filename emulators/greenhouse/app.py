@@ -24,21 +24,21 @@ from starlette.routing import Route
 
 from emulators import Demo, DemoAccount
 from emulators.faults import AfterServing, Reshaped, repeat_first_row
-from emulators.greenhouse.calls import _Call, _Handler, _iso
+from emulators.greenhouse.calls import Call, CallHandler, iso
 from emulators.greenhouse.errors import HarvestError, PartnerError
 from emulators.greenhouse.harvest import (
-    _harvest_applications,
-    _harvest_candidates,
-    _harvest_create,
-    _harvest_jobs,
-    _harvest_update,
+    harvest_applications,
+    harvest_candidates,
+    harvest_create,
+    harvest_jobs,
+    harvest_update,
 )
 from emulators.greenhouse.partner import (
-    _partner_candidates,
-    _partner_create,
-    _partner_current_user,
-    _partner_jobs,
-    _partner_prospect_pools,
+    partner_candidates,
+    partner_create,
+    partner_current_user,
+    partner_jobs,
+    partner_prospect_pools,
 )
 from emulators.greenhouse.store import GreenhouseOrg
 
@@ -84,15 +84,15 @@ class GreenhouseEmulator:
         self.app = Starlette(
             routes=[
                 Route("/token", self._token, methods=["POST"]),
-                partner("/v1/partner/candidates", GET=_partner_candidates, POST=_partner_create),
-                partner("/v1/partner/current_user", GET=_partner_current_user),
-                partner("/v1/partner/jobs", GET=_partner_jobs),
-                partner("/v1/partner/prospect_pools", GET=_partner_prospect_pools),
+                partner("/v1/partner/candidates", GET=partner_candidates, POST=partner_create),
+                partner("/v1/partner/current_user", GET=partner_current_user),
+                partner("/v1/partner/jobs", GET=partner_jobs),
+                partner("/v1/partner/prospect_pools", GET=partner_prospect_pools),
                 partner("/v1/partner/{rest:path}"),
-                harvest("/v3/candidates", GET=_harvest_candidates, POST=_harvest_create),
-                harvest("/v3/candidates/{candidate_id}", PATCH=_harvest_update),
-                harvest("/v3/applications", GET=_harvest_applications),
-                harvest("/v3/jobs", GET=_harvest_jobs),
+                harvest("/v3/candidates", GET=harvest_candidates, POST=harvest_create),
+                harvest("/v3/candidates/{candidate_id}", PATCH=harvest_update),
+                harvest("/v3/applications", GET=harvest_applications),
+                harvest("/v3/jobs", GET=harvest_jobs),
                 harvest("/v3/{rest:path}"),
             ]
         )
@@ -171,7 +171,7 @@ class GreenhouseEmulator:
             if org.token_expiry_field == "expires_in":
                 answer["expires_in"] = int(org.token_ttl)
             else:
-                answer["expires_at"] = _iso(datetime.now(UTC) + timedelta(seconds=org.token_ttl))
+                answer["expires_at"] = iso(datetime.now(UTC) + timedelta(seconds=org.token_ttl))
             response = JSONResponse(answer)
         self._record(request, "token", org, form.get("sub"), logged, response.status_code, started)
         return response
@@ -182,7 +182,7 @@ class GreenhouseEmulator:
             return None
         return next((o for o in self.orgs if (o.client_id, o.client_secret) == pair), None)
 
-    def _partner(self, path: str, **handlers: _Handler) -> Route:
+    def _partner(self, path: str, **handlers: CallHandler) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.monotonic()
             body, is_json = _parse_json(await request.body())
@@ -233,7 +233,7 @@ class GreenhouseEmulator:
             return None, on_behalf_of
         return org, on_behalf_of
 
-    def _harvest(self, path: str, **handlers: _Handler) -> Route:
+    def _harvest(self, path: str, **handlers: CallHandler) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.monotonic()
             body, is_json = _parse_json(await request.body())
@@ -285,7 +285,7 @@ class GreenhouseEmulator:
         request: Request,
         org: GreenhouseOrg | None,
         user: str | None,
-        handlers: Mapping[str, _Handler],
+        handlers: Mapping[str, CallHandler],
         body: object | None,
         is_json: bool,
         *,
@@ -312,7 +312,7 @@ class GreenhouseEmulator:
                 if not handlers
                 else error(405, "Method not allowed")
             )
-        status, payload, headers = handler(_Call(org, user or "", request, body, is_json))
+        status, payload, headers = handler(Call(org, user or "", request, body, is_json))
         if isinstance(faulted, AfterServing):
             return faulted  # served (a write stored), and then its answer is lost
         if isinstance(faulted, Reshaped) and kind == "huge_rows":

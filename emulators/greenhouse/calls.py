@@ -1,4 +1,4 @@
-"""What the emulator's route handlers are given (`_Call`) and return (`_Result`), and the id
+"""What the emulator's route handlers are given (`Call`) and return (`Result`), and the id
 lists, contact entries and timestamps both APIs read and write alike."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from emulators.greenhouse.store import GreenhouseOrg
 __all__ = ["MAX_IDS"]
 
 MAX_IDS: Final = 50
-_DIGITS = re.compile(r"^[0-9]+$")
+DIGITS = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
+class Call:
     org: GreenhouseOrg
     user: str
     request: Request
@@ -38,31 +38,31 @@ class _Call:
         return self.body
 
 
-_Result = tuple[int, object, Mapping[str, str]]
-_Handler = Callable[[_Call], _Result]
+Result = tuple[int, object, Mapping[str, str]]
+CallHandler = Callable[[Call], Result]
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _now() -> datetime:
+def now_ms() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _id_list(raw: str, name: str, error: Callable[[str], Exception]) -> list[int]:
+def id_list(raw: str, name: str, error: Callable[[str], Exception]) -> list[int]:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
-    if not parts or not all(_DIGITS.match(part) for part in parts):
+    if not parts or not all(DIGITS.match(part) for part in parts):
         raise error(f"{name} must be a comma-separated list of integer ids")
     if len(parts) > MAX_IDS:
         raise error(f"{name} accepts at most {MAX_IDS} ids")
     return list(dict.fromkeys(int(part) for part in parts))
 
 
-def _entries(
+def typed_body_entries(
     body: Mapping[str, object],
     name: str,
     value_key: str,

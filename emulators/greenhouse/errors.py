@@ -49,5 +49,5 @@ class HarvestError(Exception):
         return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
-def _unprocessable(*errors: str | Mapping[str, str]) -> HarvestError:
+def unprocessable(*errors: str | Mapping[str, str]) -> HarvestError:
     return HarvestError(422, "Unprocessable Content", errors)

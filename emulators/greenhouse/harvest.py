@@ -15,15 +15,15 @@ from typing import Any, Final
 from starlette.datastructures import QueryParams
 
 from emulators.greenhouse.calls import (
-    _DIGITS,
-    _Call,
-    _entries,
-    _id_list,
-    _iso,
-    _now,
-    _Result,
+    DIGITS,
+    Call,
+    Result,
+    id_list,
+    iso,
+    now_ms,
+    typed_body_entries,
 )
-from emulators.greenhouse.errors import HarvestError, _unprocessable
+from emulators.greenhouse.errors import HarvestError, unprocessable
 from emulators.greenhouse.store import (
     ADDRESS_TYPES,
     EMAIL_TYPES,
@@ -51,9 +51,9 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):
-        raise _unprocessable({"cursor": "is invalid"}) from None
+        raise unprocessable({"cursor": "is invalid"}) from None
     if not isinstance(state, dict) or not isinstance(state.get("f"), dict):
-        raise _unprocessable({"cursor": "is invalid"})
+        raise unprocessable({"cursor": "is invalid"})
     return state
 
 
@@ -68,25 +68,25 @@ def _listing(query: QueryParams, allowed: frozenset[str]) -> _Listing:
     """The filters, page size and position of a list request, from its params or its cursor."""
     if "cursor" in query:
         if len(query.multi_items()) > 1:
-            raise _unprocessable("When passing a cursor, do not include other query params.")
+            raise unprocessable("When passing a cursor, do not include other query params.")
         state = _decode_cursor(query["cursor"])
         return _Listing(
             {str(k): str(v) for k, v in state["f"].items()}, int(state["p"]), int(state["a"])
         )
     unknown = sorted(set(query) - allowed - {"per_page"})
     if unknown:
-        raise _unprocessable(*({name: "is not a permitted parameter"} for name in unknown))
+        raise unprocessable(*({name: "is not a permitted parameter"} for name in unknown))
     raw = query.get("per_page", str(DEFAULT_PER_PAGE))
-    if not _DIGITS.match(raw) or int(raw) < 1:
-        raise _unprocessable({"per_page": f"`{raw}` must be a positive integer"})
+    if not DIGITS.match(raw) or int(raw) < 1:
+        raise unprocessable({"per_page": f"`{raw}` must be a positive integer"})
     if int(raw) > MAX_PER_PAGE:
-        raise _unprocessable({"per_page": f"`{raw}` number is greater than: {MAX_PER_PAGE}"})
+        raise unprocessable({"per_page": f"`{raw}` number is greater than: {MAX_PER_PAGE}"})
     return _Listing({k: v for k, v in query.items() if k != "per_page"}, int(raw), 0)
 
 
 def _page(
-    call: _Call, listing: _Listing, rows: Sequence[Any], render: Callable[[Any], object]
-) -> _Result:
+    call: Call, listing: _Listing, rows: Sequence[Any], render: Callable[[Any], object]
+) -> Result:
     """A bare JSON array of the rows after the position; `Link: rel="next"` when more remain."""
     rest = [row for row in rows if row.id > listing.after]
     page = rest[: listing.per_page]
@@ -101,7 +101,7 @@ def _page(
 def _ids_filter(filters: Mapping[str, str], name: str) -> set[int] | None:
     if name not in filters:
         return None
-    return set(_id_list(filters[name], name, lambda m: _unprocessable({name: m})))
+    return set(id_list(filters[name], name, lambda m: unprocessable({name: m})))
 
 
 def _date_filter(filters: Mapping[str, str], name: str) -> Callable[[datetime], bool]:
@@ -114,7 +114,7 @@ def _date_filter(filters: Mapping[str, str], name: str) -> Callable[[datetime], 
     except ValueError:
         bound = None
     if match is None or bound is None:
-        raise _unprocessable({name: "must look like gte|2024-01-01T00:00:00Z (gte, lte, gt or lt)"})
+        raise unprocessable({name: "must look like gte|2024-01-01T00:00:00Z (gte, lte, gt or lt)"})
     bound = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
     compare = {
         "gte": datetime.__ge__,
@@ -134,9 +134,9 @@ def _harvest_candidate(candidate: GhCandidate) -> dict[str, object]:
         "preferred_name": None,
         "company": candidate.company,
         "title": candidate.title,
-        "created_at": _iso(candidate.created_at),
-        "updated_at": _iso(candidate.updated_at),
-        "last_activity_at": _iso(candidate.updated_at),
+        "created_at": iso(candidate.created_at),
+        "updated_at": iso(candidate.updated_at),
+        "last_activity_at": iso(candidate.updated_at),
         "private": candidate.private,
         "can_email": candidate.can_email,
         "time_zone": None,
@@ -161,10 +161,10 @@ def _harvest_application(application: GhApplication) -> dict[str, object]:
         "job_post_id": None,
         "stage_name": application.stage_name,
         "status": application.status,
-        "rejected_at": _iso(application.updated_at) if application.status == "rejected" else None,
-        "last_activity_at": _iso(application.updated_at),
-        "created_at": _iso(application.created_at),
-        "updated_at": _iso(application.updated_at),
+        "rejected_at": iso(application.updated_at) if application.status == "rejected" else None,
+        "last_activity_at": iso(application.updated_at),
+        "created_at": iso(application.created_at),
+        "updated_at": iso(application.updated_at),
         "source_id": None,
         "answers": [],
         "custom_fields": {},
@@ -183,7 +183,7 @@ _APPLICATION_STATUS_FILTER: Final = {
 }
 
 
-def _harvest_candidates(call: _Call) -> _Result:
+def harvest_candidates(call: Call) -> Result:
     listing = _listing(call.query, _CANDIDATE_FILTERS)
     f = listing.filters
     ids = _ids_filter(f, "ids")
@@ -201,13 +201,13 @@ def _harvest_candidates(call: _Call) -> _Result:
     return _page(call, listing, rows, _harvest_candidate)
 
 
-def _harvest_applications(call: _Call) -> _Result:
+def harvest_applications(call: Call) -> Result:
     listing = _listing(call.query, _APPLICATION_FILTERS)
     f = listing.filters
     ids, candidates, jobs = (_ids_filter(f, name) for name in ("ids", "candidate_ids", "job_ids"))
     status = f.get("status")
     if status is not None and status not in _APPLICATION_STATUS_FILTER:
-        raise _unprocessable({"status": f"must be one of {', '.join(_APPLICATION_STATUS_FILTER)}"})
+        raise unprocessable({"status": f"must be one of {', '.join(_APPLICATION_STATUS_FILTER)}"})
     created, updated = _date_filter(f, "created_at"), _date_filter(f, "updated_at")
     rows = [
         a
@@ -222,7 +222,7 @@ def _harvest_applications(call: _Call) -> _Result:
     return _page(call, listing, rows, _harvest_application)
 
 
-def _harvest_jobs(call: _Call) -> _Result:
+def harvest_jobs(call: Call) -> Result:
     listing = _listing(call.query, frozenset({"ids", "status"}))
     ids = _ids_filter(listing.filters, "ids")
     status = listing.filters.get("status")
@@ -237,7 +237,7 @@ def _harvest_jobs(call: _Call) -> _Result:
             "id": job.id,
             "name": job.name,
             "status": job.status,
-            "created_at": _iso(job.created_at),
+            "created_at": iso(job.created_at),
         }
 
     return _page(call, listing, rows, render)
@@ -259,7 +259,7 @@ _CONTACT_TYPES: Final[Mapping[str, Sequence[str] | None]] = {
 
 
 def _harvest_invalid(name: str, message: str) -> HarvestError:
-    return _unprocessable({name: message})
+    return unprocessable({name: message})
 
 
 def _harvest_values(body: object, allowed: frozenset[str], *, creating: bool) -> dict[str, object]:
@@ -268,7 +268,7 @@ def _harvest_values(body: object, allowed: frozenset[str], *, creating: bool) ->
         raise HarvestError(400, "Bad Request", ["Request body must be a JSON object"])
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise _unprocessable(*({name: "is not a permitted field"} for name in unknown))
+        raise unprocessable(*({name: "is not a permitted field"} for name in unknown))
     values: dict[str, object] = {}
     for name in ("first_name", "last_name"):
         if name in body or creating:
@@ -284,7 +284,7 @@ def _harvest_values(body: object, allowed: frozenset[str], *, creating: bool) ->
             values[name] = value
     for name, types in _CONTACT_TYPES.items():
         if name in body:
-            values[name] = _entries(body, name, "value", types, _harvest_invalid)
+            values[name] = typed_body_entries(body, name, "value", types, _harvest_invalid)
     if "tags" in body:
         tags = body["tags"]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -293,7 +293,7 @@ def _harvest_values(body: object, allowed: frozenset[str], *, creating: bool) ->
     return values
 
 
-def _harvest_create(call: _Call) -> _Result:
+def harvest_create(call: Call) -> Result:
     org, body = call.org, call.json_body(lambda m: HarvestError(400, "Bad Request", [m]))
     values = _harvest_values(body, _WRITABLE | {"application"}, creating=True)
     raw_application = body.get("application") if isinstance(body, dict) else None
@@ -303,7 +303,7 @@ def _harvest_create(call: _Call) -> _Result:
         if not isinstance(job, int) or isinstance(job, bool) or job not in org.jobs:
             raise _harvest_invalid("application.job_id", "must be the id of a job")
         job_id = job
-    now = _now()
+    now = now_ms()
     candidate = GhCandidate(
         id=org.next_id(org.candidates, 0),
         first_name="",
@@ -328,9 +328,9 @@ def _harvest_create(call: _Call) -> _Result:
     return 201, _harvest_candidate(candidate), {}
 
 
-def _harvest_update(call: _Call) -> _Result:
+def harvest_update(call: Call) -> Result:
     raw_id = call.request.path_params["candidate_id"]
-    candidate = call.org.candidates.get(int(raw_id)) if _DIGITS.match(raw_id) else None
+    candidate = call.org.candidates.get(int(raw_id)) if DIGITS.match(raw_id) else None
     if candidate is None:
         raise HarvestError(404, "Resource not found")
     body = call.json_body(lambda m: HarvestError(400, "Bad Request", [m]))
@@ -343,5 +343,5 @@ def _harvest_update(call: _Call) -> _Result:
                 setattr(candidate, attribute, body[flag])
     for name, value in values.items():
         setattr(candidate, name, value)
-    candidate.updated_at = max(_now(), candidate.updated_at + timedelta(milliseconds=1))
+    candidate.updated_at = max(now_ms(), candidate.updated_at + timedelta(milliseconds=1))
     return 200, _harvest_candidate(candidate), {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from emulators.greenhouse.calls import _DIGITS, _Call, _entries, _id_list, _now, _Result
+from emulators.greenhouse.calls import DIGITS, Call, Result, id_list, now_ms, typed_body_entries
 from emulators.greenhouse.errors import PartnerError
 from emulators.greenhouse.store import (
     ADDRESS_TYPES,
@@ -46,13 +46,13 @@ def _partner_candidate(org: GreenhouseOrg, candidate: GhCandidate) -> dict[str, 
     }
 
 
-def _partner_candidates(call: _Call) -> _Result:
+def partner_candidates(call: Call) -> Result:
     unknown = set(call.query) - {"candidate_ids"}
     if unknown:
         raise PartnerError(400, f"Unknown parameter {sorted(unknown)[0]}", sorted(unknown)[0])
     if "candidate_ids" not in call.query:
         raise PartnerError(400, "candidate_ids is required", "candidate_ids")
-    ids = _id_list(
+    ids = id_list(
         call.query["candidate_ids"],
         "candidate_ids",
         lambda m: PartnerError(400, m, "candidate_ids"),
@@ -61,7 +61,7 @@ def _partner_candidates(call: _Call) -> _Result:
     return 200, [_partner_candidate(call.org, c) for c in found], {}
 
 
-def _partner_current_user(call: _Call) -> _Result:
+def partner_current_user(call: Call) -> Result:
     user = call.org.user_by_email(call.user) or call.org.users[0]
     full = f"{user.first_name} {user.last_name}"
     return (
@@ -77,7 +77,7 @@ def _partner_current_user(call: _Call) -> _Result:
     )
 
 
-def _partner_jobs(call: _Call) -> _Result:
+def partner_jobs(call: Call) -> Result:
     jobs = sorted(call.org.jobs.values(), key=lambda j: j.id)
     return (
         200,
@@ -89,7 +89,7 @@ def _partner_jobs(call: _Call) -> _Result:
     )
 
 
-def _partner_prospect_pools(call: _Call) -> _Result:
+def partner_prospect_pools(call: Call) -> Result:
     pools = [
         {"id": p.id, "name": p.name, "stages": [{"id": s, "name": n} for s, n in p.stages]}
         for p in call.org.prospect_pools
@@ -125,7 +125,7 @@ def _integer(value: object, name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and _DIGITS.match(value):
+    if isinstance(value, str) and DIGITS.match(value):
         return int(value)
     raise _invalid(name, f"{name} must be an integer")
 
@@ -143,14 +143,14 @@ def _string(body: Mapping[str, object], name: str, *, required: bool = False) ->
     return value
 
 
-def _partner_create(call: _Call) -> _Result:
+def partner_create(call: Call) -> Result:
     body = call.json_body(lambda m: PartnerError(400, m))
     if isinstance(body, list):
         return 200, [_partner_create_one(call, item) for item in body], {}
     return 200, _partner_create_one(call, body), {}
 
 
-def _partner_create_one(call: _Call, body: object) -> dict[str, object]:
+def _partner_create_one(call: Call, body: object) -> dict[str, object]:
     org = call.org
     if not isinstance(body, dict):
         raise PartnerError(400, "Each candidate must be a JSON object")
@@ -195,7 +195,7 @@ def _partner_create_one(call: _Call, body: object) -> dict[str, object]:
     ):
         raise _invalid("referrer", "referrer needs email, first_name and last_name")
     websites_key = "websites" if "websites" in body else "website"
-    now = _now()
+    now = now_ms()
     candidate = GhCandidate(
         id=org.next_id(org.candidates, 0),
         first_name=first or "",
@@ -204,13 +204,13 @@ def _partner_create_one(call: _Call, body: object) -> dict[str, object]:
         updated_at=now,
         company=_string(body, "company"),
         title=_string(body, "title"),
-        email_addresses=_entries(body, "emails", "email", EMAIL_TYPES, _invalid),
-        phone_numbers=_entries(
+        email_addresses=typed_body_entries(body, "emails", "email", EMAIL_TYPES, _invalid),
+        phone_numbers=typed_body_entries(
             body, "phone_numbers", "phone_number", PARTNER_PHONE_TYPES, _invalid
         ),
-        addresses=_entries(body, "addresses", "address", ADDRESS_TYPES, _invalid),
-        website_addresses=_entries(body, websites_key, "url", WEBSITE_TYPES, _invalid),
-        social_media_addresses=_entries(body, "social_media", "url", None, _invalid),
+        addresses=typed_body_entries(body, "addresses", "address", ADDRESS_TYPES, _invalid),
+        website_addresses=typed_body_entries(body, websites_key, "url", WEBSITE_TYPES, _invalid),
+        social_media_addresses=typed_body_entries(body, "social_media", "url", None, _invalid),
         external_id=external_id,
         resume_url=_string(body, "resume"),
         notes=[note] if (note := _string(body, "notes")) else [],

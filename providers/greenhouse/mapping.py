@@ -135,7 +135,7 @@ C = TypeVar("C", bound=Contact[Any])
 # --- reading: wire JSON → records ---------------------------------------------------------------
 
 
-def _id(raw: Any) -> str | None:
+def record_id(raw: Any) -> str | None:
     return text_or_integer(raw, "id") if isinstance(raw, Mapping) else None
 
 
@@ -161,13 +161,17 @@ def _status(raw: str | None, table: Mapping[str, ApplicationStatus]) -> Applicat
     return table.get((raw or "").strip().lower(), ApplicationStatus.OTHER)
 
 
-def _person_url(application_url: str | None) -> str | None:
+def person_url(application_url: str | None) -> str | None:
     """The person's page: an application's profile URL without its `application_id` query."""
     return application_url.split("?", 1)[0] if application_url else None
 
 
 def _partner_application(raw: Mapping[str, Any], candidate_id: str) -> ApplicationRecord | None:
-    remote_id, status, job = _id(raw), text_or_integer(raw, "status"), text_or_integer(raw, "job")
+    remote_id, status, job = (
+        record_id(raw),
+        text_or_integer(raw, "status"),
+        text_or_integer(raw, "job"),
+    )
     if remote_id is None:
         return None
     return ApplicationRecord(
@@ -183,7 +187,7 @@ def _partner_application(raw: Mapping[str, Any], candidate_id: str) -> Applicati
 
 def partner_record(raw: Any) -> CandidateRecord | None:
     """Maps one Partner API candidate (`{id, name, external_id, applications}`); None without id."""
-    remote_id = _id(raw)
+    remote_id = record_id(raw)
     if remote_id is None:
         return None
     name = text_or_integer(raw, "name")
@@ -197,7 +201,7 @@ def partner_record(raw: Any) -> CandidateRecord | None:
         last_name=last,
         full_name=name.strip() if name else None,
         external_id=text_or_integer(raw, "external_id"),
-        profile_url=next((_person_url(a.profile_url) for a in applications if a.profile_url), None),
+        profile_url=next((person_url(a.profile_url) for a in applications if a.profile_url), None),
         remote_data=dict(raw),
         applications=applications,
     )
@@ -222,7 +226,7 @@ def _contacts(
 
 def harvest_application(raw: Any) -> ApplicationRecord | None:
     """Maps one Harvest v3 application (flat ids, `stage_name`, `status`); None without ids."""
-    remote_id = _id(raw)
+    remote_id = record_id(raw)
     candidate_id = text_or_integer(raw, "candidate_id") if remote_id is not None else None
     if remote_id is None or candidate_id is None:
         return None
@@ -240,7 +244,7 @@ def harvest_application(raw: Any) -> ApplicationRecord | None:
 
 def harvest_record(raw: Any) -> CandidateRecord | None:
     """Maps one Harvest v3 candidate; v3 embeds no applications, so they stay None (not loaded)."""
-    remote_id = _id(raw)
+    remote_id = record_id(raw)
     if remote_id is None:
         return None
     first, last = text_or_integer(raw, "first_name"), text_or_integer(raw, "last_name")
@@ -310,7 +314,7 @@ def _wire_type(contact: Contact[Any], table: Mapping[Any, str], default: str) ->
     return label if label in table.values() else None
 
 
-def _typed_entries(
+def typed_entries(
     values: Sequence[Contact[Any]],
     field_name: str,
     table: Mapping[Any, str],
@@ -336,7 +340,7 @@ def _typed_entries(
     return entries
 
 
-def _split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
+def split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
     """(websites, social media links): Greenhouse keeps them apart, and social links untyped."""
     social = [
         url
@@ -346,7 +350,7 @@ def _split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
     return [url for url in values if url not in social], social
 
 
-def _names(
+def draft_names(
     first: str | None, last: str | None, full: str | None, problems: list[FieldProblem]
 ) -> tuple[str, str]:
     if not (first and last) and full:
@@ -359,7 +363,7 @@ def _names(
     return first or "", last or ""
 
 
-def _job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
+def draft_job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
     if draft.application is None:
         return None
     if DIGITS.match(draft.application.job_remote_id):
@@ -370,7 +374,7 @@ def _job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
     return None
 
 
-def _ignored(names: Iterable[str], api: str) -> list[WriteWarning]:
+def ignored_warnings(names: Iterable[str], api: str) -> list[WriteWarning]:
     return [
         WriteWarning(
             f"the Greenhouse {api} API has no place for {name}; it was not saved",
@@ -398,11 +402,11 @@ def refused_values(wires: Iterable[object]) -> list[FieldProblem]:
     ]
 
 
-def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
+def without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, [], "")}
 
 
-def _chunks(remote_ids: Sequence[str]) -> list[list[str]]:
+def id_chunks(remote_ids: Sequence[str]) -> list[list[str]]:
     """Distinct ids in groups of 50; ids that are not numbers cannot exist, so they are dropped."""
     ids = list(dict.fromkeys(i for i in remote_ids if DIGITS.match(i)))
     return [ids[n : n + MAX_IDS] for n in range(0, len(ids), MAX_IDS)]

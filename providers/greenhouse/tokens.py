@@ -31,7 +31,7 @@ class _Token:
     refresh_at: float  # time.monotonic() after which the next token is minted
 
 
-def _token_url(account: AccountConfig) -> str:
+def token_endpoint(account: AccountConfig) -> str:
     url = str(account.options.get("token_url") or DEFAULT_TOKEN_URL)
     if url.startswith("/"):
         base = urlsplit(account.base_url)
@@ -52,7 +52,7 @@ def _lifetime(body: Mapping[str, Any]) -> float:
     return (moment - datetime.now(UTC)).total_seconds()
 
 
-class _TokenSource:
+class TokenSource:
     """Mints Harvest v3 access tokens (OAuth2 client credentials), caching one until shortly
     before it expires; concurrent callers share one mint, and a refused token is replaced once
     and never sent again (dropped here and, if it is still the one kept, from the shared store).
@@ -75,7 +75,7 @@ class _TokenSource:
         self._shared = shared_tokens(upstream.account)
 
     def __repr__(self) -> str:
-        return f"<_TokenSource account={self._upstream.account.id!r}>"
+        return f"<TokenSource account={self._upstream.account.id!r}>"
 
     async def get(self) -> str:
         token = self._token
