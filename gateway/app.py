@@ -32,7 +32,7 @@ from gateway.view import GraphQLView
 from providers.registry import PROVIDERS
 from providers.upstream.http import build_client
 from providers.upstream.sharing import shared_with
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.pagination import CursorCodec
 
 __all__ = ["app_from_environment", "build_accounts", "create_app", "settle_heap"]
@@ -65,7 +65,7 @@ def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
         for config in settings.accounts:
             provider = PROVIDERS[config.provider].build(config, build_client(config))
             accounts.append(
-                Account(config, provider if store is None else store.cached(config, provider))
+                ServedAccount(config, provider if store is None else store.cached(config, provider))
             )
     return Accounts(accounts)
 

@@ -31,7 +31,7 @@ from providers.base import (
     Provider,
 )
 from providers.errors import UpstreamRateLimited
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.errors import AccountFailed
 from resolvers.ids import encode_id
 from resolvers.loaders import Loaders
@@ -292,9 +292,9 @@ class BuggyProvider:
         return {i: [] for i in remote_ids}
 
 
-def fake_account(account_id: str, provider: object) -> Account:
+def fake_account(account_id: str, provider: object) -> ServedAccount:
     config = AccountConfig(account_id, account_id.title(), "fake", "http://fake.invalid")
-    return Account(config, cast(Provider, provider))
+    return ServedAccount(config, cast(Provider, provider))
 
 
 async def test_any_exception_of_a_lane_becomes_that_accounts_internal_error() -> None:

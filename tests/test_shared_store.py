@@ -17,7 +17,7 @@ from providers.model import CandidateRecord
 from providers.upstream.http import Upstream, build_client
 from providers.upstream.resilience import deadline_scope
 from providers.upstream.sharing import Sharing, shared_with
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
@@ -141,7 +141,7 @@ def test_upstream_takes_the_budget_shared_for_the_account_being_built(
 
 
 def live_accounts() -> Accounts:
-    return Accounts([Account(ACCOUNT, provider=object())])  # type: ignore[arg-type]
+    return Accounts([ServedAccount(ACCOUNT, provider=object())])  # type: ignore[arg-type]
 
 
 def stores(processes: Processes, lease: float = 10.0) -> tuple[RedisIdempotencyStore, ...]:

@@ -54,7 +54,7 @@ __all__ = [
     "Sender",
 ]
 
-Origin = tuple[bytes, bytes, int]
+Endpoint = tuple[bytes, bytes, int]  # (scheme, host, port): one connection pool per endpoint
 QueryParams = Mapping[str, str | int | float | None]
 
 _ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
@@ -138,7 +138,7 @@ class _Connection(asyncio.Protocol):
     quiet period when it fires, so bytes arriving cost a clock read rather than a timer.
     """
 
-    def __init__(self, pool: ConnectionPool, origin: Origin, loop: asyncio.AbstractEventLoop):
+    def __init__(self, pool: ConnectionPool, origin: Endpoint, loop: asyncio.AbstractEventLoop):
         self.origin = origin
         self.idle_since = 0.0
         self.reusable = True
@@ -323,7 +323,7 @@ def _message(
     return head + body if body else head
 
 
-def _origin(url: httpx.URL) -> Origin:
+def _origin(url: httpx.URL) -> Endpoint:
     port = _DEFAULT_PORTS.get(url.raw_scheme)
     if port is None:
         raise httpx.UnsupportedProtocol("only http and https URLs are supported")
@@ -358,7 +358,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self._timeout = timeout
         self._expiry = keepalive_expiry
         self._ssl = ssl_context
-        self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle: dict[Endpoint, list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._opening = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -396,7 +396,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         response.read()
         return response
 
-    async def exchange(self, origin: Origin, message: bytes) -> _Answer:
+    async def exchange(self, origin: Endpoint, message: bytes) -> _Answer:
         """Sends one complete request message to `origin` over a pooled connection."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
@@ -423,7 +423,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         if connections:
             await asyncio.wait([c.closed for c in connections], timeout=_CLOSE_GRACE)
 
-    async def _acquire(self, origin: Origin) -> _Connection:
+    async def _acquire(self, origin: Endpoint) -> _Connection:
         deadline: float | None = None
         while True:
             connection = self._reuse(origin)
@@ -434,7 +434,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
             deadline = self._now() + self._timeout if deadline is None else deadline
             await self._wait(deadline)
 
-    def _reuse(self, origin: Origin) -> _Connection | None:
+    def _reuse(self, origin: Endpoint) -> _Connection | None:
         idle = self._idle.get(origin)
         if not idle:
             return None
@@ -496,7 +496,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 waiter.set_result(None)
                 return
 
-    async def _connect(self, origin: Origin) -> _Connection:
+    async def _connect(self, origin: Endpoint) -> _Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         secure = scheme == b"https"
@@ -608,7 +608,7 @@ class LeanClient:
         )
         return _reply(answer, self._pool.max_response_bytes)
 
-    def target(self, url: str, params: QueryParams | None) -> tuple[Origin, bytes, bytes]:
+    def target(self, url: str, params: QueryParams | None) -> tuple[Endpoint, bytes, bytes]:
         """(origin, request target, Host value) for `url` and `params`, as httpx would send them."""
         if self._plain_base is not None and not _ABSOLUTE.match(url):
             relative = url.lstrip("/")
@@ -622,7 +622,7 @@ class LeanClient:
                 return origin, target, host
         return self.parsed_target(url, params)
 
-    def parsed_target(self, url: str, params: QueryParams | None) -> tuple[Origin, bytes, bytes]:
+    def parsed_target(self, url: str, params: QueryParams | None) -> tuple[Endpoint, bytes, bytes]:
         """`target` the long way: the whole URL through `httpx.URL`."""
         target = url if _ABSOLUTE.match(url) else self._base + url.lstrip("/")
         if params:
@@ -650,7 +650,7 @@ def _dot_segments(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
 
 
-def _plain_base(base: str) -> tuple[Origin, bytes, bytes] | None:
+def _plain_base(base: str) -> tuple[Endpoint, bytes, bytes] | None:
     """The base URL's origin, path and Host, when relative paths can simply be appended."""
     try:
         parsed = httpx.URL(base)
