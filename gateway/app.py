@@ -31,7 +31,6 @@ from gateway.tracing import Tracing, tracing_from_setting
 from gateway.view import GraphQLView
 from providers.registry import PROVIDERS
 from providers.upstream.http import build_client
-from providers.upstream.sharing import shared_with
 from resolvers.accounts import Accounts, ServedAccount
 from resolvers.pagination import CursorCodec
 
@@ -61,12 +60,12 @@ def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
     response cache; without one (check-config --ping), everything is this process's own.
     """
     accounts = []
-    with shared_with(None if store is None else store.sharing):
-        for config in settings.accounts:
-            provider = PROVIDERS[config.provider].build(config, build_client(config))
-            accounts.append(
-                ServedAccount(config, provider if store is None else store.cached(config, provider))
-            )
+    sharing = None if store is None else store.sharing
+    for config in settings.accounts:
+        provider = PROVIDERS[config.provider].build(config, build_client(config), sharing)
+        accounts.append(
+            ServedAccount(config, provider if store is None else store.cached(config, provider))
+        )
     return Accounts(accounts)
 
 

@@ -35,7 +35,7 @@ from providers.base import AccountConfig, CandidateQuery, Position
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse import GreenhouseHarvestAdapter
 from providers.upstream.http import build_client
-from providers.upstream.sharing import Sharing, shared_with
+from providers.upstream.sharing import Sharing
 from resolvers.ids import encode_id
 from store.budget import RedisRateBudget
 from store.tokens import RedisTokenCache
@@ -402,8 +402,7 @@ async def test_a_refused_token_is_dropped_from_the_shared_store(
                 budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
                 tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
             )
-            with shared_with(sharing):
-                adapters.append(GreenhouseHarvestAdapter(config, build_client(config)))
+            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
         try:
             await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
             emulator.expire_tokens()

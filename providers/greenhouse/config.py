@@ -9,6 +9,7 @@ from providers.base import AccountConfig, Provider, ProviderSpec
 from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, bounded_option
 from providers.greenhouse.mapping import DIGITS, EMAIL, NAME
 from providers.greenhouse.partner import GreenhousePartnerAdapter
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
 
 __all__ = ["HARVEST_OPTIONS", "PARTNER_OPTIONS", "SPEC", "build", "check"]
@@ -77,14 +78,14 @@ def check(account: AccountConfig) -> list[str]:
     return ['options.api must be "partner" or "harvest"']
 
 
-def build(account: AccountConfig, client: Sender) -> Provider:
+def build(account: AccountConfig, client: Sender, sharing: Sharing | None = None) -> Provider:
     """The adapter for the API the account names; settings were checked when they were loaded."""
     problems = check(account)
     if problems:
         raise ValueError(f"account {account.id!r}: " + "; ".join(problems))
     if account.options["api"] == "partner":
-        return GreenhousePartnerAdapter(account, client)
-    return GreenhouseHarvestAdapter(account, client)
+        return GreenhousePartnerAdapter(account, client, sharing)
+    return GreenhouseHarvestAdapter(account, client, sharing)
 
 
 SPEC = ProviderSpec(

@@ -56,6 +56,7 @@ from providers.model import (
     WriteResult,
 )
 from providers.upstream.http import Upstream, path
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Reply, Sender
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
@@ -132,8 +133,10 @@ class GreenhouseHarvestAdapter:
         }
     )
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
         self.tokens = TokenSource(self.upstream, token_endpoint(account))
         self.page_size = bounded_option(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
         self.scan_rows = bounded_option(account.options.get("scan_rows"), MAX_PER_PAGE)

@@ -50,6 +50,7 @@ from providers.model import (
     WriteResult,
 )
 from providers.upstream.http import Upstream
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
 from providers.wire import text_or_integer
 
@@ -62,8 +63,10 @@ class GreenhousePartnerAdapter:
     name = NAME
     capabilities = frozenset({Capability.GET_MANY, Capability.CREATE, Capability.APPLICATIONS})
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
         credentials, self._options = account.credentials, account.options
         if credentials.get("api_key"):
             basic = base64.b64encode(f"{credentials['api_key']}:".encode()).decode()

@@ -16,7 +16,6 @@ from providers.base import AccountConfig
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse.mapping import NAME
 from providers.upstream.http import Upstream
-from providers.upstream.sharing import shared_tokens
 
 __all__ = ["DEFAULT_TOKEN_URL", "TOKEN_EARLY", "TOKEN_LIFETIME"]
 
@@ -72,7 +71,8 @@ class TokenSource:
         self._form = {"grant_type": "client_credentials", "sub": str(options.get("user_id", ""))}
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
-        self._shared = shared_tokens(upstream.account)
+        sharing = upstream.sharing
+        self._shared = None if sharing is None else sharing.tokens(upstream.account)
 
     def __repr__(self) -> str:
         return f"<TokenSource account={self._upstream.account.id!r}>"

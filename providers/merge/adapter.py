@@ -41,6 +41,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.upstream.http import Upstream, path
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
 
 __all__ = ["DEFAULT_BASE_URL", "REGIONS", "SPEC", "MergeAdapter", "check_account"]
@@ -151,8 +152,10 @@ class MergeAdapter:
 
     name = "merge"
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
         self._root = _base_url(account) or ""
         self._headers = {
             "Authorization": f"Bearer {account.credentials['api_key']}",

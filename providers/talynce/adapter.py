@@ -42,6 +42,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.upstream.http import Upstream, path
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
 from providers.wire import figure, strings, text
 
@@ -270,8 +271,10 @@ class TalynceAdapter:
     name = "talynce"
     capabilities = ALL_CAPABILITIES
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
         self._headers = {"Authorization": f"Bearer {account.credentials['api_key']}"}
 
     def _context(self) -> Origin:

@@ -43,7 +43,7 @@ from providers.errors import (
 )
 from providers.upstream.observe import current_watch, observer
 from providers.upstream.resilience import Breaker, Budget, RateBudget, RetryPolicy, remaining
-from providers.upstream.sharing import shared_budget
+from providers.upstream.sharing import Sharing
 from providers.upstream.transport import ConnectionPool, LeanClient, Reply, ResponseTooLarge, Sender
 from providers.upstream.writes import current_writes
 
@@ -125,20 +125,30 @@ class _Call:
 
 
 class Upstream:
-    """`budget` defaults to the one the gateway shares for the account being built, if any,
-    else this process's own (see `upstream.sharing`). An account without a rate limit keeps
+    """`budget` defaults to the one `sharing` offers for the account, if any, else this
+    process's own (see `upstream.sharing`). An account without a rate limit keeps
     its budget in-process: sharing one would cost store round trips on every call to enforce
     nothing but Retry-After holds, which each process learns from the provider anyway."""
 
     def __init__(
-        self, account: AccountConfig, client: Sender, budget: Budget | None = None
+        self,
+        account: AccountConfig,
+        client: Sender,
+        budget: Budget | None = None,
+        *,
+        sharing: Sharing | None = None,
     ) -> None:
         self.account = account
         self.client = client
+        self.sharing = sharing
         self.policy = RetryPolicy(retries=account.retries)
         self.breaker = Breaker(account.breaker_threshold, account.breaker_cooldown)
         limit, window = account.rate_limit or (None, 60.0)
-        shared = shared_budget(account) if account.rate_limit is not None else None
+        shared = (
+            sharing.budget(account)
+            if sharing is not None and account.rate_limit is not None
+            else None
+        )
         self.budget: Budget = budget or shared or RateBudget(limit, window)
         self._slots = asyncio.Semaphore(account.max_concurrency)
         self.calls = 0

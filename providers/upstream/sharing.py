@@ -1,24 +1,21 @@
-"""Where an adapter being built finds the state it shares with other gateway processes.
+"""What an adapter shares with other gateway processes: a rate budget and a token cache.
 
-Adapters build their own `Upstream` (and Harvest its token source), so the gateway offers a
-shared rate budget and token cache per account for the duration of the build, through a
-context variable: `with shared_with(sharing): spec.build(config, client)`. Outside such a
-block, or with `None`, everything is process-local, which is what tests and the embedded
-default get.
+The gateway passes a `Sharing` to `ProviderSpec.build(config, client, sharing)`; the adapter
+hands it to its `Upstream` (which takes the account's budget from it) and Harvest's token
+source reads its cache through that `Upstream`. `None` means everything is process-local,
+which is what tests and the embedded default get. The implementations live in `store/`.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from providers.base import AccountConfig
 from providers.upstream.resilience import Budget
 
-__all__ = ["Sharing", "TokenCache", "shared_budget", "shared_tokens", "shared_with"]
+__all__ = ["Sharing", "TokenCache"]
 
 
 class TokenCache(Protocol):
@@ -40,25 +37,3 @@ class TokenCache(Protocol):
 class Sharing:
     budget: Callable[[AccountConfig], Budget]
     tokens: Callable[[AccountConfig], TokenCache]
-
-
-_sharing: contextvars.ContextVar[Sharing | None] = contextvars.ContextVar("sharing", default=None)
-
-
-@contextmanager
-def shared_with(sharing: Sharing | None) -> Iterator[None]:
-    token = _sharing.set(sharing)
-    try:
-        yield
-    finally:
-        _sharing.reset(token)
-
-
-def shared_budget(account: AccountConfig) -> Budget | None:
-    sharing = _sharing.get()
-    return None if sharing is None else sharing.budget(account)
-
-
-def shared_tokens(account: AccountConfig) -> TokenCache | None:
-    sharing = _sharing.get()
-    return None if sharing is None else sharing.tokens(account)
