@@ -2,7 +2,9 @@
 
 `upstream.http.Upstream` reports every attempt, retry, breaker change and rate-limit wait to
 the observer bound to the current request (a context variable, so two gateways in one process
-never mix their figures), and counts the request's upstream calls.
+never mix their figures), and counts the request's upstream calls. The observer is bound in
+one place, `gateway.view` (`watch_request`, once per GraphQL request); outside it `observer()`
+is a no-op one, which is what adapters used on their own (tests, bench) get.
 """
 
 from __future__ import annotations

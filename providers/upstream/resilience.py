@@ -2,6 +2,11 @@
 
 Each piece is small and knows nothing of HTTP; `upstream.http.Upstream` composes them. Time is
 `time.monotonic()` throughout, so wall-clock jumps cannot open a breaker or skip a wait.
+
+The deadline is the one piece of per-request state here, in a context variable: it bounds every
+call an adapter makes for a request without each `Provider` method taking a deadline argument.
+It is set in exactly two places: `gateway.view` (`set_deadline`, once per GraphQL request, in
+the request's own task) and `gateway.ping` (`deadline_scope`, around each probe).
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ answered it with a 4xx, which in HTTP says the request was not acted on. Whateve
 to the write afterwards (a 5xx, a dropped connection, a body that cannot be read, an exception
 in the adapter) leaves it counted, and the caller reports the outcome as unknown instead of
 freeing the key for a retry that could write a second time.
+
+The watch is opened in one place, `resolvers.mutations` (`with watch_writes()` around each
+create or update), and read by `Upstream` through a context variable, so adapters in between
+need no extra argument.
 """
 
 from __future__ import annotations
