@@ -8,7 +8,6 @@ import asyncio
 import base64
 import binascii
 import bisect
-import json
 import logging
 import secrets
 import time
@@ -23,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators import Demo, DemoAccount
+from emulators.base import RequestLog, parse_json
 from emulators.faults import AfterServing, Reshaped, repeat_first_row
 from emulators.greenhouse.calls import Call, CallHandler, iso
 from emulators.greenhouse.errors import HarvestError, PartnerError
@@ -73,13 +73,13 @@ class _Issued:
     expires: float  # time.time()
 
 
-class GreenhouseEmulator:
+class GreenhouseEmulator(RequestLog[RecordedRequest]):
     """Serves several Greenhouse organisations from one ASGI app, keyed by their credentials."""
 
     def __init__(self, orgs: Iterable[GreenhouseOrg]) -> None:
         self.orgs = list(orgs)
         self.tokens: dict[str, _Issued] = {}
-        self.requests: list[RecordedRequest] = []
+        super().__init__()
         partner, harvest = self._partner, self._harvest
         self.app = Starlette(
             routes=[
@@ -96,9 +96,6 @@ class GreenhouseEmulator:
                 harvest("/v3/{rest:path}"),
             ]
         )
-
-    def reset_log(self) -> None:
-        self.requests.clear()
 
     def expire_tokens(self) -> None:
         """Every token issued so far is refused from now on, as after its hour is up."""
@@ -185,7 +182,7 @@ class GreenhouseEmulator:
     def _partner(self, path: str, **handlers: CallHandler) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.monotonic()
-            body, is_json = _parse_json(await request.body())
+            body, is_json = parse_json(await request.body())
             org, user = self._partner_user(request)
             try:
                 response = await self._answer(
@@ -236,7 +233,7 @@ class GreenhouseEmulator:
     def _harvest(self, path: str, **handlers: CallHandler) -> Route:
         async def endpoint(request: Request) -> Response:
             started = time.monotonic()
-            body, is_json = _parse_json(await request.body())
+            body, is_json = parse_json(await request.body())
             org: GreenhouseOrg | None = None
             user: str | None = None
             headers: dict[str, str] = {}
@@ -331,15 +328,6 @@ def _basic(authorization: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (user, password) if sep else None
-
-
-def _parse_json(raw: bytes) -> tuple[object | None, bool]:
-    if not raw:
-        return None, False
-    try:
-        return json.loads(raw), True
-    except (ValueError, RecursionError):
-        return None, False
 
 
 # --- demo ---------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import binascii
 import bisect
-import json
 import logging
 import random
 import re
@@ -32,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators import Demo, DemoAccount
+from emulators.base import ALL_METHODS, RequestLog, parse_json
 from emulators.faults import (
     AfterServing,
     FaultProfile,
@@ -66,7 +66,6 @@ _log = logging.getLogger(__name__)
 
 PREFIX: Final = "/api/ats/v1"
 _MAX_PAGE: Final = 100
-_ALL_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _FIELD_MAPPINGS: Final[dict[str, dict[str, str]]] = {
     "organization_defined_targets": {},
     "linked_account_defined_targets": {},
@@ -199,7 +198,7 @@ _Result = tuple[int, dict[str, object]]
 _Handler = Callable[["LinkedAccount", _Call], _Result]
 
 
-class MergeEmulator:
+class MergeEmulator(RequestLog[RecordedRequest]):
     """Serves several linked accounts of one Merge organisation, keyed by account token."""
 
     def __init__(self, api_key: str, accounts: Iterable[LinkedAccount]) -> None:
@@ -209,7 +208,7 @@ class MergeEmulator:
             if account.account_token in self.accounts:
                 raise ValueError(f"duplicate account token for linked account {account.name!r}")
             self.accounts[account.account_token] = account
-        self.requests: list[RecordedRequest] = []
+        super().__init__()
         self.app = Starlette(
             routes=[
                 self._route("/candidates", GET=_list_candidates, POST=_create_candidate),
@@ -221,14 +220,11 @@ class MergeEmulator:
             ]
         )
 
-    def reset_log(self) -> None:
-        self.requests.clear()
-
     def _route(self, template: str, **handlers: _Handler) -> Route:
         async def endpoint(request: Request) -> Response:
             return await self._serve(request, template, handlers)
 
-        return Route(PREFIX + template, endpoint, methods=_ALL_METHODS)
+        return Route(PREFIX + template, endpoint, methods=ALL_METHODS)
 
     async def _serve(
         self, request: Request, template: str, handlers: Mapping[str, _Handler]
@@ -239,7 +235,9 @@ class MergeEmulator:
         account = self.accounts.get(request.headers.get("x-account-token", ""))
         served: Response | None = None
         try:
-            body = _parse_json(raw)
+            body, readable = parse_json(raw)
+            if raw and not readable:
+                raise ApiError(400, {"detail": "JSON parse error."})
             faulted = await self._faulted(request, account)
             kind = faulted.kind if isinstance(faulted, Reshaped) else None
             if faulted is not None and kind is None and not isinstance(faulted, AfterServing):
@@ -321,16 +319,6 @@ class MergeEmulator:
             )
         status, payload = handler(account, _Call(request.path_params, request.query_params, body))
         return status, payload, None
-
-
-def _parse_json(raw: bytes) -> object | None:
-    if not raw:
-        return None
-    try:
-        parsed: object = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ApiError(400, {"detail": "JSON parse error."}) from None
-    return parsed
 
 
 # --- paging ------------------------------------------------------------------------------------

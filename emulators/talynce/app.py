@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import json
 import logging
 import math
 import random
@@ -29,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators import Demo, DemoAccount
+from emulators.base import ALL_METHODS, RequestLog, parse_json
 from emulators.faults import (
     AfterServing,
     FaultProfile,
@@ -64,7 +64,6 @@ LOCKED_FIELDS: Final = frozenset(
 
 _MAX_LIMIT: Final = 100
 _DEFAULT_LIMIT: Final = 50
-_ALL_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _EMAIL_RE: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DIGITS_RE: Final = re.compile(r"[0-9]+")
@@ -191,7 +190,7 @@ _Result = tuple[int, dict[str, object]]
 _Handler = Callable[[TalynceOrg, _Call], _Result]
 
 
-class TalynceEmulator:
+class TalynceEmulator(RequestLog[RecordedRequest]):
     """Serves several Talynce tenants from one ASGI app, keyed by API key."""
 
     def __init__(self, orgs: Iterable[TalynceOrg]) -> None:
@@ -200,7 +199,7 @@ class TalynceEmulator:
             if org.api_key in self.orgs:
                 raise ValueError(f"duplicate Talynce API key for org {org.name!r}")
             self.orgs[org.api_key] = org
-        self.requests: list[RecordedRequest] = []
+        super().__init__()
         self.app = Starlette(
             routes=[
                 self._route("/api/v1/candidates", GET=_list_candidates, POST=_create_candidate),
@@ -216,19 +215,16 @@ class TalynceEmulator:
             ]
         )
 
-    def reset_log(self) -> None:
-        self.requests.clear()
-
     def _route(self, path: str, **handlers: _Handler) -> Route:
         async def endpoint(request: Request) -> Response:
             return await self._serve(request, handlers)
 
-        return Route(path, endpoint, methods=_ALL_METHODS)
+        return Route(path, endpoint, methods=ALL_METHODS)
 
     async def _serve(self, request: Request, handlers: Mapping[str, _Handler]) -> Response:
         started = time.monotonic()
         raw = await request.body()
-        body, body_is_json = _parse_json(raw)
+        body, body_is_json = parse_json(raw, _reject_constant)
         org = self._authenticate(request)
         try:
             response = await self._answer(request, org, handlers, body, body_is_json)
@@ -299,15 +295,6 @@ class TalynceEmulator:
         if huge and isinstance(payload, dict):
             payload["data"] = repeat_first_row(payload.get("data"), huge)
         return JSONResponse(payload, status_code=status)
-
-
-def _parse_json(raw: bytes) -> tuple[object | None, bool]:
-    if not raw:
-        return None, False
-    try:
-        return json.loads(raw, parse_constant=_reject_constant), True
-    except (ValueError, RecursionError):
-        return None, False
 
 
 def _reject_constant(name: str) -> object:
