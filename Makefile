@@ -17,9 +17,9 @@ run: $(BIN)/.installed
 	$(BIN)/python -m gateway serve --demo --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check gateway resolvers providers tests bench
-	$(BIN)/ruff format --check gateway resolvers providers tests bench
-	$(BIN)/mypy gateway resolvers providers
+	$(BIN)/ruff check gateway resolvers providers emulators store tests bench
+	$(BIN)/ruff format --check gateway resolvers providers emulators store tests bench
+	$(BIN)/mypy gateway resolvers providers emulators store
 
 test: lint
 	$(BIN)/pytest

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench import topology
 from bench.processes import announce, exit_with_parent, listening_socket
-from providers.emulators.talynce import RecordedRequest, TalynceEmulator, TalynceOrg
+from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 
 __all__ = ["BenchEmulator", "kind_of", "main", "summarize"]
 

@@ -1,4 +1,5 @@
-"""Client CPU per upstream call: `httpx.AsyncClient` against `providers.transport.LeanClient`.
+"""Client CPU per upstream call: `httpx.AsyncClient` against `LeanClient`
+(`providers.upstream.transport`).
 
 The gateway's CPU per request is mostly its upstream calls (24 per benchmark request), so this
 measures one call alone: the same GET, with the same concurrency and keep-alive, through each
@@ -26,8 +27,8 @@ import uvloop
 from starlette.types import Receive, Scope, Send
 
 from bench.processes import Children, announce, exit_with_parent, listening_socket
-from providers.http import QueryParams
-from providers.transport import ConnectionPool, LeanClient, Sender
+from providers.upstream.http import QueryParams
+from providers.upstream.transport import ConnectionPool, LeanClient, Sender
 
 __all__ = ["Figure", "main", "measure"]
 

@@ -36,13 +36,13 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from emulators.faults import FaultProfile
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
+from emulators.merge.app import PREFIX, LinkedAccount, MergeEmulator
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import Settings
 from providers.base import AccountConfig
-from providers.emulators.faults import FaultProfile
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 
 __all__ = ["main", "soak"]
 

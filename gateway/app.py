@@ -29,10 +29,9 @@ from gateway.settings import Settings, load_settings
 from gateway.store import Store, open_store
 from gateway.tracing import Tracing, tracing_from_setting
 from gateway.view import GraphQLView
-from providers.http import build_client
 from providers.registry import PROVIDERS
-from providers.sharing import shared_with
-from resolvers.accounts import Account, Accounts
+from providers.upstream.http import build_client
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.pagination import CursorCodec
 
 __all__ = ["app_from_environment", "build_accounts", "create_app", "settle_heap"]
@@ -61,12 +60,12 @@ def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
     response cache; without one (check-config --ping), everything is this process's own.
     """
     accounts = []
-    with shared_with(None if store is None else store.sharing):
-        for config in settings.accounts:
-            provider = PROVIDERS[config.provider].build(config, build_client(config))
-            accounts.append(
-                Account(config, provider if store is None else store.cached(config, provider))
-            )
+    sharing = None if store is None else store.sharing
+    for config in settings.accounts:
+        provider = PROVIDERS[config.provider].build(config, build_client(config), sharing)
+        accounts.append(
+            ServedAccount(config, provider if store is None else store.cached(config, provider))
+        )
     return Accounts(accounts)
 
 

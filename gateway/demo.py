@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from emulators import Demo
+from emulators.registry import DEMOS
 from gateway.settings import Settings
 from providers.base import AccountConfig
-from providers.emulators import Demo
-from providers.registry import DEMOS
 
 __all__ = ["DemoEnvironment", "demo_environment", "running_server"]
 

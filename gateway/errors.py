@@ -14,13 +14,13 @@ from graphql import GraphQLError
 
 from providers.errors import ProviderError
 from resolvers.context import RequestContext
-from resolvers.errors import GatewayError
+from resolvers.errors import ClientError
 
 __all__ = ["extensions_for", "is_expected", "shape_errors"]
 
 logger = logging.getLogger("gateway")
 
-KnownError = GatewayError | ProviderError
+KnownError = ClientError | ProviderError
 
 
 def extensions_for(error: KnownError) -> dict[str, Any]:
@@ -43,12 +43,12 @@ def extensions_for(error: KnownError) -> dict[str, Any]:
 def is_expected(error: GraphQLError) -> bool:
     """True for errors that are part of the API rather than bugs: nothing to log at ERROR."""
     original = error.original_error
-    return original is None or isinstance(original, GatewayError | ProviderError | GraphQLError)
+    return original is None or isinstance(original, ClientError | ProviderError | GraphQLError)
 
 
 def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
-    if isinstance(original, GatewayError | ProviderError):
+    if isinstance(original, ClientError | ProviderError):
         message, extensions = original.message, extensions_for(original)
     elif original is None or isinstance(original, GraphQLError):  # e.g. variable coercion
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")

@@ -13,9 +13,9 @@ from gateway.app import build_accounts
 from gateway.settings import Settings
 from providers.base import CandidateQuery, Capability, Position
 from providers.errors import ProviderError
-from providers.http import header_safe
-from providers.resilience import deadline_scope
-from resolvers.accounts import Account
+from providers.upstream.http import header_safe
+from providers.upstream.resilience import deadline_scope
+from resolvers.accounts import ServedAccount
 
 __all__ = ["PingResult", "ping_accounts", "render_table", "unsendable_credentials"]
 
@@ -46,7 +46,7 @@ def unsendable_credentials(path: Path, settings: Settings) -> list[str]:
     return problems
 
 
-async def _ping(account: Account, seconds: float) -> PingResult:
+async def _ping(account: ServedAccount, seconds: float) -> PingResult:
     began = time.perf_counter()
     try:
         with deadline_scope(seconds):

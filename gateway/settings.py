@@ -20,7 +20,7 @@ from gateway.limits import QueryLimits
 from gateway.security import Client
 from providers.base import AccountConfig
 from providers.registry import PROVIDERS
-from providers.transport import DEFAULT_MAX_RESPONSE_BYTES
+from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES
 
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 

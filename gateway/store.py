@@ -4,7 +4,7 @@
 Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens
 and the response cache live there. One client per process, made here and closed by the app's
 lifespan; when Redis fails, each piece falls back to process-local behaviour
-(`providers.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
+(`store.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
 process's own.
 """
 
@@ -13,26 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from gateway.settings import Settings
 from providers.base import AccountConfig, Provider
-from providers.redis_link import RedisLink, account_scope
-from providers.shared_budget import RedisRateBudget
-from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing
+from providers.upstream.sharing import Sharing
 from resolvers.accounts import Accounts
-from resolvers.cache import CacheBackend, CachedProvider, MemoryCacheBackend
-from resolvers.cache_redis import RedisCacheBackend
-from resolvers.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from resolvers.cache import CachedProvider
 from resolvers.outcomes import OutcomeCodec
-from resolvers.shared_idempotency import RedisIdempotencyStore
+from store.budget import RedisRateBudget
+from store.cache import CacheBackend, MemoryCacheBackend
+from store.cache_redis import RedisCacheBackend
+from store.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from store.idempotency_redis import RedisIdempotencyStore
+from store.redis_link import RedisLink, account_scope, connect
+from store.tokens import RedisTokenCache
 
-__all__ = ["Store", "connect", "lookup_counter", "open_store"]
+__all__ = ["Store", "lookup_counter", "open_store"]
 
-REDIS_TIMEOUT = 1.0  # seconds; Redis answers in well under a millisecond when it is healthy
 LEASE_MARGIN = 5.0
 
 
@@ -100,19 +97,6 @@ def lookup_counter(registry: CollectorRegistry) -> Counter:
         "(hit, miss, coalesced: joined an identical call in flight, uncached: store unreachable)",
         ["account", "operation", "outcome"],
         registry=registry,
-    )
-
-
-def connect(url: str) -> Redis:
-    """A client for `url`; it connects lazily, on first use, in whatever loop uses it."""
-    return Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
-        # One immediate retry on a fresh connection rides over a restarted server's stale
-        # sockets; more would only delay the fallback. Every script is safe to send twice.
-        retry=Retry(NoBackoff(), 1),
     )
 
 

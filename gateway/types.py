@@ -22,7 +22,7 @@ from providers.model import EmailType as EmailTypeValue
 from providers.model import PhoneType as PhoneTypeValue
 from providers.model import UrlType as UrlTypeValue
 from providers.registry import PROVIDERS
-from resolvers.accounts import Account as AccountValue
+from resolvers.accounts import ServedAccount
 from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate, SourceResult
 from resolvers.candidates import SourceState as SourceStateValue
 from resolvers.context import RequestContext
@@ -110,7 +110,7 @@ class Account:
     capabilities: list[Capability]  # type: ignore[valid-type]
 
     @classmethod
-    def of(cls, account: AccountValue) -> Account:
+    def of(cls, account: ServedAccount) -> Account:
         """One per account for the process's life: every candidate of a listing names one."""
         found = _ACCOUNTS.get(account)
         if found is None:
@@ -123,7 +123,7 @@ class Account:
         return found
 
 
-_ACCOUNTS: weakref.WeakKeyDictionary[AccountValue, Account] = weakref.WeakKeyDictionary()
+_ACCOUNTS: weakref.WeakKeyDictionary[ServedAccount, Account] = weakref.WeakKeyDictionary()
 
 
 @strawberry.interface(description="An object that can be fetched again by its global ID.")
@@ -189,7 +189,7 @@ class Application(Node):
     candidate_remote_id: strawberry.Private[str]
 
     @classmethod
-    def of(cls, account: AccountValue, record: ApplicationRecord) -> Application:
+    def of(cls, account: ServedAccount, record: ApplicationRecord) -> Application:
         job = record.job
         return cls(
             id=strawberry.ID(

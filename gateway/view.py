@@ -40,12 +40,12 @@ from gateway.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, refusal
 from gateway.schema import GatewaySchema
 from gateway.security import Client, is_page
 from gateway.tracing import Fanout, Tracing
-from providers.observe import Observer, watch_request
-from providers.resilience import set_deadline
+from providers.upstream.observe import Observer, watch_request
+from providers.upstream.resilience import set_deadline
 from resolvers.accounts import Accounts
 from resolvers.context import RequestContext
-from resolvers.idempotency import IdempotencyStore
 from resolvers.pagination import CursorCodec
+from store.idempotency import IdempotencyStore
 
 __all__ = ["GraphQLView"]
 

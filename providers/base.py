@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from providers.model import (
     ApplicationRecord,
@@ -14,7 +14,10 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
+from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
+
+if TYPE_CHECKING:  # sharing.py reads AccountConfig from here
+    from providers.upstream.sharing import Sharing
 
 __all__ = [
     "ALL_CAPABILITIES",
@@ -131,12 +134,14 @@ class ProviderSpec:
 
     `credentials` are the secret names an account may give (each as `<name>_env` in the config);
     `check` returns what is wrong or missing in an account's settings, worded for the operator;
-    `rate_limit` is the provider's documented budget (calls, seconds) that accounts default to.
+    `rate_limit` is the provider's documented budget (calls, seconds) that accounts default to;
+    `build(config, client, sharing)` makes the adapter, with the state it shares with other
+    gateway processes (`None`: all process-local).
     """
 
     name: str
     capabilities: frozenset[Capability]
-    build: Callable[[AccountConfig, Sender], Provider]
+    build: Callable[[AccountConfig, Sender, Sharing | None], Provider]
     credentials: tuple[str, ...] = ()
     check: Callable[[AccountConfig], list[str]] = field(default=lambda account: [])
     default_base_url: str | None = None

@@ -7,14 +7,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from providers.base import AccountConfig, Capability, Provider
-from resolvers.errors import NotFound
+from resolvers.errors import UnknownAccount
 
-__all__ = ["Account", "Accounts"]
+__all__ = ["Accounts", "ServedAccount"]
 
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
-class Account:
-    """One configured account and its adapter; compared by identity, as each is built once."""
+class ServedAccount:
+    """One configured account (`AccountConfig`) and its built adapter; compared by identity, as
+    each is built once."""
 
     config: AccountConfig
     provider: Provider
@@ -45,10 +46,10 @@ class Account:
 class Accounts:
     """Looks accounts up by id; an unknown id reads exactly like one the caller may not see."""
 
-    def __init__(self, accounts: Sequence[Account]) -> None:
+    def __init__(self, accounts: Sequence[ServedAccount]) -> None:
         self._by_id = {account.id: account for account in accounts}
 
-    def __iter__(self) -> Iterator[Account]:
+    def __iter__(self) -> Iterator[ServedAccount]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
@@ -60,16 +61,16 @@ class Accounts:
             return self
         return Accounts([account for account in self if account.id in ids])
 
-    def get(self, account_id: str) -> Account | None:
+    def get(self, account_id: str) -> ServedAccount | None:
         return self._by_id.get(account_id)
 
-    def require(self, account_id: str, *, field: str = "account") -> Account:
+    def require(self, account_id: str, *, field: str = "account") -> ServedAccount:
         account = self._by_id.get(account_id)
         if account is None:
-            raise NotFound(f"no account {account_id!r}", field=(field,))
+            raise UnknownAccount(f"no account {account_id!r}", field=(field,))
         return account
 
-    def select(self, ids: Sequence[str] | None, *, field: str = "accounts") -> list[Account]:
+    def select(self, ids: Sequence[str] | None, *, field: str = "accounts") -> list[ServedAccount]:
         """The named accounts in configuration order, or all of them when none are named."""
         if ids is None:
             return list(self)

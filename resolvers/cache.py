@@ -13,20 +13,17 @@ generation. Coarse (one write forgets the account's cached reads), but free of r
 - Concurrent identical misses in this process make one upstream call (`SingleFlight`);
   other processes make their own.
 
-Backends: `MemoryCacheBackend` (this process, objects as they are) and
-`resolvers.cache_redis.RedisCacheBackend` (shared, JSON). A backend that cannot be reached
+Backends (`store.cache`): `MemoryCacheBackend` (this process, objects as they are) and
+`store.cache_redis.RedisCacheBackend` (shared, JSON). A backend that cannot be reached
 returns no generation, and the wrapper then reads straight through, uncached.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Literal, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from providers.base import CandidatePage, CandidateQuery, Position, Provider
 from providers.model import (
@@ -36,80 +33,13 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from resolvers.single_flight import SingleFlight
+from store.cache import CacheBackend, Kind, Miss
+from store.single_flight import SingleFlight
 
-__all__ = ["CacheBackend", "CachedProvider", "Kind", "MemoryCacheBackend", "Miss"]
+__all__ = ["CachedProvider"]
 
-Kind = Literal["list", "candidate", "applications"]
 Lookup = Callable[[str, str], None]  # (operation, outcome: hit|miss|coalesced|uncached)
 V = TypeVar("V")
-
-
-class Miss(enum.Enum):
-    MISS = "MISS"
-
-
-class CacheBackend(Protocol):
-    async def generation(self, scope: str) -> str | None:
-        """The scope's current generation; None when the backend cannot be used now."""
-        ...
-
-    async def renew(self, scope: str) -> None:
-        """Starts a new generation: every entry of the scope is forgotten."""
-        ...
-
-    async def read(
-        self, scope: str, generation: str, kind: Kind, names: Sequence[str]
-    ) -> list[object]:
-        """One value per name, `Miss.MISS` where there is none."""
-        ...
-
-    async def write(
-        self, scope: str, generation: str, kind: Kind, entries: Mapping[str, object]
-    ) -> None: ...
-
-
-class MemoryCacheBackend:
-    """This process's cache: objects kept as they are (records are frozen), LRU-bounded."""
-
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str, str, str], tuple[float, object]] = OrderedDict()
-        self._generations: dict[str, int] = {}
-
-    async def generation(self, scope: str) -> str | None:
-        return str(self._generations.get(scope, 0))
-
-    async def renew(self, scope: str) -> None:
-        self._generations[scope] = self._generations.get(scope, 0) + 1
-
-    async def read(
-        self, scope: str, generation: str, kind: Kind, names: Sequence[str]
-    ) -> list[object]:
-        now = time.monotonic()
-        found: list[object] = []
-        for name in names:
-            key = (scope, generation, kind, name)
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= now:
-                self._entries.pop(key, None)
-                found.append(Miss.MISS)
-            else:
-                self._entries.move_to_end(key)
-                found.append(entry[1])
-        return found
-
-    async def write(
-        self, scope: str, generation: str, kind: Kind, entries: Mapping[str, object]
-    ) -> None:
-        expires = time.monotonic() + self.ttl
-        for name, value in entries.items():
-            key = (scope, generation, kind, name)
-            self._entries[key] = (expires, value)
-            self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
 
 
 def _name(*parts: object) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from providers.base import CandidateQuery
 from providers.errors import ProviderError
 from providers.model import ApplicationRecord, CandidateRecord
-from resolvers.accounts import Account
+from resolvers.accounts import ServedAccount
 from resolvers.context import PartialError, RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.ids import GlobalId, decode_id
@@ -45,19 +45,19 @@ class SourceState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FoundCandidate:
-    account: Account
+    account: ServedAccount
     record: CandidateRecord
 
 
 @dataclass(frozen=True, slots=True)
 class FoundApplication:
-    account: Account
+    account: ServedAccount
     record: ApplicationRecord
 
 
 @dataclass(frozen=True, slots=True)
 class SourceResult:
-    account: Account
+    account: ServedAccount
     state: SourceState
     error: ProviderError | None
     total: int | None

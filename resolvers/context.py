@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from providers.errors import ProviderError
 from resolvers.accounts import Accounts
-from resolvers.idempotency import IdempotencyStore
 from resolvers.loaders import Loaders
 from resolvers.pagination import CursorCodec
+from store.idempotency import IdempotencyStore
 
 __all__ = ["PartialError", "RequestContext"]
 

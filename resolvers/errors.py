@@ -13,16 +13,18 @@ __all__ = [
     "AccountFailed",
     "BadCursor",
     "BadUserInput",
+    "ClientError",
     "Forbidden",
-    "GatewayError",
-    "NotFound",
+    "UnknownAccount",
     "contain",
 ]
 
 logger = logging.getLogger("gateway")
 
 
-class GatewayError(Exception):
+class ClientError(Exception):
+    """A request the gateway refuses itself (GraphQL type `GatewayError` is what clients read)."""
+
     code = "INTERNAL"
     account: str | None = None
     provider: str | None = None
@@ -34,19 +36,21 @@ class GatewayError(Exception):
         self.field = field
 
 
-class BadUserInput(GatewayError):
+class BadUserInput(ClientError):
     code = "BAD_USER_INPUT"
 
 
-class BadCursor(GatewayError):
+class BadCursor(ClientError):
     code = "BAD_CURSOR"
 
 
-class NotFound(GatewayError):
+class UnknownAccount(ClientError):
+    """No account by that id, or none the caller may see (they read alike)."""
+
     code = "NOT_FOUND"
 
 
-class Forbidden(GatewayError):
+class Forbidden(ClientError):
     code = "FORBIDDEN"
 
 

@@ -23,7 +23,7 @@ from providers.errors import (
     UpstreamTimeout,
 )
 from providers.model import ApplicationRecord, CandidateRecord
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.errors import contain
 
 __all__ = ["AccountKey", "Loaders"]
@@ -50,8 +50,8 @@ def _account_wide(error: Exception) -> bool:
 
 
 async def _isolated(
-    fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
-    account: Account,
+    fetch: Callable[[ServedAccount, list[str]], Awaitable[dict[str, V]]],
+    account: ServedAccount,
     ids: list[str],
 ) -> dict[str, V | Exception]:
     """One batch for the ids; if it fails for a reason that may be one record's (one bad
@@ -69,7 +69,7 @@ async def _isolated(
 async def _per_account(
     accounts: Accounts,
     keys: Sequence[AccountKey],
-    fetch: Callable[[Account, list[str]], Awaitable[dict[str, V]]],
+    fetch: Callable[[ServedAccount, list[str]], Awaitable[dict[str, V]]],
     missing: Callable[[], V],
     request_id: str,
 ) -> list[V | BaseException]:
@@ -118,7 +118,9 @@ class Loaders:
         self._applications_ready: dict[AccountKey, list[ApplicationRecord] | BaseException] = {}
 
     async def _load_candidates(self, keys: list[AccountKey]) -> list[Any]:
-        async def fetch(account: Account, ids: list[str]) -> dict[str, CandidateRecord | None]:
+        async def fetch(
+            account: ServedAccount, ids: list[str]
+        ) -> dict[str, CandidateRecord | None]:
             records = await account.provider.get_candidates(ids)
             for record in records:
                 if record.applications is not None:
@@ -130,7 +132,9 @@ class Loaders:
         return await _per_account(self._accounts, keys, fetch, lambda: None, self._request_id)
 
     async def _load_applications(self, keys: list[AccountKey]) -> list[Any]:
-        async def fetch(account: Account, ids: list[str]) -> dict[str, list[ApplicationRecord]]:
+        async def fetch(
+            account: ServedAccount, ids: list[str]
+        ) -> dict[str, list[ApplicationRecord]]:
             return await account.provider.applications_for(ids)
 
         return await _per_account(self._accounts, keys, fetch, list, self._request_id)

@@ -5,7 +5,7 @@ any upstream call; a provider's own refusal comes back the same way. Upstream fa
 auth) are raised: the write did not happen, or its outcome is unknown, and that is not the
 client's input at fault.
 
-A write is sent once. Once its bytes may have reached the provider (`providers.writes`), any
+A write is sent once. Once its bytes may have reached the provider (`upstream.writes`), any
 end other than a readable success or a refusal (a 4xx) is `UPSTREAM_OUTCOME_UNKNOWN`: a 5xx, a
 cut or HTML body, a dropped connection, an adapter's exception. An idempotency key keeps that
 outcome; only a failure that provably sent nothing frees the key for a retry.
@@ -30,13 +30,13 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
-from providers.writes import current_writes, watch_writes
-from resolvers.accounts import Account
+from providers.upstream.writes import current_writes, watch_writes
+from resolvers.accounts import ServedAccount
 from resolvers.candidates import FoundCandidate
 from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, GatewayError
-from resolvers.idempotency import fingerprint_of
+from resolvers.errors import ClientError, Forbidden
 from resolvers.ids import decode_id
+from store.idempotency import fingerprint_of
 
 __all__ = ["WriteOutcome", "create_candidate", "update_candidate"]
 
@@ -96,7 +96,7 @@ def _check_fields(values: dict[str, Any]) -> list[FieldProblem]:
 
 
 def _application(
-    account: Account, application: ApplicationDraft | None
+    account: ServedAccount, application: ApplicationDraft | None
 ) -> ApplicationDraft | FieldProblem | None:
     """Swaps the client's global job id for the account's own, or says why it can't."""
     if application is None:
@@ -104,21 +104,21 @@ def _application(
     path = ("application", "job_id")
     try:
         job = decode_id(application.job_remote_id, expect="Job", field="jobId")
-    except GatewayError as error:
+    except ClientError as error:
         return FieldProblem(error.code, error.message, path)
     if job.account != account.id:
         return FieldProblem("NOT_FOUND", "no such job in this account", path)
     return dataclasses.replace(application, job_remote_id=job.remote_id)
 
 
-def _account(context: RequestContext, account_id: str, path: str) -> Account | FieldProblem:
+def _account(context: RequestContext, account_id: str, path: str) -> ServedAccount | FieldProblem:
     account = context.accounts.get(account_id)
     if account is None:
         return FieldProblem("NOT_FOUND", f"no account {account_id!r}", (path,))
     return account
 
 
-def _unsupported(account: Account, capability: Capability) -> FieldProblem | None:
+def _unsupported(account: ServedAccount, capability: Capability) -> FieldProblem | None:
     if account.can(capability):
         return None
     verb = "creating" if capability is Capability.CREATE else "updating"
@@ -128,7 +128,7 @@ def _unsupported(account: Account, capability: Capability) -> FieldProblem | Non
     )
 
 
-def _outcome(context: RequestContext, account: Account, result: WriteResult) -> WriteOutcome:
+def _outcome(context: RequestContext, account: ServedAccount, result: WriteResult) -> WriteOutcome:
     context.loaders.prime(account.id, result.record, fresh=True)
     return WriteOutcome(
         candidate=FoundCandidate(account, result.record),
@@ -137,7 +137,7 @@ def _outcome(context: RequestContext, account: Account, result: WriteResult) -> 
     )
 
 
-def _unknown(account: Account) -> UpstreamOutcomeUnknown:
+def _unknown(account: ServedAccount) -> UpstreamOutcomeUnknown:
     return UpstreamOutcomeUnknown(
         f"the write to account {account.id!r} may have reached {account.provider_name}, but "
         "its answer could not be read; check whether it happened before trying again",
@@ -146,7 +146,7 @@ def _unknown(account: Account) -> UpstreamOutcomeUnknown:
     )
 
 
-async def _provider_write(account: Account, write: Awaitable[WriteResult]) -> WriteResult:
+async def _provider_write(account: ServedAccount, write: Awaitable[WriteResult]) -> WriteResult:
     """The adapter's write; a failure after it may have been sent becomes an unknown outcome.
 
     A refusal (`Rejected`, or any error once every write sent was answered with a 4xx) and a
@@ -256,7 +256,7 @@ async def update_candidate(context: RequestContext, id: str, patch: CandidatePat
     _require_write(context)
     try:
         gid = decode_id(id, expect="Candidate")
-    except GatewayError as error:
+    except ClientError as error:
         return _refused(FieldProblem(error.code, error.message, ("id",)))
     account = _account(context, gid.account, "id")
     if isinstance(account, FieldProblem):

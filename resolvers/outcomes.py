@@ -16,7 +16,7 @@ from providers.model import WriteWarning
 from resolvers.accounts import Accounts
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
-from resolvers.records_json import candidate_from_json, to_json
+from store.records_json import candidate_from_json, to_json
 
 __all__ = ["OutcomeCodec"]
 

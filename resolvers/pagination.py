@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from providers.base import CandidatePage, CandidateQuery, Capability, Position
 from providers.errors import ProviderError, UnsupportedByProvider
 from providers.model import CandidateRecord
-from providers.resilience import remaining
-from resolvers.accounts import Account
+from providers.upstream.resilience import remaining
+from resolvers.accounts import ServedAccount
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor, contain
 
@@ -98,7 +98,7 @@ class CursorCodec:
 class Lane:
     """One account's part of a page: what it was asked, what it answered, how it went."""
 
-    account: Account
+    account: ServedAccount
     start: AccountState
     query: CandidateQuery
     pages: list[CandidatePage] = field(default_factory=list)
@@ -161,7 +161,7 @@ class Lane:
 @dataclass
 class MergedPage:
     lanes: list[Lane]
-    skipped: list[tuple[Account, ProviderError]]
+    skipped: list[tuple[ServedAccount, ProviderError]]
     items: list[tuple[Lane, CandidateRecord]]
     turn: int = 0
 
@@ -206,7 +206,7 @@ class MergedPage:
         return sum(totals) if totals else None
 
 
-def _unsupported(account: Account, query: CandidateQuery) -> ProviderError | None:
+def _unsupported(account: ServedAccount, query: CandidateQuery) -> ProviderError | None:
     needs = [Capability.LIST]
     if query.search:
         needs.append(Capability.SEARCH)
@@ -248,8 +248,8 @@ def _interleave(lanes: Sequence[Lane], first: int, turn: int) -> list[tuple[Lane
 
 
 async def merge_page(
-    accounts: Sequence[Account],
-    query_for: Callable[[Account], CandidateQuery],
+    accounts: Sequence[ServedAccount],
+    query_for: Callable[[ServedAccount], CandidateQuery],
     start: Mapping[str, AccountState],
     first: int,
     turn: int = 0,
@@ -261,7 +261,7 @@ async def merge_page(
     Whatever an account's call raises (but cancellation) becomes that account's error, so the
     others' rows are still served; `request_id` names the request in the log of a bug."""
     lanes: list[Lane] = []
-    skipped: list[tuple[Account, ProviderError]] = []
+    skipped: list[tuple[ServedAccount, ProviderError]] = []
     for account in accounts:
         query = query_for(account)
         refusal = _unsupported(account, query)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import Settings
 from providers.base import AccountConfig
-from providers.emulators.talynce import RecordedRequest, TalynceEmulator, TalynceOrg
 from tests.servers import serve_in_thread
 
 ORGS = (("acme", 1, 100), ("globex", 2, 100), ("initech", 3, 37))

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from providers.emulators.merge import RecordedRequest
+from emulators.merge.app import RecordedRequest
 
 __all__ = ["SPEC_PATH", "check_traffic", "load_spec", "problems_in"]
 

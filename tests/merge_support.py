@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from emulators.merge.app import PREFIX, LinkedAccount, MergeEmulator, RecordedRequest
 from providers.base import AccountConfig
-from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator, RecordedRequest
-from providers.http import build_client
-from providers.merge import MergeAdapter
+from providers.merge.adapter import MergeAdapter
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 __all__ = ["API_KEY", "MergeServer", "linked_accounts", "running_merge"]

@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from providers.base import AccountConfig
 from providers.errors import UpstreamRateLimited, UpstreamUnavailable
-from providers.http import Upstream, build_client
-from providers.resilience import deadline_scope
+from providers.upstream.http import Upstream, build_client
+from providers.upstream.resilience import deadline_scope
 from tests.servers import serve_in_thread
 
 COOLDOWN = 0.3

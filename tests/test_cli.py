@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emulators.registry import DEMOS
 from gateway.__main__ import main
 from gateway.schema import schema
 from gateway.security import hash_key
-from providers.registry import DEMOS
 from tests.conftest import Stack
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,15 +28,15 @@ from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
 from strawberry.extensions import ParserCache
 
+from emulators import talynce
+from emulators.talynce import TalynceEmulator
 from gateway.app import build_accounts, create_app
 from gateway.compiled import CompiledExecutor
 from gateway.schema import build_schema
 from gateway.settings import ConfigError, parse_settings
-from providers.emulators import talynce
-from providers.emulators.talynce import TalynceEmulator
 from resolvers.context import RequestContext
-from resolvers.idempotency import MemoryIdempotencyStore
 from resolvers.pagination import CursorCodec
+from store.idempotency import MemoryIdempotencyStore
 from tests.conftest import OperationLog, Stack, gateway_settings, make_orgs
 from tests.servers import serve_in_thread
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.emulators.seed import PIPELINE_STATUSES, Candidate
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
+from emulators.seed import PIPELINE_STATUSES, Candidate
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 
 CANDIDATE_KEYS = {
     "id",

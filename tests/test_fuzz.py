@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.schema import schema as gateway_schema
-from providers import greenhouse, merge_wire
+from providers import greenhouse
 from providers.errors import ProviderError
-from providers.talynce import candidate_record
+from providers.merge import wire as merge_wire
+from providers.talynce.adapter import candidate_record
 from tests.conftest import Stack, make_orgs, running_stack
 
 CODES = {

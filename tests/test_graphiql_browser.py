@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from emulators.talynce.app import demo_emulator
 from gateway.graphiql import GRAPHIQL_CSP
-from providers.emulators.talynce import demo_emulator
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver

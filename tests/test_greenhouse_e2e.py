@@ -16,16 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import create_app
-from gateway.settings import Settings
-from providers.base import AccountConfig
-from providers.emulators.greenhouse import (
+from emulators.greenhouse import (
     GhCandidate,
     GreenhouseEmulator,
     GreenhouseOrg,
     RecordedRequest,
 )
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
+from gateway.app import create_app
+from gateway.settings import Settings
+from providers.base import AccountConfig
 from resolvers.ids import encode_id
 from tests.conftest import SecretWatch
 from tests.servers import serve_in_thread

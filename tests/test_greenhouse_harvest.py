@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
-from providers.emulators.greenhouse import (
+from emulators.greenhouse import (
     GhCandidate,
     GreenhouseEmulator,
     GreenhouseOrg,
     RecordedRequest,
 )
+from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
 from providers.errors import (
     NotFound,
     Rejected,
@@ -26,7 +26,6 @@ from providers.errors import (
     UpstreamUnavailable,
 )
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import build_client
 from providers.model import (
     ApplicationDraft,
     ApplicationStatus,
@@ -39,6 +38,7 @@ from providers.model import (
     Url,
     UrlType,
 )
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 CLIENT_ID, CLIENT_SECRET = "gh-client-id", "gh-client-secret-0123456789"
@@ -328,7 +328,7 @@ async def test_a_token_refused_twice_fails_with_auth_failed(harvest: Harvest) ->
     real = harvest.emulator._bearer
 
     def always_expired(request: Any) -> Any:
-        raise __import__("providers.emulators.greenhouse", fromlist=["HarvestError"]).HarvestError(
+        raise __import__("emulators.greenhouse", fromlist=["HarvestError"]).HarvestError(
             401, "Unauthorized", ["Token has expired"]
         )
 

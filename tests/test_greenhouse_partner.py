@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg, RecordedRequest
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg, RecordedRequest
 from providers.errors import (
     NotFound,
     ProviderError,
@@ -22,7 +22,6 @@ from providers.errors import (
     UpstreamUnavailable,
 )
 from providers.greenhouse import GreenhousePartnerAdapter
-from providers.http import build_client
 from providers.model import (
     ApplicationDraft,
     ApplicationStatus,
@@ -35,6 +34,7 @@ from providers.model import (
     Url,
     UrlType,
 )
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 from tests.test_greenhouse_mapping import DOC_POST_REQUEST, doc_json
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from resolvers.idempotency import MemoryIdempotencyStore
+from store.idempotency import MemoryIdempotencyStore
 
 
 async def test_a_finished_key_replays_and_conflicts_on_other_input() -> None:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulators.talynce.app import TalynceEmulator
 from gateway.app import create_app
 from providers.base import (
     AccountConfig,
@@ -29,9 +30,8 @@ from providers.base import (
     Position,
     Provider,
 )
-from providers.emulators.talynce import TalynceEmulator
 from providers.errors import UpstreamRateLimited
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.errors import AccountFailed
 from resolvers.ids import encode_id
 from resolvers.loaders import Loaders
@@ -292,9 +292,9 @@ class BuggyProvider:
         return {i: [] for i in remote_ids}
 
 
-def fake_account(account_id: str, provider: object) -> Account:
+def fake_account(account_id: str, provider: object) -> ServedAccount:
     config = AccountConfig(account_id, account_id.title(), "fake", "http://fake.invalid")
-    return Account(config, cast(Provider, provider))
+    return ServedAccount(config, cast(Provider, provider))
 
 
 async def test_any_exception_of_a_lane_becomes_that_accounts_internal_error() -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from emulators.faults import FaultProfile
+from emulators.merge.app import LinkedAccount
 from providers.base import AccountConfig, CandidateQuery, Capability, Position
-from providers.emulators.faults import FaultProfile
-from providers.emulators.merge import LinkedAccount
 from providers.errors import (
     NotFound,
     Rejected,
@@ -21,7 +21,7 @@ from providers.errors import (
     UpstreamRateLimited,
     UpstreamUnavailable,
 )
-from providers.merge import REGIONS, SPEC, MergeAdapter, check_account
+from providers.merge.adapter import REGIONS, SPEC, MergeAdapter, check_account
 from providers.model import (
     ApplicationStatus,
     CandidateDraft,

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulators.merge.app import LinkedAccount
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import Settings
 from providers.base import AccountConfig
-from providers.emulators.merge import LinkedAccount
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from resolvers.ids import encode_id
 from tests.merge_support import API_KEY, MergeServer, linked_accounts, running_merge
 from tests.servers import serve_in_thread

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from providers import merge_wire as wire
+from providers.merge import wire as wire
 from providers.model import (
     ApplicationStatus,
     CandidateRecord,

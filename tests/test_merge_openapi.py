@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from providers import merge_wire as wire
 from providers.base import CandidateQuery, Position
 from providers.errors import ProviderError, Rejected
+from providers.merge import wire as wire
 from providers.model import (
     CandidateDraft,
     CandidatePatch,

@@ -23,7 +23,7 @@ from providers.base import (
 )
 from providers.errors import UpstreamUnavailable
 from providers.model import CandidateRecord
-from resolvers.accounts import Account
+from resolvers.accounts import ServedAccount
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor
 from resolvers.ids import encode_id
@@ -102,12 +102,12 @@ def rows(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{n}" for n in range(count)]
 
 
-def account(account_id: str, provider: object) -> Account:
+def account(account_id: str, provider: object) -> ServedAccount:
     config = AccountConfig(account_id, account_id.title(), "fake", "http://fake.invalid")
-    return Account(config, cast(Provider, provider))
+    return ServedAccount(config, cast(Provider, provider))
 
 
-def query_for(_: Account) -> CandidateQuery:
+def query_for(_: ServedAccount) -> CandidateQuery:
     return CandidateQuery()
 
 
@@ -116,7 +116,7 @@ def ids(page: MergedPage) -> list[str]:
 
 
 async def page_through(
-    accounts: Sequence[Account], sizes: Callable[[int], int], codec: CursorCodec
+    accounts: Sequence[ServedAccount], sizes: Callable[[int], int], codec: CursorCodec
 ) -> list[list[str]]:
     """Pages to the end, passing each page's end state through an encoded cursor."""
     pages: list[list[str]] = []
@@ -339,7 +339,7 @@ shapes = st.builds(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shape=shapes)
 async def test_paging_yields_every_row_once_in_round_robin_order(shape: Shape) -> None:
-    accounts: list[Account] = []
+    accounts: list[ServedAccount] = []
     for n, (kind, count, page_size) in enumerate(shape.kinds):
         data = rows(f"{n}-", count)
         provider = OffsetProvider(data) if kind == "offset" else CursorProvider(data, page_size)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from providers.emulators.talynce import RecordedRequest, TalynceOrg
+from emulators.talynce.app import RecordedRequest, TalynceOrg
 from resolvers.ids import encode_id
 from tests.conftest import Stack
 

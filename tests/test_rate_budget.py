@@ -17,13 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.store import connect
 from providers.base import AccountConfig
 from providers.errors import UpstreamRateLimited, UpstreamUnavailable
-from providers.http import Upstream, build_client
-from providers.redis_link import RedisLink
-from providers.resilience import Budget, RateBudget, deadline_scope
-from providers.shared_budget import RedisRateBudget
+from providers.upstream.http import Upstream, build_client
+from providers.upstream.resilience import Budget, RateBudget, deadline_scope
+from store.budget import RedisRateBudget
+from store.redis_link import RedisLink, connect
 from tests.redis_support import RedisServer, redis_server, unique_prefix
 from tests.servers import serve_in_thread
 

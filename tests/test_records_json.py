@@ -25,11 +25,11 @@ from providers.model import (
     UrlType,
     WriteWarning,
 )
-from resolvers.accounts import Account, Accounts
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
-from resolvers.records_json import (
+from store.records_json import (
     application_from_json,
     candidate_from_json,
     page_from_json,
@@ -114,7 +114,7 @@ def test_shapes_from_another_version_are_refused(damage: Any) -> None:
 
 def accounts() -> Accounts:
     config = AccountConfig(id="acme", name="Acme", provider="talynce", base_url="http://x")
-    return Accounts([Account(config, provider=object())])  # type: ignore[arg-type]
+    return Accounts([ServedAccount(config, provider=object())])  # type: ignore[arg-type]
 
 
 def test_a_write_outcome_is_rebuilt_around_the_live_account() -> None:

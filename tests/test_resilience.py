@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.emulators.faults import FaultProfile
+from emulators.faults import FaultProfile
 from tests.conftest import Stack, make_orgs, running_stack
 
 LIST = """query($first: Int) { candidates(first: $first) {

@@ -20,8 +20,9 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from resolvers.cache import CachedProvider, MemoryCacheBackend
-from resolvers.single_flight import SingleFlight
+from resolvers.cache import CachedProvider
+from store.cache import MemoryCacheBackend
+from store.single_flight import SingleFlight
 from tests.conftest import make_orgs, running_stack
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.emulators.talynce import RecordedRequest, TalynceEmulator, TalynceOrg
+from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 from tests.conftest import make_orgs
 from tests.redis_support import RedisServer, free_port, running_redis
 from tests.servers import serve_in_thread

@@ -9,25 +9,24 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from gateway.store import connect
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import Upstream, build_client
 from providers.model import CandidateRecord
-from providers.redis_link import RedisLink, StoreDown
-from providers.resilience import deadline_scope
-from providers.shared_budget import RedisRateBudget
-from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing, shared_with
-from resolvers.accounts import Account, Accounts
-from resolvers.cache import Miss
-from resolvers.cache_redis import RedisCacheBackend
+from providers.upstream.http import Upstream, build_client
+from providers.upstream.resilience import deadline_scope
+from providers.upstream.sharing import Sharing
+from resolvers.accounts import Accounts, ServedAccount
 from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
-from resolvers.shared_idempotency import RedisIdempotencyStore
+from store.budget import RedisRateBudget
+from store.cache import Miss
+from store.cache_redis import RedisCacheBackend
+from store.idempotency_redis import RedisIdempotencyStore
+from store.redis_link import RedisLink, StoreDown, connect
+from store.tokens import RedisTokenCache
 from tests.redis_support import (
     RedisServer,
     free_port,
@@ -127,22 +126,21 @@ async def test_budgets_of_two_accounts_are_apart(processes: Processes) -> None:
     assert await mine.acquire(0) is not None
 
 
-def test_upstream_takes_the_budget_shared_for_the_account_being_built(
+def test_upstream_takes_the_budget_its_sharing_offers_for_the_account(
     processes: Processes,
 ) -> None:
     budget = RedisRateBudget(processes.link(), ACCOUNT)
     sharing = Sharing(budget=lambda account: budget, tokens=lambda account: None)  # type: ignore[arg-type,return-value]
-    with shared_with(sharing):
-        inside = Upstream(ACCOUNT, build_client(ACCOUNT))
-    outside = Upstream(ACCOUNT, build_client(ACCOUNT))
-    assert inside.budget is budget and outside.budget is not budget
+    shared = Upstream(ACCOUNT, build_client(ACCOUNT), sharing=sharing)
+    alone = Upstream(ACCOUNT, build_client(ACCOUNT))
+    assert shared.budget is budget and alone.budget is not budget
 
 
 # --- idempotency ---------------------------------------------------------------------------------
 
 
 def live_accounts() -> Accounts:
-    return Accounts([Account(ACCOUNT, provider=object())])  # type: ignore[arg-type]
+    return Accounts([ServedAccount(ACCOUNT, provider=object())])  # type: ignore[arg-type]
 
 
 def stores(processes: Processes, lease: float = 10.0) -> tuple[RedisIdempotencyStore, ...]:
@@ -244,8 +242,7 @@ async def test_harvest_processes_share_one_token(processes: Processes) -> None:
                 budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
                 tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
             )
-            with shared_with(sharing):
-                adapters.append(GreenhouseHarvestAdapter(config, build_client(config)))
+            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
         try:
             for adapter in adapters:
                 await adapter.list_candidates(CandidateQuery(), Position(), 2)

@@ -8,10 +8,10 @@ import pytest
 
 from gateway.settings import ConfigError, Settings, parse_settings
 from gateway.store import open_store
-from resolvers.cache import MemoryCacheBackend
-from resolvers.cache_redis import RedisCacheBackend
-from resolvers.idempotency import MemoryIdempotencyStore
-from resolvers.shared_idempotency import RedisIdempotencyStore
+from store.cache import MemoryCacheBackend
+from store.cache_redis import RedisCacheBackend
+from store.idempotency import MemoryIdempotencyStore
+from store.idempotency_redis import RedisIdempotencyStore
 
 ACCOUNT = {"id": "a", "provider": "talynce", "base_url": "http://x", "api_key_env": "K"}
 PASSWORD = "hunter2-redis-password"

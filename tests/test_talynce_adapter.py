@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from emulators.seed import Candidate
+from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
-from providers.emulators.seed import Candidate
-from providers.emulators.talynce import RecordedRequest, TalynceEmulator, TalynceOrg
 from providers.errors import (
     FieldProblem,
     NotFound,
@@ -28,7 +28,6 @@ from providers.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from providers.http import build_client
 from providers.model import (
     ApplicationDraft,
     ApplicationStatus,
@@ -39,7 +38,8 @@ from providers.model import (
     Phone,
     WriteWarning,
 )
-from providers.talynce import TalynceAdapter
+from providers.talynce.adapter import TalynceAdapter
+from providers.upstream.http import build_client
 from tests.servers import serve_in_thread
 
 API_KEY = "tly-secret-key-acme-0123456789"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from providers.model import ApplicationStatus, Compensation, Email, Phone, PhoneType
-from providers.talynce import application_status, candidate_record, split_name
+from providers.talynce.adapter import application_status, candidate_record, split_name
 
 JANE = "@".join(("jane.doe", "example.com"))
 JOB_ID = "550e8400-e29b-41d4-a716-446655440000"

@@ -7,10 +7,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from emulators.talynce.app import TalynceEmulator
 from gateway.app import create_app
 from gateway.settings import parse_settings
 from gateway.tracing import Tracing
-from providers.emulators.talynce import TalynceEmulator
 from tests.conftest import gateway_settings, make_orgs
 from tests.servers import serve_in_thread
 

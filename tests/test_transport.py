@@ -37,8 +37,8 @@ from starlette.routing import Route
 from providers.base import AccountConfig
 from providers.errors import UpstreamBadResponse, UpstreamOutcomeUnknown, UpstreamUnavailable
 from providers.greenhouse.harvest import next_link
-from providers.http import Upstream, build_client
-from providers.transport import (
+from providers.upstream.http import Upstream, build_client
+from providers.upstream.transport import (
     ConnectionPool,
     LeanClient,
     ResponseTooLarge,

@@ -21,21 +21,21 @@ from starlette.routing import Route
 
 import providers.greenhouse.harvest as harvest_module
 import providers.greenhouse.partner as partner_module
-import providers.merge_wire as merge_wire
-import providers.talynce as talynce_module
+import providers.merge.wire as merge_wire
+import providers.talynce.adapter as talynce_module
+from emulators.faults import DEEP_JSON, FaultProfile
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
+from emulators.merge.app import LinkedAccount
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import ConfigError, Settings, parse_settings
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.faults import DEEP_JSON, FaultProfile
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.emulators.merge import LinkedAccount
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamBadResponse
 from providers.greenhouse import GreenhouseHarvestAdapter, GreenhousePartnerAdapter
 from providers.greenhouse.harvest import MAX_PAGES
-from providers.http import build_client
-from providers.merge import MAX_APPLICATION_PAGES, MergeAdapter
-from providers.talynce import TalynceAdapter
+from providers.merge.adapter import MAX_APPLICATION_PAGES, MergeAdapter
+from providers.talynce.adapter import TalynceAdapter
+from providers.upstream.http import build_client
 from resolvers.ids import encode_id
 from tests.merge_support import MergeServer, running_merge
 from tests.servers import serve_in_thread

@@ -15,9 +15,9 @@ from starlette.routing import Route
 from gateway.__main__ import main
 from providers.base import AccountConfig, CandidateQuery, Position
 from providers.errors import UpstreamAuthFailed, UpstreamBadResponse
-from providers.http import build_client
-from providers.resilience import deadline_scope
-from providers.talynce import TalynceAdapter
+from providers.talynce.adapter import TalynceAdapter
+from providers.upstream.http import build_client
+from providers.upstream.resilience import deadline_scope
 from tests.servers import serve_in_thread
 
 DEPTH = 100_000

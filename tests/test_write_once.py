@@ -24,21 +24,21 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
+from emulators.faults import FaultProfile
+from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
+from emulators.merge.app import PREFIX, LinkedAccount, MergeEmulator
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.security import Client, hash_key
 from gateway.settings import Settings
 from providers.base import AccountConfig, CandidateQuery, Position
-from providers.emulators.faults import FaultProfile
-from providers.emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.emulators.merge import PREFIX, LinkedAccount, MergeEmulator
-from providers.emulators.talynce import TalynceEmulator, TalynceOrg
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.http import build_client
-from providers.shared_budget import RedisRateBudget
-from providers.shared_tokens import RedisTokenCache
-from providers.sharing import Sharing, shared_with
+from providers.upstream.http import build_client
+from providers.upstream.sharing import Sharing
 from resolvers.ids import encode_id
+from store.budget import RedisRateBudget
+from store.tokens import RedisTokenCache
 from tests.conftest import SecretWatch
 from tests.redis_support import RedisServer, redis_server
 from tests.servers import serve_in_thread
@@ -402,8 +402,7 @@ async def test_a_refused_token_is_dropped_from_the_shared_store(
                 budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
                 tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
             )
-            with shared_with(sharing):
-                adapters.append(GreenhouseHarvestAdapter(config, build_client(config)))
+            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
         try:
             await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
             emulator.expire_tokens()

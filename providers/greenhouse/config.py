@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from providers.base import AccountConfig, Provider, ProviderSpec
-from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, _bounded
+from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, bounded_option
 from providers.greenhouse.mapping import DIGITS, EMAIL, NAME
 from providers.greenhouse.partner import GreenhousePartnerAdapter
-from providers.transport import Sender
+from providers.upstream.sharing import Sharing
+from providers.upstream.transport import Sender
 
 __all__ = ["HARVEST_OPTIONS", "PARTNER_OPTIONS", "SPEC", "build", "check"]
 
@@ -59,7 +60,7 @@ def _check_harvest(credentials: Mapping[str, str], options: Mapping[str, object]
     if token_url is not None and not str(token_url).startswith(("https://", "http://", "/")):
         problems.append("options.token_url must be an http(s) URL or a path on base_url's host")
     for name in ("page_size", "scan_rows"):
-        if name in options and _bounded(options[name], 0) == 0:
+        if name in options and bounded_option(options[name], 0) == 0:
             problems.append(f"options.{name} must be an integer from 1 to {MAX_PER_PAGE}")
     if credentials.get("api_key") or credentials.get("oauth_token"):
         problems.append("api_key_env and oauth_token_env are for the Partner API")
@@ -77,14 +78,14 @@ def check(account: AccountConfig) -> list[str]:
     return ['options.api must be "partner" or "harvest"']
 
 
-def build(account: AccountConfig, client: Sender) -> Provider:
+def build(account: AccountConfig, client: Sender, sharing: Sharing | None = None) -> Provider:
     """The adapter for the API the account names; settings were checked when they were loaded."""
     problems = check(account)
     if problems:
         raise ValueError(f"account {account.id!r}: " + "; ".join(problems))
     if account.options["api"] == "partner":
-        return GreenhousePartnerAdapter(account, client)
-    return GreenhouseHarvestAdapter(account, client)
+        return GreenhousePartnerAdapter(account, client, sharing)
+    return GreenhouseHarvestAdapter(account, client, sharing)
 
 
 SPEC = ProviderSpec(

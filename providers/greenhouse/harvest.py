@@ -33,22 +33,21 @@ from providers.greenhouse.mapping import (
     NAME,
     STAGE_WARNING,
     WEBSITE_TYPES,
-    _chunks,
-    _id,
-    _ignored,
-    _job_id,
-    _names,
-    _split_urls,
-    _typed_entries,
-    _without_empty,
+    draft_job_id,
+    draft_names,
     harvest_application,
     harvest_record,
+    id_chunks,
+    ignored_warnings,
     matches_search,
+    record_id,
     refused_values,
     split_name,
+    split_urls,
+    typed_entries,
+    without_empty,
 )
-from providers.greenhouse.tokens import _token_url, _TokenSource
-from providers.http import Upstream, path
+from providers.greenhouse.tokens import TokenSource, token_endpoint
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
@@ -56,7 +55,9 @@ from providers.model import (
     CandidateRecord,
     WriteResult,
 )
-from providers.transport import Reply, Sender
+from providers.upstream.http import Upstream, path
+from providers.upstream.sharing import Sharing
+from providers.upstream.transport import Reply, Sender
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 
@@ -97,7 +98,7 @@ def _merged(current: Any, given: Sequence[Mapping[str, str]], typed: bool) -> li
     return merged
 
 
-def _bounded(value: object, default: int) -> int:
+def bounded_option(value: object, default: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PER_PAGE:
         return value
     return default
@@ -132,11 +133,13 @@ class GreenhouseHarvestAdapter:
         }
     )
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
-        self.tokens = _TokenSource(self.upstream, _token_url(account))
-        self.page_size = _bounded(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
-        self.scan_rows = _bounded(account.options.get("scan_rows"), MAX_PER_PAGE)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
+        self.tokens = TokenSource(self.upstream, token_endpoint(account))
+        self.page_size = bounded_option(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
+        self.scan_rows = bounded_option(account.options.get("scan_rows"), MAX_PER_PAGE)
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
@@ -272,14 +275,14 @@ class GreenhouseHarvestAdapter:
         wanted = set(ids)
         found: dict[str | None, Any] = {}
         for row in rows:
-            remote_id = _id(row)
+            remote_id = record_id(row)
             if remote_id is None or remote_id in wanted:
                 found.setdefault(remote_id, row)
         return self._records(list(found.values()))
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """`GET candidates?ids=…` per 50 ids, concurrently: Harvest v3 has no by-id route."""
-        found = await asyncio.gather(*(self._by_ids(chunk) for chunk in _chunks(remote_ids)))
+        found = await asyncio.gather(*(self._by_ids(chunk) for chunk in id_chunks(remote_ids)))
         return [record for chunk in found for record in chunk]
 
     async def applications_for(
@@ -291,7 +294,7 @@ class GreenhouseHarvestAdapter:
                 self._all_pages(
                     "applications", {"candidate_ids": ",".join(chunk), "per_page": MAX_PER_PAGE}
                 )
-                for chunk in _chunks(remote_ids)
+                for chunk in id_chunks(remote_ids)
             )
         )
         found: dict[str, list[ApplicationRecord]] = {i: [] for i in remote_ids}
@@ -305,7 +308,7 @@ class GreenhouseHarvestAdapter:
     async def _current(self, remote_id: str) -> Mapping[str, Any]:
         if DIGITS.match(remote_id):
             for row in await self._all_pages("candidates", {"ids": remote_id, "per_page": 1}):
-                if _id(row) == remote_id:
+                if record_id(row) == remote_id:
                     return dict(row)
         raise NotFound("Greenhouse found no such candidate", **self._context())
 
@@ -318,21 +321,21 @@ class GreenhouseHarvestAdapter:
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
         """`POST candidates`, with the first application nested when the draft names a job."""
         problems: list[FieldProblem] = []
-        first, last = _names(draft.first_name, draft.last_name, draft.full_name, problems)
-        job_id = _job_id(draft, problems)
-        websites, social = _split_urls(draft.urls)
+        first, last = draft_names(draft.first_name, draft.last_name, draft.full_name, problems)
+        job_id = draft_job_id(draft, problems)
+        websites, social = split_urls(draft.urls)
         body = {
             "first_name": first,
             "last_name": last,
             "company": draft.company,
             "title": draft.title,
-            "email_addresses": _typed_entries(
+            "email_addresses": typed_entries(
                 draft.emails, "emails", EMAIL_TYPES, "value", problems
             ),
-            "phone_numbers": _typed_entries(
+            "phone_numbers": typed_entries(
                 draft.phones, "phones", HARVEST_PHONE_TYPES, "value", problems
             ),
-            "website_addresses": _typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems),
+            "website_addresses": typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems),
             "social_media_addresses": [{"value": url.value} for url in social],
             "addresses": [{"value": v, "type": "other"} for v in draft.locations],
             "tags": list(draft.tags),
@@ -340,10 +343,10 @@ class GreenhouseHarvestAdapter:
         }
         if problems:
             raise Rejected(problems, **self._context())
-        warnings = _ignored((n for n in HARVEST_IGNORES if getattr(draft, n)), "Harvest")
+        warnings = ignored_warnings((n for n in HARVEST_IGNORES if getattr(draft, n)), "Harvest")
         if draft.application and (draft.application.status or draft.application.notes):
             warnings.append(STAGE_WARNING)
-        answer, _ = await self._call("POST", "candidates", json=_without_empty(body))
+        answer, _ = await self._call("POST", "candidates", json=without_empty(body))
         return WriteResult(self._record(answer), created=True, warnings=tuple(warnings))
 
     def _changes(self, given: Mapping[str, Any]) -> tuple[dict[str, Any], _ListChanges]:
@@ -361,15 +364,15 @@ class GreenhouseHarvestAdapter:
         lists: _ListChanges = {}
         if "emails" in given:
             emails = given["emails"] or ()
-            entries = _typed_entries(emails, "emails", EMAIL_TYPES, "value", problems, "")
+            entries = typed_entries(emails, "emails", EMAIL_TYPES, "value", problems, "")
             lists["email_addresses"] = (entries, True)
         if "phones" in given:
             phones = given["phones"] or ()
-            entries = _typed_entries(phones, "phones", HARVEST_PHONE_TYPES, "value", problems, "")
+            entries = typed_entries(phones, "phones", HARVEST_PHONE_TYPES, "value", problems, "")
             lists["phone_numbers"] = (entries, True)
         if "urls" in given:
-            websites, social = _split_urls(given["urls"] or ())
-            entries = _typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems, "")
+            websites, social = split_urls(given["urls"] or ())
+            entries = typed_entries(websites, "urls", WEBSITE_TYPES, "value", problems, "")
             lists["website_addresses"] = (entries, True)
             lists["social_media_addresses"] = ([{"value": url.value} for url in social], False)
         if "locations" in given:
@@ -387,7 +390,9 @@ class GreenhouseHarvestAdapter:
         given = patch.given()
         body, lists = self._changes(given)
         warnings = tuple(
-            _ignored([n for n in (*HARVEST_IGNORES, "application") if n in given], "Harvest")
+            ignored_warnings(
+                [n for n in (*HARVEST_IGNORES, "application") if n in given], "Harvest"
+            )
         )
         current = await self._current(remote_id) if lists or "tags" in given else None
         for wire, (entries, typed) in lists.items():

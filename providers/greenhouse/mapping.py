@@ -30,6 +30,7 @@ from providers.model import (
     UrlType,
     WriteWarning,
 )
+from providers.wire import mappings, text_or_integer
 
 __all__ = [
     "DIGITS",
@@ -134,20 +135,8 @@ C = TypeVar("C", bound=Contact[Any])
 # --- reading: wire JSON → records ---------------------------------------------------------------
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _items(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = raw.get(key)
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
-def _id(raw: Any) -> str | None:
-    return _text(raw, "id") if isinstance(raw, Mapping) else None
+def record_id(raw: Any) -> str | None:
+    return text_or_integer(raw, "id") if isinstance(raw, Mapping) else None
 
 
 def split_name(name: str | None) -> tuple[str | None, str | None]:
@@ -172,13 +161,17 @@ def _status(raw: str | None, table: Mapping[str, ApplicationStatus]) -> Applicat
     return table.get((raw or "").strip().lower(), ApplicationStatus.OTHER)
 
 
-def _person_url(application_url: str | None) -> str | None:
+def person_url(application_url: str | None) -> str | None:
     """The person's page: an application's profile URL without its `application_id` query."""
     return application_url.split("?", 1)[0] if application_url else None
 
 
 def _partner_application(raw: Mapping[str, Any], candidate_id: str) -> ApplicationRecord | None:
-    remote_id, status, job = _id(raw), _text(raw, "status"), _text(raw, "job")
+    remote_id, status, job = (
+        record_id(raw),
+        text_or_integer(raw, "status"),
+        text_or_integer(raw, "job"),
+    )
     if remote_id is None:
         return None
     return ApplicationRecord(
@@ -187,28 +180,28 @@ def _partner_application(raw: Mapping[str, Any], candidate_id: str) -> Applicati
         job=JobRef(remote_id=None, name=job) if job else None,
         status=_status(status, PARTNER_STATUS),
         raw_status=status,
-        stage=_text(raw, "stage"),
-        profile_url=_text(raw, "profile_url"),
+        stage=text_or_integer(raw, "stage"),
+        profile_url=text_or_integer(raw, "profile_url"),
     )
 
 
 def partner_record(raw: Any) -> CandidateRecord | None:
     """Maps one Partner API candidate (`{id, name, external_id, applications}`); None without id."""
-    remote_id = _id(raw)
+    remote_id = record_id(raw)
     if remote_id is None:
         return None
-    name = _text(raw, "name")
+    name = text_or_integer(raw, "name")
     first, last = split_name(name)
     applications = tuple(
-        a for item in _items(raw, "applications") if (a := _partner_application(item, remote_id))
+        a for item in mappings(raw, "applications") if (a := _partner_application(item, remote_id))
     )
     return CandidateRecord(
         remote_id=remote_id,
         first_name=first,
         last_name=last,
         full_name=name.strip() if name else None,
-        external_id=_text(raw, "external_id"),
-        profile_url=next((_person_url(a.profile_url) for a in applications if a.profile_url), None),
+        external_id=text_or_integer(raw, "external_id"),
+        profile_url=next((person_url(a.profile_url) for a in applications if a.profile_url), None),
         remote_data=dict(raw),
         applications=applications,
     )
@@ -220,8 +213,11 @@ def _contacts(
     """Typed contacts; an unknown label becomes `other`, and `raw_type` keeps every label."""
     by_label = {label: kind_ for kind_, label in table.items()}
     found = []
-    for item in _items(raw, key):
-        value, label = _text(item, "value"), (_text(item, "type") or "").strip().lower()
+    for item in mappings(raw, key):
+        value, label = (
+            text_or_integer(item, "value"),
+            (text_or_integer(item, "type") or "").strip().lower(),
+        )
         if value:
             type_ = by_label.get(label, other) if label else None
             found.append(kind(value=value, type=type_, raw_type=label or None))
@@ -230,38 +226,38 @@ def _contacts(
 
 def harvest_application(raw: Any) -> ApplicationRecord | None:
     """Maps one Harvest v3 application (flat ids, `stage_name`, `status`); None without ids."""
-    remote_id = _id(raw)
-    candidate_id = _text(raw, "candidate_id") if remote_id is not None else None
+    remote_id = record_id(raw)
+    candidate_id = text_or_integer(raw, "candidate_id") if remote_id is not None else None
     if remote_id is None or candidate_id is None:
         return None
-    status, job_id = _text(raw, "status"), _text(raw, "job_id")
+    status, job_id = text_or_integer(raw, "status"), text_or_integer(raw, "job_id")
     return ApplicationRecord(
         remote_id=remote_id,
         candidate_remote_id=candidate_id,
         job=JobRef(remote_id=job_id) if job_id else None,
         status=_status(status, HARVEST_STATUS),
         raw_status=status,
-        stage=_text(raw, "stage_name"),
-        applied_at=_text(raw, "created_at"),
+        stage=text_or_integer(raw, "stage_name"),
+        applied_at=text_or_integer(raw, "created_at"),
     )
 
 
 def harvest_record(raw: Any) -> CandidateRecord | None:
     """Maps one Harvest v3 candidate; v3 embeds no applications, so they stay None (not loaded)."""
-    remote_id = _id(raw)
+    remote_id = record_id(raw)
     if remote_id is None:
         return None
-    first, last = _text(raw, "first_name"), _text(raw, "last_name")
+    first, last = text_or_integer(raw, "first_name"), text_or_integer(raw, "last_name")
     urls = _contacts(raw, "website_addresses", Url, WEBSITE_TYPES, UrlType.OTHER)
     urls += [
         Url(value=value, type=UrlType.SOCIAL_MEDIA, raw_type="social_media")
-        for item in _items(raw, "social_media_addresses")
-        if (value := _text(item, "value"))
+        for item in mappings(raw, "social_media_addresses")
+        if (value := text_or_integer(item, "value"))
     ]
     addresses = tuple(
-        AddressRecord(value=value, type=_text(item, "type"))
-        for item in _items(raw, "addresses")
-        if (value := _text(item, "value"))
+        AddressRecord(value=value, type=text_or_integer(item, "type"))
+        for item in mappings(raw, "addresses")
+        if (value := text_or_integer(item, "value"))
     )
     tags = raw.get("tags")
     extras = {
@@ -276,16 +272,16 @@ def harvest_record(raw: Any) -> CandidateRecord | None:
         first_name=first,
         last_name=last,
         full_name=" ".join(part for part in (first, last) if part) or None,
-        company=_text(raw, "company"),
-        title=_text(raw, "title"),
+        company=text_or_integer(raw, "company"),
+        title=text_or_integer(raw, "title"),
         emails=tuple(_contacts(raw, "email_addresses", Email, EMAIL_TYPES, EmailType.OTHER)),
         phones=tuple(_contacts(raw, "phone_numbers", Phone, HARVEST_PHONE_TYPES, PhoneType.OTHER)),
         addresses=addresses,
         urls=tuple(urls),
         locations=tuple(a.value for a in addresses),
         tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
-        created_at=_text(raw, "created_at"),
-        updated_at=_text(raw, "updated_at"),
+        created_at=text_or_integer(raw, "created_at"),
+        updated_at=text_or_integer(raw, "updated_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
     )
@@ -318,7 +314,7 @@ def _wire_type(contact: Contact[Any], table: Mapping[Any, str], default: str) ->
     return label if label in table.values() else None
 
 
-def _typed_entries(
+def typed_entries(
     values: Sequence[Contact[Any]],
     field_name: str,
     table: Mapping[Any, str],
@@ -344,7 +340,7 @@ def _typed_entries(
     return entries
 
 
-def _split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
+def split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
     """(websites, social media links): Greenhouse keeps them apart, and social links untyped."""
     social = [
         url
@@ -354,7 +350,7 @@ def _split_urls(values: Sequence[Url]) -> tuple[list[Url], list[Url]]:
     return [url for url in values if url not in social], social
 
 
-def _names(
+def draft_names(
     first: str | None, last: str | None, full: str | None, problems: list[FieldProblem]
 ) -> tuple[str, str]:
     if not (first and last) and full:
@@ -367,7 +363,7 @@ def _names(
     return first or "", last or ""
 
 
-def _job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
+def draft_job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
     if draft.application is None:
         return None
     if DIGITS.match(draft.application.job_remote_id):
@@ -378,7 +374,7 @@ def _job_id(draft: CandidateDraft, problems: list[FieldProblem]) -> int | None:
     return None
 
 
-def _ignored(names: Iterable[str], api: str) -> list[WriteWarning]:
+def ignored_warnings(names: Iterable[str], api: str) -> list[WriteWarning]:
     return [
         WriteWarning(
             f"the Greenhouse {api} API has no place for {name}; it was not saved",
@@ -406,11 +402,11 @@ def refused_values(wires: Iterable[object]) -> list[FieldProblem]:
     ]
 
 
-def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
+def without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, [], "")}
 
 
-def _chunks(remote_ids: Sequence[str]) -> list[list[str]]:
+def id_chunks(remote_ids: Sequence[str]) -> list[list[str]]:
     """Distinct ids in groups of 50; ids that are not numbers cannot exist, so they are dropped."""
     ids = list(dict.fromkeys(i for i in remote_ids if DIGITS.match(i)))
     return [ids[n : n + MAX_IDS] for n in range(0, len(ids), MAX_IDS)]

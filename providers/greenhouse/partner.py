@@ -27,20 +27,18 @@ from providers.greenhouse.mapping import (
     PARTNER_PHONE_TYPES,
     STAGE_WARNING,
     WEBSITE_TYPES,
-    _chunks,
-    _id,
-    _ignored,
-    _job_id,
-    _names,
-    _person_url,
-    _split_urls,
-    _text,
-    _typed_entries,
-    _without_empty,
+    draft_job_id,
+    draft_names,
+    id_chunks,
+    ignored_warnings,
     partner_record,
+    person_url,
+    record_id,
     refused_values,
+    split_urls,
+    typed_entries,
+    without_empty,
 )
-from providers.http import Upstream
 from providers.model import Address as AddressRecord
 from providers.model import (
     ApplicationRecord,
@@ -51,7 +49,10 @@ from providers.model import (
     JobRef,
     WriteResult,
 )
-from providers.transport import Sender
+from providers.upstream.http import Upstream
+from providers.upstream.sharing import Sharing
+from providers.upstream.transport import Sender
+from providers.wire import text_or_integer
 
 __all__ = ["GreenhousePartnerAdapter"]
 
@@ -62,8 +63,10 @@ class GreenhousePartnerAdapter:
     name = NAME
     capabilities = frozenset({Capability.GET_MANY, Capability.CREATE, Capability.APPLICATIONS})
 
-    def __init__(self, account: AccountConfig, client: Sender) -> None:
-        self.upstream = Upstream(account, client)
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
         credentials, self._options = account.credentials, account.options
         if credentials.get("api_key"):
             basic = base64.b64encode(f"{credentials['api_key']}:".encode()).decode()
@@ -119,7 +122,7 @@ class GreenhousePartnerAdapter:
         wanted = set(ids)
         rows: dict[str | None, Any] = {}
         for item in body:
-            remote_id = _id(item)
+            remote_id = record_id(item)
             if remote_id is None or remote_id in wanted:
                 rows.setdefault(remote_id, item)
         records = [partner_record(item) for item in rows.values()]
@@ -129,7 +132,7 @@ class GreenhousePartnerAdapter:
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """One `GET candidates?candidate_ids=…` per 50 ids, concurrently; unknown ids drop out."""
-        found = await asyncio.gather(*(self._chunk(chunk) for chunk in _chunks(remote_ids)))
+        found = await asyncio.gather(*(self._chunk(chunk) for chunk in id_chunks(remote_ids)))
         return [record for chunk in found for record in chunk]
 
     async def applications_for(
@@ -140,7 +143,7 @@ class GreenhousePartnerAdapter:
 
     def _body(self, draft: CandidateDraft) -> dict[str, Any]:
         problems: list[FieldProblem] = []
-        first, last = _names(draft.first_name, draft.last_name, draft.full_name, problems)
+        first, last = draft_names(draft.first_name, draft.last_name, draft.full_name, problems)
         if not draft.external_id:
             problems.append(
                 FieldProblem(
@@ -149,14 +152,14 @@ class GreenhousePartnerAdapter:
                     ("external_id",),
                 )
             )
-        job_id = _job_id(draft, problems)
-        websites, social = _split_urls(draft.urls)
+        job_id = draft_job_id(draft, problems)
+        websites, social = split_urls(draft.urls)
         lists = {
-            "emails": _typed_entries(draft.emails, "emails", EMAIL_TYPES, "email", problems),
-            "phone_numbers": _typed_entries(
+            "emails": typed_entries(draft.emails, "emails", EMAIL_TYPES, "email", problems),
+            "phone_numbers": typed_entries(
                 draft.phones, "phones", PARTNER_PHONE_TYPES, "phone_number", problems
             ),
-            "websites": _typed_entries(websites, "urls", WEBSITE_TYPES, "url", problems),
+            "websites": typed_entries(websites, "urls", WEBSITE_TYPES, "url", problems),
             "social_media": [{"url": url.value} for url in social],
             "addresses": [{"address": v, "type": "other"} for v in draft.locations],
         }
@@ -180,7 +183,7 @@ class GreenhousePartnerAdapter:
         if job_id is None:
             for key in ("prospect_pool_id", "prospect_pool_stage_id", "prospect_owner_email"):
                 body[key] = self._options.get(key)
-        return _without_empty(body)
+        return without_empty(body)
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
         """Creates a candidate on a job, or a prospect when the draft names no application.
@@ -189,16 +192,19 @@ class GreenhousePartnerAdapter:
         holds it plus those.
         """
         body = self._body(draft)
-        warnings = _ignored((n for n in PARTNER_IGNORES if getattr(draft, n)), "Partner")
+        warnings = ignored_warnings((n for n in PARTNER_IGNORES if getattr(draft, n)), "Partner")
         if draft.application and (draft.application.status or draft.application.notes):
             warnings.append(STAGE_WARNING)
         answer = await self._call("POST", json=body)
         if isinstance(answer, list) and len(answer) == 1:
             answer = answer[0]
-        remote_id = _id(answer)
+        remote_id = record_id(answer)
         if remote_id is None:
             raise self.upstream.bad_response("a created candidate without an id")
-        application_id, profile_url = _text(answer, "application_id"), _text(answer, "profile_url")
+        application_id, profile_url = (
+            text_or_integer(answer, "application_id"),
+            text_or_integer(answer, "profile_url"),
+        )
         job_id = body.get("job_id")
         application = ApplicationRecord(
             remote_id=application_id or "",
@@ -220,8 +226,8 @@ class GreenhousePartnerAdapter:
             addresses=tuple(AddressRecord(value=v, type="other") for v in draft.locations),
             locations=draft.locations,
             resume_url=draft.resume_url,
-            external_id=_text(answer, "external_id") or draft.external_id,
-            profile_url=_person_url(profile_url),
+            external_id=text_or_integer(answer, "external_id") or draft.external_id,
+            profile_url=person_url(profile_url),
             remote_data=dict(answer),
             applications=(application,) if application_id else (),
         )

@@ -1,5 +1,5 @@
 """Harvest v3 access tokens: minted with an account's client credentials, kept until shortly
-before they expire, and shared with other gateway processes through `providers.sharing`."""
+before they expire, and shared with other gateway processes through `providers.upstream.sharing`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 from providers.base import AccountConfig
 from providers.errors import UpstreamAuthFailed
 from providers.greenhouse.mapping import NAME
-from providers.http import Upstream
-from providers.sharing import shared_tokens
+from providers.upstream.http import Upstream
 
 __all__ = ["DEFAULT_TOKEN_URL", "TOKEN_EARLY", "TOKEN_LIFETIME"]
 
@@ -31,7 +30,7 @@ class _Token:
     refresh_at: float  # time.monotonic() after which the next token is minted
 
 
-def _token_url(account: AccountConfig) -> str:
+def token_endpoint(account: AccountConfig) -> str:
     url = str(account.options.get("token_url") or DEFAULT_TOKEN_URL)
     if url.startswith("/"):
         base = urlsplit(account.base_url)
@@ -52,14 +51,14 @@ def _lifetime(body: Mapping[str, Any]) -> float:
     return (moment - datetime.now(UTC)).total_seconds()
 
 
-class _TokenSource:
+class TokenSource:
     """Mints Harvest v3 access tokens (OAuth2 client credentials), caching one until shortly
     before it expires; concurrent callers share one mint, and a refused token is replaced once
     and never sent again (dropped here and, if it is still the one kept, from the shared store).
 
     Minting goes through the account's `Upstream` like every call, so the deadline, breaker,
     retries and error mapping apply to it too. When the gateway shares state between processes
-    (`providers.sharing`), a token minted by one process is reused by the others until its
+    (`providers.upstream.sharing`), a token minted by one process is reused by the others until its
     refresh time, so N processes mint once, not N times.
     """
 
@@ -72,10 +71,11 @@ class _TokenSource:
         self._form = {"grant_type": "client_credentials", "sub": str(options.get("user_id", ""))}
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
-        self._shared = shared_tokens(upstream.account)
+        sharing = upstream.sharing
+        self._shared = None if sharing is None else sharing.tokens(upstream.account)
 
     def __repr__(self) -> str:
-        return f"<_TokenSource account={self._upstream.account.id!r}>"
+        return f"<TokenSource account={self._upstream.account.id!r}>"
 
     async def get(self) -> str:
         token = self._token

@@ -1,0 +1,651 @@
+"""An in-process emulator of Merge's ATS API (``/api/ats/v1``), several linked accounts at once.
+
+It follows Merge's OpenAPI shapes (checked by a test against merge-ats-openapi.yml) and the
+current API's additions (`PATCH /candidates/{id}`, `expand`): bearer API key plus
+`X-Account-Token`, cursor pages `{next, previous, results}`, writes wrapped in
+`{"model", "remote_user_id"}` answered with `warnings`/`errors`, 401/404/400/429 as Merge sends
+them. Knobs per linked account add latency, rate limiting, outages and fault profiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import bisect
+import logging
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from emulators import Demo, DemoAccount
+from emulators.base import ALL_METHODS, RequestLog, parse_json
+from emulators.faults import (
+    AfterServing,
+    FaultProfile,
+    RateLimiter,
+    Reshaped,
+    fault_admin_route,
+    repeat_first_row,
+)
+from emulators.merge.seed import (
+    Application,
+    Candidate,
+    Job,
+    Offer,
+    Stage,
+    new_id,
+    seed_linked_account,
+)
+from emulators.merge.writes import CREATABLE, Write, apply_write, check_write
+
+__all__ = [
+    "PREFIX",
+    "ApiError",
+    "LinkedAccount",
+    "MergeEmulator",
+    "RecordedRequest",
+    "demo",
+    "demo_emulator",
+    "main",
+]
+
+_log = logging.getLogger(__name__)
+
+PREFIX: Final = "/api/ats/v1"
+_MAX_PAGE: Final = 100
+_FIELD_MAPPINGS: Final[dict[str, dict[str, str]]] = {
+    "organization_defined_targets": {},
+    "linked_account_defined_targets": {},
+}
+
+
+class ApiError(Exception):
+    """A Merge error response, raised from anywhere in request handling."""
+
+    def __init__(
+        self, status: int, body: Mapping[str, object], headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(str(body))
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(dict(self.body), status_code=self.status, headers=self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the emulator saw it (never its credentials) and what it answered."""
+
+    account: str | None
+    method: str
+    path: str
+    route: str
+    query: dict[str, str]
+    body: object | None
+    status: int
+    response: object | None
+    started: float
+    finished: float
+
+
+@dataclass
+class LinkedAccount:
+    """One end user's linked ATS: its data, what its integration accepts, and failure knobs.
+
+    `required_fields` are model fields a create must carry (MISSING_REQUIRED_FIELD otherwise);
+    `unrecognized_fields` are ones the integration ignores with an UNRECOGNIZED_FIELD warning;
+    `unique_emails` refuses a second candidate with a known address (DUPLICATE_MODEL_EXISTS).
+    """
+
+    name: str
+    account_token: str
+    integration: str = "Greenhouse"
+    required_fields: tuple[str, ...] = ("first_name", "last_name")
+    unrecognized_fields: frozenset[str] = frozenset()
+    unique_emails: bool = True
+    latency: float = 0.0
+    rate_limit: tuple[int, float] | None = None
+    outage: bool = False
+    faults: FaultProfile = field(default_factory=FaultProfile)
+    seed: int = 0
+    remote_users: list[str] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    applications: dict[str, Application] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)
+    _limiter: RateLimiter = field(
+        default_factory=RateLimiter, init=False, repr=False, compare=False
+    )
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(f"{self.seed}:{self.account_token}:writes")
+
+    @classmethod
+    def seeded(
+        cls,
+        name: str,
+        account_token: str,
+        *,
+        candidates: int = 60,
+        jobs: int = 4,
+        seed: int = 0,
+        **settings: Any,
+    ) -> LinkedAccount:
+        domain = re.sub(r"[^a-z0-9]+", "", name.lower()) + ".example"
+        data = seed_linked_account(
+            random.Random(seed), candidates=candidates, jobs=jobs, email_domain=domain
+        )
+        return cls(
+            name=name,
+            account_token=account_token,
+            seed=seed,
+            remote_users=list(data.remote_users),
+            jobs={j.id: j for j in data.jobs},
+            stages={s.id: s for s in data.stages},
+            candidates={c.id: c for c in data.candidates},
+            applications={a.id: a for a in data.applications},
+            offers={o.id: o for o in data.offers},
+            **settings,
+        )
+
+    def ordered_candidates(self) -> list[Candidate]:
+        """Candidates in Merge's list order: oldest first, ties by id."""
+        return sorted(self.candidates.values(), key=lambda c: (c.created_at, c.id))
+
+    def applications_of(self, candidate_id: str) -> list[Application]:
+        rows = [a for a in self.applications.values() if a.candidate_id == candidate_id]
+        return sorted(rows, key=lambda a: (a.created_at, a.id))
+
+    def new_id(self) -> str:
+        return new_id(self._rng)
+
+    def admit(self, now: float) -> int | None:
+        """Count a request against the rate limit; the Retry-After seconds if it is over."""
+        return self._limiter.admit(self.rate_limit, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: object | None
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, "").lower() == "true"
+
+    def expand(self) -> frozenset[str]:
+        return frozenset(p for p in self.query.get("expand", "").split(",") if p)
+
+
+_Result = tuple[int, dict[str, object]]
+_Handler = Callable[["LinkedAccount", _Call], _Result]
+
+
+class MergeEmulator(RequestLog[RecordedRequest]):
+    """Serves several linked accounts of one Merge organisation, keyed by account token."""
+
+    def __init__(self, api_key: str, accounts: Iterable[LinkedAccount]) -> None:
+        self.api_key = api_key
+        self.accounts: dict[str, LinkedAccount] = {}
+        for account in accounts:
+            if account.account_token in self.accounts:
+                raise ValueError(f"duplicate account token for linked account {account.name!r}")
+            self.accounts[account.account_token] = account
+        super().__init__()
+        self.app = Starlette(
+            routes=[
+                self._route("/candidates", GET=_list_candidates, POST=_create_candidate),
+                self._route("/candidates/meta/post", GET=_candidate_meta),
+                self._route("/candidates/{id}", GET=_get_candidate, PATCH=_update_candidate),
+                self._route("/applications", GET=_list_applications),
+                fault_admin_route(self.accounts.values),
+                self._route("/{path:path}"),
+            ]
+        )
+
+    def _route(self, template: str, **handlers: _Handler) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self._serve(request, template, handlers)
+
+        return Route(PREFIX + template, endpoint, methods=ALL_METHODS)
+
+    async def _serve(
+        self, request: Request, template: str, handlers: Mapping[str, _Handler]
+    ) -> Response:
+        started = time.monotonic()
+        raw = await request.body()
+        body: object | None = None
+        account = self.accounts.get(request.headers.get("x-account-token", ""))
+        served: Response | None = None
+        try:
+            body, readable = parse_json(raw)
+            if raw and not readable:
+                raise ApiError(400, {"detail": "JSON parse error."})
+            faulted = await self._faulted(request, account)
+            kind = faulted.kind if isinstance(faulted, Reshaped) else None
+            if faulted is not None and kind is None and not isinstance(faulted, AfterServing):
+                return faulted
+            if kind == "endless_next":
+                # Recorded like any page, so tests can count how often it was followed.
+                status, headers = 200, None
+                payload: dict[str, object] = {
+                    "next": secrets.token_urlsafe(12),
+                    "previous": None,
+                    "results": [],
+                }
+            else:
+                status, payload, headers = await self._answer(request, account, handlers, body)
+            if kind == "huge_rows" and isinstance(faulted, Reshaped):
+                payload["results"] = repeat_first_row(payload.get("results"), faulted.rows)
+            if isinstance(faulted, AfterServing):  # served (a write stored), then its answer lost
+                status, payload, headers, served = faulted.status_code, {}, None, faulted
+        except ApiError as error:
+            status, payload, headers = error.status, dict(error.body), error.headers
+        except Exception:
+            _log.exception("Merge emulator failed on %s %s", request.method, request.url.path)
+            status, payload, headers = 500, {"detail": "Internal server error."}, None
+        record = RecordedRequest(
+            account=account.name if account else None,
+            method=request.method,
+            path=request.url.path,
+            route=template,
+            query=dict(request.query_params),
+            body=body,
+            status=status,
+            response=payload,
+            started=started,
+            finished=time.monotonic(),
+        )
+        bisect.insort(self.requests, record, key=lambda r: r.started)
+        return served or JSONResponse(payload, status_code=status, headers=headers)
+
+    async def _faulted(self, request: Request, account: LinkedAccount | None) -> Response | None:
+        """A fault the account's profile calls for, once the caller is known to be authorised."""
+        if account is None or not self._authorised(request):
+            return None
+        return await account.faults.apply()
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and key.strip() == self.api_key
+
+    async def _answer(
+        self,
+        request: Request,
+        account: LinkedAccount | None,
+        handlers: Mapping[str, _Handler],
+        body: object | None,
+    ) -> tuple[int, dict[str, object], Mapping[str, str] | None]:
+        if not self._authorised(request):
+            raise ApiError(401, {"detail": "Invalid API key."})
+        if account is None:
+            raise ApiError(401, {"detail": "Invalid account token."})
+        retry_after = None if account.outage else account.admit(time.monotonic())
+        if account.latency > 0:
+            await asyncio.sleep(account.latency)
+        if account.outage:
+            raise ApiError(503, {"detail": "Service temporarily unavailable."})
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                {"detail": f"Request was throttled. Expected available in {retry_after} seconds."},
+                {"Retry-After": str(retry_after)},
+            )
+        handler = handlers.get(request.method)
+        if handler is None:
+            if not handlers:
+                raise ApiError(404, {"detail": "Not found."})
+            raise ApiError(
+                405,
+                {"detail": f'Method "{request.method}" not allowed.'},
+                {"Allow": ", ".join(sorted(handlers))},
+            )
+        status, payload = handler(account, _Call(request.path_params, request.query_params, body))
+        return status, payload, None
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+_Key = tuple[datetime, str]
+
+
+def _cursor(key: _Key, reverse: bool) -> str:
+    raw = f"r={int(reverse)}&p={key[0].isoformat()}&o={key[1]}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[_Key, bool]:
+    try:
+        fields = dict(
+            part.split("=", 1) for part in base64.urlsafe_b64decode(cursor).decode().split("&")
+        )
+        return (datetime.fromisoformat(fields["p"]), fields["o"]), fields["r"] == "1"
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError):
+        raise ApiError(404, {"detail": "Invalid cursor"}) from None
+
+
+def _page_size(query: Mapping[str, str]) -> int:
+    """Django REST's cursor paging: an unreadable size falls back to the default, a big one caps."""
+    raw = query.get("page_size", "")
+    if not raw.isdigit() or int(raw) < 1:
+        return _MAX_PAGE
+    return min(int(raw), _MAX_PAGE)
+
+
+def _paginate(
+    rows: Sequence[Any],
+    keys: Sequence[_Key],
+    query: Mapping[str, str],
+    show: Callable[[Any], object],
+) -> _Result:
+    """Cursor pages over rows sorted by `keys`; a cursor names a row, so inserts never shift it."""
+    size = _page_size(query)
+    cursor = query.get("cursor")
+    start, end = 0, min(size, len(rows))
+    if cursor:
+        key, reverse = _decode_cursor(cursor)
+        if reverse:
+            end = bisect.bisect_left(keys, key)
+            start = max(0, end - size)
+        else:
+            start = bisect.bisect_right(keys, key)
+            end = min(len(rows), start + size)
+    page = list(rows[start:end])
+    return 200, {
+        "next": _cursor(keys[end - 1], False) if page and end < len(rows) else None,
+        "previous": _cursor(keys[start], True) if page and start > 0 else None,
+        "results": [show(row) for row in page],
+    }
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def _list_candidates(account: LinkedAccount, call: _Call) -> _Result:
+    rows = account.ordered_candidates()
+    query = call.query
+    wanted = {e.strip().casefold() for e in query.get("email_addresses", "").split(",")} - {""}
+    if wanted:
+        rows = [
+            c for c in rows if any(str(e["value"]).casefold() in wanted for e in c.email_addresses)
+        ]
+    for name in ("first_name", "last_name", "remote_id"):
+        if name in query:
+            rows = [c for c in rows if getattr(c, name) == query[name]]
+    if tags := {t for t in query.get("tags", "").split(",") if t}:
+        rows = [c for c in rows if tags & set(c.tags)]
+    keys = [(c.created_at, c.id) for c in rows]
+    return _paginate(rows, keys, query, lambda c: _candidate_json(account, c, call))
+
+
+def _get_candidate(account: LinkedAccount, call: _Call) -> _Result:
+    return 200, _candidate_json(account, _candidate_or_404(account, call), call)
+
+
+def _list_applications(account: LinkedAccount, call: _Call) -> _Result:
+    rows = sorted(account.applications.values(), key=lambda a: (a.created_at, a.id))
+    for name, attribute in (("candidate_id", "candidate_id"), ("job_id", "job_id")):
+        if name in call.query:
+            rows = [a for a in rows if getattr(a, attribute) == call.query[name]]
+    keys = [(a.created_at, a.id) for a in rows]
+    return _paginate(rows, keys, call.query, lambda a: _application_json(account, a, call))
+
+
+def _candidate_meta(account: LinkedAccount, call: _Call) -> _Result:
+    model = {
+        "type": "object",
+        "properties": {name: {} for name in sorted(CREATABLE - account.unrecognized_fields)},
+        "required": list(account.required_fields),
+    }
+    return 200, {
+        "request_schema": {
+            "type": "object",
+            "properties": {"model": model, "remote_user_id": {"type": "string"}},
+            "required": ["model", "remote_user_id"],
+        },
+        "status": {"linked_account_status": "COMPLETE", "can_make_request": True},
+        "has_conditional_params": False,
+        "has_required_linked_account_params": False,
+    }
+
+
+def _candidate_or_404(account: LinkedAccount, call: _Call) -> Candidate:
+    candidate = account.candidates.get(call.path_params["id"])
+    if candidate is None:
+        raise ApiError(404, {"detail": "Not found."})
+    return candidate
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _remote_data(call: _Call, path: str, data: Mapping[str, object]) -> list[object] | None:
+    return [{"path": path, "data": dict(data)}] if call.flag("include_remote_data") else None
+
+
+def _contacts(entries: list[dict[str, object]], moment: datetime) -> list[dict[str, object]]:
+    stamp = _iso(moment)
+    return [{**entry, "created_at": stamp, "modified_at": stamp} for entry in entries]
+
+
+def _candidate_json(account: LinkedAccount, c: Candidate, call: _Call) -> dict[str, object]:
+    applications: list[object] = [a.id for a in account.applications_of(c.id)]
+    if "applications" in call.expand():
+        plain = _Call({}, {}, None)
+        applications = [_application_json(account, a, plain) for a in account.applications_of(c.id)]
+    return {
+        "id": c.id,
+        "remote_id": c.remote_id,
+        "created_at": _iso(c.created_at),
+        "modified_at": _iso(c.modified_at),
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "company": c.company,
+        "title": c.title,
+        "remote_created_at": _iso(c.created_at),
+        "remote_updated_at": _iso(c.modified_at),
+        "last_interaction_at": _iso(c.last_interaction_at),
+        "is_private": c.is_private,
+        "can_email": c.can_email,
+        "locations": list(c.locations),
+        "phone_numbers": _contacts(c.phone_numbers, c.modified_at),
+        "email_addresses": _contacts(c.email_addresses, c.modified_at),
+        "urls": _contacts(c.urls, c.modified_at),
+        "tags": list(c.tags),
+        "applications": applications,
+        "attachments": list(c.attachments),
+        "remote_was_deleted": False,
+        "field_mappings": _FIELD_MAPPINGS,
+        "remote_data": _remote_data(
+            call, f"/candidates/{c.remote_id}", {"first_name": c.first_name, "id": c.remote_id}
+        ),
+    }
+
+
+def _application_json(account: LinkedAccount, a: Application, call: _Call) -> dict[str, object]:
+    expand = call.expand()
+    candidate: object = a.candidate_id
+    if "candidate" in expand and a.candidate_id in account.candidates:
+        owner = account.candidates[a.candidate_id]
+        candidate = _candidate_json(account, owner, _Call({}, call.query, None))
+    job: object = a.job_id
+    if "job" in expand and a.job_id in account.jobs:
+        job = _job_json(account.jobs[a.job_id])
+    stage: object = a.stage_id
+    if "current_stage" in expand and a.stage_id in account.stages:
+        stage = _stage_json(account.stages[a.stage_id])
+    offers: list[object] = list(a.offer_ids)
+    if "offers" in expand:
+        offers = [_offer_json(account.offers[o]) for o in a.offer_ids]
+    return {
+        "id": a.id,
+        "remote_id": a.remote_id,
+        "created_at": _iso(a.created_at),
+        "modified_at": _iso(a.rejected_at or a.created_at),
+        "candidate": candidate,
+        "job": job,
+        "applied_at": _iso(a.applied_at),
+        "rejected_at": _iso(a.rejected_at),
+        "offers": offers,
+        "source": a.source,
+        "credited_to": None,
+        "screening_question_answers": [],
+        "current_stage": stage,
+        "reject_reason": None,
+        "remote_was_deleted": False,
+        "field_mappings": _FIELD_MAPPINGS,
+        "remote_data": _remote_data(call, f"/applications/{a.remote_id}", {"id": a.remote_id}),
+    }
+
+
+def _job_json(job: Job) -> dict[str, object]:
+    return {
+        "id": job.id, "remote_id": job.remote_id, "name": job.name, "code": None,
+        "status": "OPEN", "job_posting_urls": [], "remote_created_at": _iso(job.created_at),
+        "remote_updated_at": _iso(job.created_at), "confidential": False, "departments": [],
+        "offices": [], "hiring_managers": [], "recruiters": [], "remote_data": None,
+        "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS,
+    }  # fmt: skip
+
+
+def _stage_json(stage: Stage) -> dict[str, object]:
+    return {
+        "id": stage.id, "remote_id": stage.remote_id, "name": stage.name, "job": stage.job_id,
+        "remote_data": None, "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS,
+    }  # fmt: skip
+
+
+def _offer_json(offer: Offer) -> dict[str, object]:
+    return {
+        "id": offer.id, "remote_id": offer.remote_id, "application": offer.application_id,
+        "creator": None, "remote_created_at": _iso(offer.created_at),
+        "closed_at": _iso(offer.closed_at), "sent_at": _iso(offer.sent_at),
+        "start_date": _iso(offer.start_date), "status": offer.status, "remote_data": None,
+        "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS,
+    }  # fmt: skip
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _response(
+    account: LinkedAccount, candidate: Candidate, write: Write, call: _Call, method: str
+) -> dict[str, object]:
+    body: dict[str, object] = {
+        "model": _candidate_json(account, candidate, _Call({}, {}, None)),
+        "warnings": write.warnings,
+        "errors": [],
+    }
+    if call.flag("is_debug_mode"):
+        log_id = account.new_id()
+        third_party = f"https://harvest.greenhouse.io/v1/candidates/{candidate.remote_id}"
+        summary = {"url": third_party, "method": method, "status_code": 200}
+        body["logs"] = [
+            {
+                "log_id": log_id,
+                "dashboard_view": f"https://app.merge.dev/logs/{log_id}",
+                "log_summary": summary,
+            }
+        ]
+    return body
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _create_candidate(account: LinkedAccount, call: _Call) -> _Result:
+    write = check_write(account, call.body, creating=True)
+    if write.errors:
+        raise ApiError(400, {"warnings": write.warnings, "errors": write.errors})
+    now = _now()
+    remote_id = str(30000 + len(account.candidates))
+    candidate = Candidate(id=account.new_id(), remote_id=remote_id, created_at=now, modified_at=now)
+    apply_write(candidate, write.model, now)
+    account.candidates[candidate.id] = candidate
+    return 201, _response(account, candidate, write, call, "POST")
+
+
+def _update_candidate(account: LinkedAccount, call: _Call) -> _Result:
+    candidate = _candidate_or_404(account, call)
+    write = check_write(account, call.body, creating=False, own_id=candidate.id)
+    if write.errors:
+        raise ApiError(400, {"warnings": write.warnings, "errors": write.errors})
+    apply_write(candidate, write.model, max(_now(), candidate.modified_at))
+    return 200, _response(account, candidate, write, call, "PATCH")
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+def demo_emulator() -> MergeEmulator:
+    """The setup the standalone server and the demo share: one organisation, two linked ATSs."""
+    return MergeEmulator(
+        "merge_demo_api_key",
+        [
+            LinkedAccount.seeded("Initech", "merge_demo_initech", seed=11, candidates=70),
+            LinkedAccount.seeded(
+                "Hooli", "merge_demo_hooli", seed=12, candidates=25, integration="Lever"
+            ),
+        ],
+    )
+
+
+def demo() -> Demo:
+    """One Merge account in the demo (`merge-initech`); the second linked account stays spare."""
+    emulator = demo_emulator()
+    initech = emulator.accounts["merge_demo_initech"]
+    return Demo(
+        emulator.app,
+        (
+            DemoAccount(
+                id="merge-initech",
+                name="Initech (Merge demo)",
+                path=PREFIX,
+                credentials={"api_key": emulator.api_key, "account_token": initech.account_token},
+                options={"remote_user_id": initech.remote_users[0]},
+            ),
+        ),
+        emulator,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run a standalone emulator with the demo's linked accounts."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8102)
+    args = parser.parse_args(argv)
+    emulator = demo_emulator()
+    print(f"Authorization: Bearer {emulator.api_key}")
+    for account in emulator.accounts.values():
+        print(
+            f"{account.name}: X-Account-Token: {account.account_token} "
+            f"({len(account.candidates)} candidates; remote_user_id {account.remote_users[0]})"
+        )
+    print(f"Merge emulator on http://{args.host}:{args.port}{PREFIX}", flush=True)
+    uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,450 @@
+"""Merge ATS adapter: one Merge linked account (API key + account token) as one gateway account.
+
+Merge pages with opaque cursors, filters candidates by exact email only, reaches a job's candidates
+and a candidate's applications through `/applications`, and wraps writes in
+`{"model": …, "remote_user_id": …}` answered with `warnings` and `errors`. Wire mapping lives in
+`providers.merge.wire`; this module decides which calls serve each gateway operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from providers.base import (
+    AccountConfig,
+    CandidatePage,
+    CandidateQuery,
+    Capability,
+    Position,
+    ProviderSpec,
+)
+from providers.errors import (
+    FieldProblem,
+    NotFound,
+    Origin,
+    ProviderError,
+    Rejected,
+    UnsupportedByProvider,
+    UpstreamAuthFailed,
+)
+from providers.merge import wire as wire
+from providers.model import (
+    ApplicationRecord,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    WriteResult,
+    WriteWarning,
+)
+from providers.upstream.http import Upstream, path
+from providers.upstream.sharing import Sharing
+from providers.upstream.transport import Sender
+
+__all__ = ["DEFAULT_BASE_URL", "REGIONS", "SPEC", "MergeAdapter", "check_account"]
+
+REGIONS: Mapping[str, str] = {
+    "us": "https://api.merge.dev/api/ats/v1",
+    "eu": "https://api-eu.merge.dev/api/ats/v1",
+    "ap": "https://api-ap.merge.dev/api/ats/v1",
+    "sandbox": "https://api-sandbox.merge.dev/api/ats/v1",
+}
+DEFAULT_BASE_URL = REGIONS["us"]
+OPTIONS = frozenset(
+    {
+        "region",
+        "remote_user_id",
+        "include_remote_data",
+        "is_debug_mode",
+        "run_async",
+        "search_scan_pages",
+    }
+)
+MAX_PAGE = 100
+SCAN_PAGES = 5
+MAX_APPLICATION_PAGES = 10  # more is UPSTREAM_BAD_RESPONSE: no candidate has 1000 applications
+# Expanding applications' offers and stage lets one call derive status and name the stage.
+APPLICATION_EXPAND = "current_stage,job,offers"
+EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+READS = (
+    Capability.LIST,
+    Capability.SEARCH,
+    Capability.FILTER_JOB,
+    Capability.GET_MANY,
+    Capability.APPLICATIONS,
+)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _flag(options: Mapping[str, object], name: str) -> bool:
+    return options.get(name) is True
+
+
+def check_account(account: AccountConfig) -> list[str]:
+    """What is wrong in a Merge account's settings, worded for the operator."""
+    problems = [
+        f"{name}_env is required"
+        for name in ("api_key", "account_token")
+        if not account.credentials.get(name)
+    ]
+    options = account.options
+    unknown = sorted(set(options) - OPTIONS)
+    if unknown:
+        problems.append(f"unknown options {unknown} (known: {sorted(OPTIONS)})")
+    region = options.get("region")
+    if region is not None and region not in REGIONS:
+        problems.append(f"options.region must be one of {sorted(REGIONS)}")
+    elif isinstance(region, str):
+        others = set(REGIONS.values()) - {DEFAULT_BASE_URL, REGIONS[region]}
+        if account.base_url in others:
+            problems.append(f"base_url is another region's host than options.region {region!r}")
+    user = options.get("remote_user_id")
+    if user is not None and (not isinstance(user, str) or not user):
+        problems.append("options.remote_user_id must be a non-empty string")
+    for name in ("include_remote_data", "is_debug_mode", "run_async"):
+        if name in options and not isinstance(options[name], bool):
+            problems.append(f"options.{name} must be true or false")
+    pages = options.get("search_scan_pages", SCAN_PAGES)
+    if not isinstance(pages, int) or isinstance(pages, bool) or not 0 <= pages <= 50:
+        problems.append("options.search_scan_pages must be an integer from 0 to 50")
+    return problems
+
+
+def _base_url(account: AccountConfig) -> str | None:
+    """The region's host when `region` names another one and the base URL is the default.
+
+    Settings fill a missing base_url with the production host, so that value counts as unset;
+    any other base_url (an emulator, a proxy) wins. None keeps requests relative to the client.
+    """
+    region = account.options.get("region")
+    if isinstance(region, str) and region in REGIONS and account.base_url == DEFAULT_BASE_URL:
+        return None if region == "us" else REGIONS[region] + "/"
+    return None
+
+
+class MergeAdapter:
+    """Serves one linked account. Upstream call counts, per gateway operation:
+
+    - list: one `GET /candidates` (page size = what is asked plus rows to skip, ≤ 100);
+      an email-looking search uses Merge's `email_addresses` filter; any other search scans
+      at most `search_scan_pages` pages of 100 per call, filtering names and emails here.
+    - job filter: one `GET /applications?job_id=…&expand=candidate` per page, candidates
+      deduplicated within the page (an ATS holds one application per candidate and job, so
+      a candidate on two pages of one job would take two applications to it).
+    - get by ids: one `GET /candidates/{id}` per id, concurrently under the account's cap.
+    - applications: one `GET /applications?candidate_id=…` per candidate (a second only past
+      100 applications), concurrently under the cap, with offers and stage expanded; more
+      than `MAX_APPLICATION_PAGES` pages is UPSTREAM_BAD_RESPONSE.
+
+    A page maps at most the rows it asked for; an empty page, or a cursor already followed,
+    ends a listing whatever `next` says.
+    """
+
+    name = "merge"
+
+    def __init__(
+        self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
+    ) -> None:
+        self.upstream = Upstream(account, client, sharing=sharing)
+        self._root = _base_url(account) or ""
+        self._headers = {
+            "Authorization": f"Bearer {account.credentials['api_key']}",
+            "X-Account-Token": account.credentials["account_token"],
+        }
+        options = account.options
+        user = options.get("remote_user_id")
+        self._remote_user_id = user if isinstance(user, str) and user else None
+        self._remote_data = _flag(options, "include_remote_data")
+        self._debug = _flag(options, "is_debug_mode")
+        self._run_async = _flag(options, "run_async")
+        pages = options.get("search_scan_pages", SCAN_PAGES)
+        self._scan_pages = pages if isinstance(pages, int) else SCAN_PAGES
+        writes = (Capability.CREATE, Capability.UPDATE) if self._remote_user_id else ()
+        # Writes need a RemoteUser to act as; without one they are declared missing, not faked.
+        self.capabilities = frozenset((*READS, *writes))
+
+    def _context(self) -> Origin:
+        return {"account": self.upstream.account.id, "provider": self.name}
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int | None] | None = None,
+        json: Any = None,
+        listing: bool = False,
+    ) -> Any:
+        response = await self.upstream.send(
+            method, self._root + url, params=params, json=json, headers=self._headers
+        )
+        body = self.upstream.json(response)
+        if response.status_code < 300 and isinstance(body, Mapping):
+            return body
+        if response.status_code < 300:
+            raise self.upstream.bad_response("a body that is not an object")
+        raise self._error(response.status_code, body, write=json is not None, listing=listing)
+
+    def _error(self, status: int, body: Any, *, write: bool, listing: bool) -> ProviderError:
+        """Only the gateway's words: Merge's `detail` (and every other text) reaches no client."""
+        found = wire.problems(body.get("errors")) if isinstance(body, Mapping) else []
+        if write and status == 400:
+            refusal = FieldProblem("ERROR", "Merge refused the request as invalid")
+            return Rejected(found or [refusal], **self._context())
+        if status == 404 and listing:
+            # Merge answers 404 for a cursor it no longer accepts (Django REST cursor paging).
+            return self.upstream.bad_response("HTTP 404 for a page it had offered")
+        if status == 404:
+            return NotFound("no such candidate", **self._context())
+        if status == 403:
+            return UpstreamAuthFailed(
+                f"Merge refused account {self.upstream.account.id!r} (HTTP 403)",
+                **self._context(),
+            )
+        return self.upstream.bad_response(f"an unexpected HTTP {status}")
+
+    def _read_params(self) -> dict[str, str | int | None]:
+        return {"include_remote_data": "true" if self._remote_data else None}
+
+    def _record(self, raw: Any) -> CandidateRecord:
+        record = wire.candidate_record(raw)
+        if record is None:
+            raise self.upstream.bad_response("a candidate without an id")
+        return record
+
+    def _results(
+        self, body: Mapping[str, Any], size: int, token: str | None
+    ) -> tuple[list[Any], str | None]:
+        """A page's rows, no more than the `size` asked for, and the cursor after it.
+
+        A page without rows, or whose next cursor is the one it was fetched with, is the last:
+        following it could only bring the same nothing again.
+        """
+        rows, following = body.get("results"), body.get("next")
+        if not isinstance(rows, list):
+            raise self.upstream.bad_response("a page without results")
+        rows = rows[:size]
+        if not rows or not isinstance(following, str) or not following or following == token:
+            return rows, None
+        return rows, following
+
+    async def _candidate_page(
+        self, query: CandidateQuery, token: str | None, size: int
+    ) -> tuple[list[CandidateRecord], str | None]:
+        """One upstream page of candidates, in Merge's order, with the cursor after it."""
+        params = {**self._read_params(), "cursor": token, "page_size": size}
+        if query.job_remote_id is not None:
+            params.update(job_id=query.job_remote_id, expand="candidate")
+            body = await self._call("GET", "applications", params=params, listing=True)
+            rows, following = self._results(body, size, token)
+            owners = [row.get("candidate") if isinstance(row, Mapping) else None for row in rows]
+            unique: dict[str, CandidateRecord] = {}
+            for record in map(wire.candidate_record, owners):
+                if record is not None:
+                    unique.setdefault(record.remote_id, record)
+            return list(unique.values()), following
+        if query.search is not None and EMAIL.match(query.search):
+            params["email_addresses"] = query.search
+        body = await self._call("GET", "candidates", params=params, listing=True)
+        rows, following = self._results(body, size, token)
+        return [self._record(row) for row in rows], following
+
+    def _local_filter(self, query: CandidateQuery) -> str | None:
+        """The search this adapter applies itself: any search Merge's filters cannot express."""
+        if query.search is None:
+            return None
+        if query.job_remote_id is None and EMAIL.match(query.search):
+            return None
+        return query.search
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage:
+        """A page starting `position.skip` rows into the Merge page at `position.token`.
+
+        Merge's cursor names where a page starts, so re-fetching it with a larger page size
+        and dropping the rows already used resumes exactly; a locally filtered listing counts
+        `skip` in matching rows and always reads whole pages, so the same rows match again.
+        """
+        if query.job_remote_id is not None and not _is_uuid(query.job_remote_id):
+            return CandidatePage((), position, None)
+        needle = self._local_filter(query)
+        if needle is not None and query.job_remote_id is None and self._scan_pages == 0:
+            raise UnsupportedByProvider(
+                f"account {self.upstream.account.id!r} (merge) searches by full email address "
+                "only; name search is switched off for it",
+                **self._context(),
+            )
+        token, skip = position.token, position.skip
+        budget = self._scan_pages if needle is not None else 1
+        followed = {token}
+        for _ in range(max(budget, 1)):
+            size = MAX_PAGE if needle is not None else min(MAX_PAGE, skip + max(1, limit))
+            rows, following = await self._candidate_page(query, token, size)
+            following = None if following in followed else following
+            if needle is not None:
+                rows = [row for row in rows if wire.matches(row, needle)]
+            records = tuple(rows[skip:])
+            if records or following is None or needle is None:
+                return CandidatePage(
+                    records, Position(token, skip), following, filtered_locally=needle is not None
+                )
+            followed.add(following)
+            token, skip = following, 0
+        return CandidatePage((), Position(token, 0), token, filtered_locally=True)
+
+    async def _get(self, remote_id: str) -> CandidateRecord | None:
+        if not _is_uuid(remote_id):
+            return None
+        try:
+            body = await self._call(
+                "GET", path("candidates", remote_id), params=self._read_params()
+            )
+        except NotFound:
+            return None
+        return self._record(body)
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
+        """One GET per id, concurrently under the account's cap: Merge has no id-list filter."""
+        found = await asyncio.gather(*(self._get(i) for i in dict.fromkeys(remote_ids)))
+        return [record for record in found if record is not None]
+
+    async def _applications(self, candidate_id: str) -> list[ApplicationRecord]:
+        if not _is_uuid(candidate_id):
+            return []
+        found: list[ApplicationRecord] = []
+        token: str | None = None
+        followed: set[str] = set()
+        for _ in range(MAX_APPLICATION_PAGES):
+            params: dict[str, str | int | None] = {
+                "candidate_id": candidate_id,
+                "expand": APPLICATION_EXPAND,
+                "page_size": MAX_PAGE,
+                "cursor": token,
+            }
+            body = await self._call("GET", "applications", params=params, listing=True)
+            rows, token = self._results(body, MAX_PAGE, token)
+            records = (wire.application_record(row, candidate_id) for row in rows)
+            found.extend(r for r in records if r is not None)
+            if token is None or token in followed:
+                return found
+            followed.add(token)
+        raise self.upstream.bad_response(
+            f"more than {MAX_APPLICATION_PAGES} pages of applications for one candidate"
+        )
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]:
+        """Merge filters applications by one candidate at a time: one call each, concurrently."""
+        ids = list(dict.fromkeys(remote_ids))
+        found = await asyncio.gather(*(self._applications(i) for i in ids))
+        return dict(zip(ids, found, strict=True))
+
+    def _require_user(self) -> str:
+        if self._remote_user_id is None:
+            raise UnsupportedByProvider(
+                f"account {self.upstream.account.id!r} has no remote_user_id to write as",
+                **self._context(),
+            )
+        return self._remote_user_id
+
+    def _write_params(self) -> dict[str, str | int | None]:
+        return {
+            "is_debug_mode": "true" if self._debug else None,
+            "run_async": "true" if self._run_async else None,
+        }
+
+    async def _write(
+        self, method: str, url: str, model: dict[str, Any], warnings: list[WriteWarning]
+    ) -> tuple[CandidateRecord, tuple[WriteWarning, ...]]:
+        body = {"model": model, "remote_user_id": self._require_user()}
+        answer = await self._call(method, url, params=self._write_params(), json=body)
+        refused = wire.problems(answer.get("errors"))
+        if refused:
+            raise Rejected(refused, **self._context())
+        warnings.extend(wire.warnings(answer.get("warnings")))
+        if self._debug:
+            warnings.extend(wire.debug_logs(answer.get("logs")))
+        return self._record(answer.get("model")), tuple(warnings)
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        warnings = wire.unwritable({n: getattr(draft, n) for n in wire.UNWRITABLE})
+        first, last = draft.first_name, draft.last_name
+        if first is None and last is None and draft.full_name:
+            first, _, rest = draft.full_name.strip().partition(" ")
+            last = rest.strip() or None
+        model: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("first_name", first),
+                ("last_name", last),
+                ("company", draft.company),
+                ("title", draft.title),
+            )
+            if value is not None
+        }
+        model.update(
+            wire.list_fields(
+                {
+                    "emails": draft.emails,
+                    "phones": draft.phones,
+                    "urls": draft.urls,
+                    "locations": draft.locations,
+                    "tags": draft.tags,
+                },
+                send_empty=False,
+            )
+        )
+        record, found = await self._write("POST", "candidates", model, warnings)
+        return WriteResult(record, created=True, warnings=found)
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
+        """A Merge PATCH of the fields given; a list given as null is sent empty, clearing it."""
+        given = patch.given()
+        warnings = wire.unwritable({n: given[n] for n in wire.UNWRITABLE if n in given})
+        model: dict[str, Any] = {
+            key: given[key]
+            for key in ("first_name", "last_name", "company", "title")
+            if key in given
+        }
+        if "full_name" in given and not {"first_name", "last_name"} & given.keys():
+            first, _, rest = (given["full_name"] or "").strip().partition(" ")
+            model.update(first_name=first or None, last_name=rest.strip() or None)
+        lists = {name: given[name] or () for name in wire.LIST_FIELDS if name in given}
+        model.update(wire.list_fields(lists, send_empty=True))
+        if not _is_uuid(remote_id):
+            raise NotFound("no such candidate", **self._context())
+        if not model:
+            record = await self._get(remote_id)
+            if record is None:
+                raise NotFound("no such candidate", **self._context())
+            return WriteResult(record, warnings=tuple(warnings))
+        record, found = await self._write("PATCH", path("candidates", remote_id), model, warnings)
+        return WriteResult(record, warnings=found)
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+
+SPEC = ProviderSpec(
+    name=MergeAdapter.name,
+    capabilities=frozenset((*READS, Capability.CREATE, Capability.UPDATE)),
+    build=MergeAdapter,
+    credentials=("api_key", "account_token"),
+    check=check_account,
+    default_base_url=DEFAULT_BASE_URL,
+    # Per linked account on Merge's Launch plan, its lowest (docs.merge.dev, "Rate limits");
+    # Professional (400/min) and Enterprise (600/min) accounts set `rate_limit` to their plan's.
+    rate_limit=(100, 60.0),
+)

@@ -1,0 +1,118 @@
+"""The response cache's shared backend: JSON entries in Redis, one generation key per account.
+
+Keys: `<prefix>:cache:<scope>:gen` holds the scope's generation, a random token (so a
+generation key lost to eviction can never bring back entries of an older one);
+`<prefix>:cache:<scope>:<generation>:<kind>:<name>` holds an entry for the configured TTL.
+A renewal that cannot reach Redis is retried before the scope is read again; until it
+succeeds the scope reads uncached, so a write during an outage is never followed by a read
+of what it changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from store.cache import Kind, Miss
+from store.records_json import (
+    application_from_json,
+    candidate_from_json,
+    page_from_json,
+    to_json,
+)
+from store.redis_link import RedisLink, StoreDown
+
+__all__ = ["RedisCacheBackend"]
+
+log = logging.getLogger("gateway.store")
+
+
+def _encode(value: object) -> Any:
+    if isinstance(value, list | tuple):  # a candidate's applications
+        return [to_json(item) for item in value]
+    return None if value is None else to_json(value)
+
+
+def _decoder(kind: Kind) -> Callable[[Any], object]:
+    if kind == "list":
+        return page_from_json
+    if kind == "candidate":
+        return lambda data: None if data is None else candidate_from_json(data)
+    return lambda data: [application_from_json(item) for item in data]
+
+
+class RedisCacheBackend:
+    def __init__(self, link: RedisLink, ttl: float) -> None:
+        self._link = link
+        self._ttl_ms = max(1, int(ttl * 1000))
+        self._stale: set[str] = set()
+
+    def _key(self, scope: str, *parts: str) -> str:
+        return self._link.key("cache", scope, *parts)
+
+    async def generation(self, scope: str) -> str | None:
+        key = self._key(scope, "gen")
+        try:
+            if scope in self._stale:
+                await self.renew(scope)
+                if scope in self._stale:
+                    return None
+            value = await self._link.run(lambda r: r.get(key))
+            if value is None:
+                await self._link.run(lambda r: r.set(key, uuid.uuid4().hex, nx=True))
+                value = await self._link.run(lambda r: r.get(key))
+        except StoreDown:
+            return None
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def renew(self, scope: str) -> None:
+        key = self._key(scope, "gen")
+        try:
+            await self._link.run(lambda r: r.set(key, uuid.uuid4().hex))
+        except StoreDown:
+            self._stale.add(scope)
+        else:
+            self._stale.discard(scope)
+
+    async def read(
+        self, scope: str, generation: str, kind: Kind, names: Sequence[str]
+    ) -> list[object]:
+        keys = [self._key(scope, generation, kind, name) for name in names]
+        try:
+            raw = await self._link.run(lambda r: r.mget(keys))
+        except StoreDown:
+            return [Miss.MISS] * len(names)
+        decode = _decoder(kind)
+        found: list[object] = []
+        for text in raw:
+            try:
+                found.append(Miss.MISS if text is None else decode(json.loads(text)))
+            except (ValueError, TypeError, KeyError):
+                found.append(Miss.MISS)  # another version's entry: read it afresh
+        return found
+
+    async def write(
+        self, scope: str, generation: str, kind: Kind, entries: Mapping[str, object]
+    ) -> None:
+        encoded: dict[str, str] = {}
+        for name, value in entries.items():
+            try:
+                encoded[self._key(scope, generation, kind, name)] = json.dumps(_encode(value))
+            except (TypeError, ValueError):
+                log.debug("a %s entry is not JSON-serializable; it is not cached", kind)
+
+        async def store() -> None:
+            async with self._link.client.pipeline(transaction=False) as pipe:
+                for key, text in encoded.items():
+                    pipe.set(key, text, px=self._ttl_ms)
+                await pipe.execute()
+
+        if encoded:
+            with contextlib.suppress(StoreDown):
+                await self._link.run(lambda _: store())
