@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
 from strawberry.extensions import ParserCache
 
-from emulators import talynce
 from emulators.talynce import TalynceEmulator
+from emulators.talynce import app as talynce
 from gateway.app import build_accounts, create_app
 from gateway.compiled import CompiledExecutor
 from gateway.schema import build_schema

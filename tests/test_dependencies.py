@@ -14,8 +14,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"gateway", "resolvers", "providers", "bench", "tests"}
-RUNTIME = ("gateway", "resolvers", "providers")
+OURS = {"gateway", "resolvers", "providers", "emulators", "store", "bench", "tests"}
+RUNTIME = ("gateway", "resolvers", "providers", "emulators", "store")
 """Imported by the installed gateway: their distributions belong in [project] dependencies (or
 an optional extra other than dev, for imports only reached when that extra is configured)."""
 TOOLING = ("bench", "tests")
