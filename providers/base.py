@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
+    JobRecord,
+    JobStatus,
     WriteResult,
 )
 from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
@@ -25,6 +28,9 @@ __all__ = [
     "CandidatePage",
     "CandidateQuery",
     "Capability",
+    "JobPage",
+    "JobQuery",
+    "Page",
     "Position",
     "Provider",
     "ProviderSpec",
@@ -39,6 +45,8 @@ class Capability(enum.StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
     APPLICATIONS = "APPLICATIONS"
+    JOBS = "JOBS"  # list_jobs and get_jobs
+    FILTER_UPDATED = "FILTER_UPDATED"  # updated_after on candidates and jobs (pushed or scanned)
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -65,10 +73,21 @@ class AccountConfig:
 
 @dataclass(frozen=True, slots=True)
 class CandidateQuery:
-    """Filters of a list call. `search` is a case-insensitive match on name or email."""
+    """Filters of a list call. `search` is a case-insensitive match on name or email;
+    `updated_after` keeps records updated strictly after that instant (timezone-aware)."""
 
     search: str | None = None
     job_remote_id: str | None = None
+    updated_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """Filters of a jobs list call. `search` is a case-insensitive match on the job's name."""
+
+    search: str | None = None
+    status: JobStatus | None = None
+    updated_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +102,11 @@ class Position:
     skip: int = 0
 
 
+R = TypeVar("R", CandidateRecord, JobRecord)
+
+
 @dataclass(frozen=True, slots=True)
-class CandidatePage:
+class Page(Generic[R]):
     """One page of an account's listing.
 
     `filtered_locally` says the adapter filtered rows itself because the provider cannot
@@ -92,7 +114,7 @@ class CandidatePage:
     before the provider's last row.
     """
 
-    records: tuple[CandidateRecord, ...]
+    records: tuple[R, ...]
     position: Position
     next_token: str | None
     total: int | None = None
@@ -103,6 +125,16 @@ class CandidatePage:
         if consumed >= len(self.records):
             return None if self.next_token is None else Position(self.next_token)
         return Position(self.position.token, self.position.skip + consumed)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePage(Page[CandidateRecord]):
+    """A page of candidates."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage(Page[JobRecord]):
+    """A page of jobs."""
 
 
 class Provider(Protocol):
@@ -120,6 +152,12 @@ class Provider(Protocol):
     async def applications_for(
         self, remote_ids: Sequence[str]
     ) -> dict[str, list[ApplicationRecord]]: ...
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage: ...
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        """The jobs among `remote_ids` that exist, in any order (unknown ids are left out)."""
+        ...
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult: ...
 

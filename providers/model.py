@@ -22,7 +22,10 @@ __all__ = [
     "Contact",
     "Email",
     "EmailType",
+    "JobRecord",
     "JobRef",
+    "JobStage",
+    "JobStatus",
     "Phone",
     "PhoneType",
     "Unset",
@@ -120,6 +123,47 @@ class Compensation:
     raw_unit: str | None = None
 
 
+class JobStatus(enum.StrEnum):
+    """A job's state, in the words every provider's own states map onto (the raw one is kept)."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    DRAFT = "DRAFT"
+    ARCHIVED = "ARCHIVED"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, slots=True)
+class JobStage:
+    """One step of a job's interview pipeline; `order` is the provider's own position, if any."""
+
+    remote_id: str
+    name: str | None = None
+    order: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job (requisition) as one account holds it.
+
+    Timestamps are ISO 8601 strings as the provider sent them. `stages` is None when the
+    provider has no stages for jobs or they were not fetched, and () when it has none for this one.
+    """
+
+    remote_id: str
+    name: str | None = None
+    status: JobStatus = JobStatus.OTHER
+    raw_status: str | None = None
+    departments: tuple[str, ...] = ()
+    offices: tuple[str, ...] = ()
+    created_at: str | None = None
+    updated_at: str | None = None
+    opened_at: str | None = None
+    closed_at: str | None = None
+    stages: tuple[JobStage, ...] | None = None
+    remote_data: Any = None
+
+
 @dataclass(frozen=True, slots=True)
 class JobRef:
     remote_id: str | None
@@ -174,6 +218,10 @@ class CandidateRecord:
     custom_fields: dict[str, Any] | None = None
     remote_data: Any = None
     applications: tuple[ApplicationRecord, ...] | None = None
+    # An aggregator's (Merge's) record stands for one in the ATS behind it: that system's own id,
+    # and whether it reports the record deleted there.
+    ats_remote_id: str | None = None
+    remote_was_deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,20 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from providers.base import CandidatePage, CandidateQuery, Position, Provider
+from providers.base import (
+    CandidatePage,
+    CandidateQuery,
+    JobPage,
+    JobQuery,
+    Position,
+    Provider,
+)
 from providers.model import (
     ApplicationRecord,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
+    JobRecord,
     WriteResult,
 )
 from store.cache import CacheBackend, Kind, Miss
@@ -62,7 +70,8 @@ class CachedProvider:
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int
     ) -> CandidatePage:
-        name = _name(query.search, query.job_remote_id, position.token, position.skip, limit)
+        after = None if query.updated_after is None else query.updated_after.isoformat()
+        name = _name(query.search, query.job_remote_id, after, position.token, position.skip, limit)
         generation = await self._backend.generation(self._scope)
         if generation is None:
             self._lookup("list_candidates", "uncached")
@@ -80,6 +89,12 @@ class CachedProvider:
             return page
 
         return await self._flight("list_candidates", (generation, "list", name), fetch)
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        return await self.inner.list_jobs(query, position, limit)  # not cached (yet)
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        return await self.inner.get_jobs(remote_ids)
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         found = await self._per_id("get_candidates", "candidate", remote_ids, self._fetch_records)

@@ -15,13 +15,22 @@ from typing import Any
 
 import httpx
 
-from providers.base import AccountConfig, CandidatePage, CandidateQuery, Capability, Position
+from providers.base import (
+    AccountConfig,
+    CandidatePage,
+    CandidateQuery,
+    Capability,
+    JobPage,
+    JobQuery,
+    Position,
+)
 from providers.errors import (
     FieldProblem,
     NotFound,
     Origin,
     ProviderError,
     Rejected,
+    UnsupportedByProvider,
     UpstreamAuthFailed,
 )
 from providers.greenhouse.mapping import (
@@ -53,6 +62,7 @@ from providers.model import (
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
+    JobRecord,
     WriteResult,
 )
 from providers.upstream.http import Upstream, path
@@ -227,6 +237,18 @@ class GreenhouseHarvestAdapter:
         if None in records:
             raise self.upstream.bad_response("a candidate without an id")
         return [record for record in records if record is not None]
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Harvest yet",
+            **self._context(),
+        )
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Harvest yet",
+            **self._context(),
+        )
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int

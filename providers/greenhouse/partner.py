@@ -10,7 +10,15 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from providers.base import AccountConfig, CandidatePage, CandidateQuery, Capability, Position
+from providers.base import (
+    AccountConfig,
+    CandidatePage,
+    CandidateQuery,
+    Capability,
+    JobPage,
+    JobQuery,
+    Position,
+)
 from providers.errors import (
     FieldProblem,
     NotFound,
@@ -46,6 +54,7 @@ from providers.model import (
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
+    JobRecord,
     JobRef,
     WriteResult,
 )
@@ -104,6 +113,20 @@ class GreenhousePartnerAdapter:
             refused = refused_values(item.get("field") for item in items)
             return Rejected(refused, **self._context())
         return self.upstream.bad_response(f"an unexpected HTTP {status}")
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r} uses Greenhouse's Partner API, which has "
+            "no jobs listing (Harvest has)",
+            **self._context(),
+        )
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r} uses Greenhouse's Partner API, which has "
+            "no jobs listing (Harvest has)",
+            **self._context(),
+        )
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int

@@ -19,6 +19,8 @@ from providers.base import (
     CandidatePage,
     CandidateQuery,
     Capability,
+    JobPage,
+    JobQuery,
     Position,
     ProviderSpec,
 )
@@ -37,6 +39,7 @@ from providers.model import (
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
+    JobRecord,
     WriteResult,
     WriteWarning,
 )
@@ -266,6 +269,18 @@ class MergeAdapter:
         if query.job_remote_id is None and EMAIL.match(query.search):
             return None
         return query.search
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Merge yet",
+            **self._context(),
+        )
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Merge yet",
+            **self._context(),
+        )
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int

@@ -15,6 +15,8 @@ from providers.base import (
     AccountConfig,
     CandidatePage,
     CandidateQuery,
+    JobPage,
+    JobQuery,
     Position,
     ProviderSpec,
 )
@@ -24,6 +26,7 @@ from providers.errors import (
     Origin,
     ProviderError,
     Rejected,
+    UnsupportedByProvider,
     UpstreamAuthFailed,
 )
 from providers.model import (
@@ -35,6 +38,7 @@ from providers.model import (
     CandidateRecord,
     Compensation,
     Email,
+    JobRecord,
     JobRef,
     Phone,
     PhoneType,
@@ -336,6 +340,18 @@ class TalynceAdapter:
         if record is None:
             raise self.upstream.bad_response("a candidate without an id")
         return record
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Talynce yet",
+            **self._context(),
+        )
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        raise UnsupportedByProvider(
+            f"account {self.upstream.account.id!r}: jobs are not read from Talynce yet",
+            **self._context(),
+        )
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int

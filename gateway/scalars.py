@@ -1,0 +1,59 @@
+"""Custom GraphQL scalars: `DateTime`, an RFC 3339 instant that always carries its offset.
+
+Providers send timestamps in several ISO 8601 spellings (a `Z`, an offset, fractions, or none of
+these); records keep them as sent, and the scalar writes each one the same way. A time with no
+offset is taken as UTC, which is what every provider here documents for such values. As an
+input, a value must carry an offset: "after 09:00" means nothing until it is said where.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import NewType
+
+import strawberry
+
+__all__ = ["DateTime", "parse_instant", "rfc3339"]
+
+
+def parse_instant(value: str) -> datetime | None:
+    """A provider's ISO 8601 text as an aware datetime (UTC when it names no offset)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def rfc3339(value: object) -> str | None:
+    """An instant as RFC 3339 with its offset; text that is no timestamp becomes null."""
+    if isinstance(value, datetime):
+        instant: datetime | None = value if value.tzinfo else value.replace(tzinfo=UTC)
+    else:
+        instant = parse_instant(value) if isinstance(value, str) else None
+    return None if instant is None else instant.isoformat().replace("+00:00", "Z")
+
+
+def _parse_input(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("DateTime is an RFC 3339 string, e.g. 2026-11-24T09:00:00Z")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("DateTime is an RFC 3339 string, e.g. 2026-11-24T09:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError("DateTime needs an offset, e.g. 2026-11-24T09:00:00Z or +05:30")
+    return parsed
+
+
+DateTime = strawberry.scalar(
+    NewType("DateTime", datetime),
+    name="DateTime",
+    description=(
+        "An instant as an RFC 3339 string that always carries its offset, e.g. "
+        "`2026-11-24T09:00:00Z` or `2026-11-24T14:30:00+05:30`. Inputs without an offset are "
+        "refused; provider times without one are UTC."
+    ),
+    serialize=rfc3339,
+    parse_value=_parse_input,
+)
