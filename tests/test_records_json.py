@@ -75,6 +75,8 @@ FULL = CandidateRecord(
     custom_fields={"k": [1, "v"]},
     remote_data={"raw": {"nested": True}},
     applications=(APPLICATION,),
+    ats_remote_id="ats-c1",
+    remote_was_deleted=True,
 )
 
 
