@@ -196,6 +196,39 @@ def test_one_listing_serves_harvest_and_talynce_and_reports_partner_unsupported(
     ] == [str(i) for i in sorted(hogwarts.candidates)[:4]]
 
 
+SOURCES = """
+query($first: Int, $after: String, $search: String, $accounts: [ID!]) {
+  candidates(first: $first, after: $after, search: $search, accounts: $accounts) {
+    edges { node { remoteId } }
+    pageInfo { hasNextPage endCursor }
+    sources { account { id } status filteredLocally }
+  }
+}
+"""
+
+
+def test_a_harvest_name_search_says_it_was_filtered_locally_on_every_page(stack: Stack) -> None:
+    hogwarts = stack.orgs["gh-harvest"]
+    someone = hogwarts.candidates[sorted(hogwarts.candidates)[30]]
+    variables = {"first": 2, "search": someone.last_name[:3], "accounts": ["gh-harvest"]}
+    pages = 0
+    while True:
+        result = ok(stack.graphql(SOURCES, variables))["candidates"]
+        [source] = result["sources"]
+        assert source["status"] == "OK" and source["filteredLocally"] is True
+        pages += 1
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = result["pageInfo"]["endCursor"]
+    assert pages >= 2
+    email = someone.email_addresses[0]["value"]
+    for search in (email, None):  # pushed down, or no filter: nothing filtered here
+        result = ok(
+            stack.graphql(SOURCES, {"first": 2, "search": search, "accounts": ["gh-harvest"]})
+        )
+        assert result["candidates"]["sources"][0]["filteredLocally"] is False
+
+
 def test_twenty_lookups_of_partner_candidates_are_one_upstream_call(stack: Stack) -> None:
     hogwarts = stack.orgs["gh-harvest"]
     ids = [str(i) for i in sorted(hogwarts.candidates)[:19]] + ["987654321"]

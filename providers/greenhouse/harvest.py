@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -150,6 +151,10 @@ class GreenhouseHarvestAdapter:
         self.tokens = TokenSource(self.upstream, token_endpoint(account))
         self.page_size = bounded_option(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
         self.scan_rows = bounded_option(account.options.get("scan_rows"), MAX_PER_PAGE)
+        # base_url may be Harvest's host with or without `/v3` (the README shows the host): calls
+        # go to v3 either way.
+        root = urlsplit(account.base_url).path.rstrip("/")
+        self._prefix = "" if root.endswith("/v3") else "v3/"
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
@@ -157,6 +162,7 @@ class GreenhouseHarvestAdapter:
     async def _send(
         self, method: str, url: str, params: Mapping[str, str | int] | None, json: Any
     ) -> Reply:
+        url = self._prefix + url
         token = await self.tokens.get()
         try:
             return await self.upstream.send(
@@ -183,12 +189,20 @@ class GreenhouseHarvestAdapter:
         response = await self._send(method, url, params, json)
         body = self.upstream.json(response)
         if response.status_code >= 400:
-            raise self._error(response.status_code, body, write=method != "GET")
+            raise self._error(
+                response.status_code, body, write=method != "GET", one=method == "PATCH"
+            )
         return body, response
 
-    def _error(self, status: int, body: Any, *, write: bool) -> ProviderError:
-        if status == 404:
+    def _error(self, status: int, body: Any, *, write: bool, one: bool = False) -> ProviderError:
+        """`one`: the call named one candidate, so a 404 means it does not exist; on any other
+        call a 404 means the route is wrong (base_url, most likely), never a missing candidate."""
+        if status == 404 and one:
             return NotFound("Greenhouse found no such candidate", **self._context())
+        if status == 404:
+            return self.upstream.bad_response(
+                "HTTP 404 for a Harvest v3 route: check the account's base_url"
+            )
         if status == 403:
             return UpstreamAuthFailed(
                 f"Greenhouse refused account {self.upstream.account.id!r}: its scopes or user "
@@ -271,7 +285,9 @@ class GreenhouseHarvestAdapter:
         records = self._records(rows)
         if scan:
             records = [record for record in records if matches_search(record, search)]
-        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+        return CandidatePage(
+            tuple(records[position.skip :]), position, cursor, filtered_locally=scan
+        )
 
     async def _list_for_job(self, job_id: str, search: str, position: Position) -> CandidatePage:
         """Candidates of one job: a page of its applications, then their candidates by id."""
@@ -289,7 +305,9 @@ class GreenhouseHarvestAdapter:
         records = [found[i] for i in ids if i in found]
         if search:
             records = [record for record in records if matches_search(record, search)]
-        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+        return CandidatePage(
+            tuple(records[position.skip :]), position, cursor, filtered_locally=bool(search)
+        )
 
     async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
         """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
