@@ -172,7 +172,10 @@ def test_accounts_show_each_apis_own_capabilities(stack: Stack) -> None:
     assert found["gh-partner"]["provider"] == "GREENHOUSE"
     assert sorted(found["gh-partner"]["capabilities"]) == ["APPLICATIONS", "CREATE", "GET_MANY"]
     assert sorted(found["gh-harvest"]["capabilities"]) == sorted(
-        ["APPLICATIONS", "CREATE", "FILTER_JOB", "GET_MANY", "LIST", "SEARCH", "UPDATE"]
+        [
+            *("APPLICATIONS", "CREATE", "FILTER_JOB", "FILTER_UPDATED", "GET_MANY", "JOBS"),
+            *("LIST", "SEARCH", "UPDATE"),
+        ]
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -453,6 +454,48 @@ async def test_only_a_scanned_name_search_says_filtered_locally(harvest: Harvest
         if page.next_token is not None:
             later = await harvest.adapter.list_candidates(query, Position(page.next_token), 3)
             assert later.filtered_locally is local, query
+
+
+def updated_bound(harvest: Harvest) -> tuple[datetime, list[str]]:
+    """A bound equal to one candidate's `updated_at`, and the ids updated strictly after it."""
+    middle = sorted(harvest.ordered(), key=lambda c: c.updated_at)[len(harvest.org.candidates) // 2]
+    bound = middle.updated_at
+    return bound, [str(c.id) for c in harvest.ordered() if c.updated_at > bound]
+
+
+async def test_updated_after_is_pushed_down_and_strictly_after(harvest: Harvest) -> None:
+    bound, expected = updated_bound(harvest)
+    assert await all_rows(harvest.adapter, CandidateQuery(updated_after=bound), 4) == expected
+    first = harvest.calls("GET", CANDIDATES)[0]
+    assert first.query["updated_at"].startswith("gt|")
+    assert datetime.fromisoformat(first.query["updated_at"][3:]) == bound
+    # through the name scan too
+    needle = "a"
+    scanned = await all_rows(harvest.adapter, CandidateQuery(search=needle, updated_after=bound), 3)
+    assert scanned == [
+        i
+        for i in expected
+        if any(
+            needle in t.casefold()
+            for c in [harvest.org.candidates[int(i)]]
+            for t in (c.first_name, c.last_name, *(e["value"] for e in c.email_addresses))
+        )
+    ]
+
+
+async def test_updated_after_on_the_job_filter_goes_to_the_ids_read(harvest: Harvest) -> None:
+    bound, expected = updated_bound(harvest)
+    job_id = max(
+        harvest.org.jobs,
+        key=lambda j: sum(a.job_id == j for a in harvest.org.applications.values()),
+    )
+    every = await all_rows(harvest.adapter, CandidateQuery(job_remote_id=str(job_id)), 3)
+    harvest.emulator.reset_log()
+    query = CandidateQuery(job_remote_id=str(job_id), updated_after=bound)
+    rows = await all_rows(harvest.adapter, query, 3)
+    assert rows == [i for i in every if i in expected] and len(rows) < len(every)
+    by_ids = harvest.calls("GET", CANDIDATES)
+    assert by_ids and all(c.query["updated_at"].startswith("gt|") for c in by_ids)
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/v3", "/v3/"])
