@@ -172,7 +172,10 @@ def test_accounts_show_each_apis_own_capabilities(stack: Stack) -> None:
     assert found["gh-partner"]["provider"] == "GREENHOUSE"
     assert sorted(found["gh-partner"]["capabilities"]) == ["APPLICATIONS", "CREATE", "GET_MANY"]
     assert sorted(found["gh-harvest"]["capabilities"]) == sorted(
-        ["APPLICATIONS", "CREATE", "FILTER_JOB", "GET_MANY", "LIST", "SEARCH", "UPDATE"]
+        [
+            *("APPLICATIONS", "CREATE", "FILTER_JOB", "FILTER_UPDATED", "GET_MANY", "JOBS"),
+            *("LIST", "SEARCH", "UPDATE"),
+        ]
     )
 
 
@@ -194,6 +197,39 @@ def test_one_listing_serves_harvest_and_talynce_and_reports_partner_unsupported(
     assert [
         e["node"]["remoteId"] for e in page["edges"] if e["node"]["account"]["id"] == "gh-harvest"
     ] == [str(i) for i in sorted(hogwarts.candidates)[:4]]
+
+
+SOURCES = """
+query($first: Int, $after: String, $search: String, $accounts: [ID!]) {
+  candidates(first: $first, after: $after, search: $search, accounts: $accounts) {
+    edges { node { remoteId } }
+    pageInfo { hasNextPage endCursor }
+    sources { account { id } status filteredLocally }
+  }
+}
+"""
+
+
+def test_a_harvest_name_search_says_it_was_filtered_locally_on_every_page(stack: Stack) -> None:
+    hogwarts = stack.orgs["gh-harvest"]
+    someone = hogwarts.candidates[sorted(hogwarts.candidates)[30]]
+    variables = {"first": 2, "search": someone.last_name[:3], "accounts": ["gh-harvest"]}
+    pages = 0
+    while True:
+        result = ok(stack.graphql(SOURCES, variables))["candidates"]
+        [source] = result["sources"]
+        assert source["status"] == "OK" and source["filteredLocally"] is True
+        pages += 1
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = result["pageInfo"]["endCursor"]
+    assert pages >= 2
+    email = someone.email_addresses[0]["value"]
+    for search in (email, None):  # pushed down, or no filter: nothing filtered here
+        result = ok(
+            stack.graphql(SOURCES, {"first": 2, "search": search, "accounts": ["gh-harvest"]})
+        )
+        assert result["candidates"]["sources"][0]["filteredLocally"] is False
 
 
 def test_twenty_lookups_of_partner_candidates_are_one_upstream_call(stack: Stack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -57,13 +58,18 @@ def fresh_org() -> GreenhouseOrg:
 
 
 def adapter_for(
-    url: str, org: GreenhouseOrg, *, secret: str = CLIENT_SECRET, **options: object
+    url: str,
+    org: GreenhouseOrg,
+    *,
+    secret: str = CLIENT_SECRET,
+    base_url: str | None = None,
+    **options: object,
 ) -> GreenhouseHarvestAdapter:
     config = AccountConfig(
         id="gh-harvest",
         name="Hogwarts",
         provider="greenhouse",
-        base_url=f"{url}/v3",
+        base_url=base_url or f"{url}/v3",
         credentials={"client_id": CLIENT_ID, "client_secret": secret},
         options={
             "api": "harvest",
@@ -430,6 +436,102 @@ async def test_the_job_filter_goes_through_applications_then_ids(harvest: Harves
     by_ids = harvest.calls("GET", CANDIDATES)
     assert by_ids and all(len(c.query["ids"].split(",")) <= 7 for c in by_ids)
     assert await all_rows(harvest.adapter, CandidateQuery(job_remote_id="no-such-job"), 3) == []
+
+
+async def test_only_a_scanned_name_search_says_filtered_locally(harvest: Harvest) -> None:
+    someone = harvest.ordered()[3]
+    email = someone.email_addresses[0]["value"]
+    job_id = str(next(iter(harvest.org.jobs)))
+    for query, local in (
+        (CandidateQuery(), False),
+        (CandidateQuery(search=email), False),
+        (CandidateQuery(search=someone.last_name[:3]), True),
+        (CandidateQuery(job_remote_id=job_id), False),
+        (CandidateQuery(job_remote_id=job_id, search=someone.last_name[:3]), True),
+    ):
+        page = await harvest.adapter.list_candidates(query, Position(), 3)
+        assert page.filtered_locally is local, query
+        if page.next_token is not None:
+            later = await harvest.adapter.list_candidates(query, Position(page.next_token), 3)
+            assert later.filtered_locally is local, query
+
+
+def updated_bound(harvest: Harvest) -> tuple[datetime, list[str]]:
+    """A bound equal to one candidate's `updated_at`, and the ids updated strictly after it."""
+    middle = sorted(harvest.ordered(), key=lambda c: c.updated_at)[len(harvest.org.candidates) // 2]
+    bound = middle.updated_at
+    return bound, [str(c.id) for c in harvest.ordered() if c.updated_at > bound]
+
+
+async def test_updated_after_is_pushed_down_and_strictly_after(harvest: Harvest) -> None:
+    bound, expected = updated_bound(harvest)
+    assert await all_rows(harvest.adapter, CandidateQuery(updated_after=bound), 4) == expected
+    first = harvest.calls("GET", CANDIDATES)[0]
+    assert first.query["updated_at"].startswith("gt|")
+    assert datetime.fromisoformat(first.query["updated_at"][3:]) == bound
+    # through the name scan too
+    needle = "a"
+    scanned = await all_rows(harvest.adapter, CandidateQuery(search=needle, updated_after=bound), 3)
+    assert scanned == [
+        i
+        for i in expected
+        if any(
+            needle in t.casefold()
+            for c in [harvest.org.candidates[int(i)]]
+            for t in (c.first_name, c.last_name, *(e["value"] for e in c.email_addresses))
+        )
+    ]
+
+
+async def test_updated_after_on_the_job_filter_goes_to_the_ids_read(harvest: Harvest) -> None:
+    bound, expected = updated_bound(harvest)
+    job_id = max(
+        harvest.org.jobs,
+        key=lambda j: sum(a.job_id == j for a in harvest.org.applications.values()),
+    )
+    every = await all_rows(harvest.adapter, CandidateQuery(job_remote_id=str(job_id)), 3)
+    harvest.emulator.reset_log()
+    query = CandidateQuery(job_remote_id=str(job_id), updated_after=bound)
+    rows = await all_rows(harvest.adapter, query, 3)
+    assert rows == [i for i in every if i in expected] and len(rows) < len(every)
+    by_ids = harvest.calls("GET", CANDIDATES)
+    assert by_ids and all(c.query["updated_at"].startswith("gt|") for c in by_ids)
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v3", "/v3/"])
+async def test_base_url_with_or_without_v3_reaches_harvest_v3(
+    harvest: Harvest, suffix: str
+) -> None:
+    adapter = adapter_for(harvest.url, harvest.org, base_url=f"{harvest.url}{suffix}")
+    try:
+        page = await adapter.list_candidates(CandidateQuery(), Position(), 3)
+        assert [r.remote_id for r in page.records] == [str(c.id) for c in harvest.ordered()[:7]]
+        [found] = await adapter.get_candidates([page.records[0].remote_id])
+        assert found.remote_id == page.records[0].remote_id
+    finally:
+        await adapter.aclose()
+    assert {c.path for c in harvest.calls()} == {CANDIDATES}
+
+
+async def test_a_404_on_a_list_is_a_bad_response_never_a_missing_candidate(
+    harvest: Harvest,
+) -> None:
+    adapter = adapter_for(harvest.url, harvest.org, base_url=f"{harvest.url}/v3/nothing/v3")
+    try:
+        for call in (
+            adapter.list_candidates(CandidateQuery(), Position(), 3),
+            adapter.list_candidates(CandidateQuery(search="ann"), Position(), 3),
+            adapter.get_candidates(["1"]),
+            adapter.applications_for(["1"]),
+        ):
+            with pytest.raises(UpstreamBadResponse) as failed:
+                await call
+            assert failed.value.code == "UPSTREAM_BAD_RESPONSE"
+            assert "base_url" in failed.value.message
+            assert "candidate" not in failed.value.message and harvest.url not in str(failed.value)
+    finally:
+        await adapter.aclose()
+    assert {c.status for c in harvest.calls()} == {404}
 
 
 async def test_get_candidates_uses_ids_in_chunks_of_50(harvest: Harvest) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -313,6 +314,20 @@ def test_valid_accounts_pass_the_check_and_build_the_adapter_of_their_api() -> N
     assert harvest.capabilities == set(Capability)
     assert SPEC.capabilities == partner.capabilities | harvest.capabilities
     assert SPEC.default_base_url is None
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://harvest.greenhouse.io", "https://harvest.greenhouse.io/", "https://h.example/v3/"],
+)
+def test_harvest_base_url_may_name_the_host_or_v3(base_url: str) -> None:
+    assert check(replace(HARVEST_OK, base_url=base_url)) == []
+
+
+@pytest.mark.parametrize("version", ["v1", "v2/"])
+def test_a_harvest_v1_or_v2_base_url_is_refused_naming_the_fix(version: str) -> None:
+    [problem] = check(replace(HARVEST_OK, base_url=f"https://harvest.greenhouse.io/{version}"))
+    assert "v3" in problem and 'base_url = "https://harvest.greenhouse.io"' in problem
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,10 @@ from emulators.greenhouse.harvest import (
     harvest_applications,
     harvest_candidates,
     harvest_create,
+    harvest_departments,
+    harvest_job_interview_stages,
     harvest_jobs,
+    harvest_offices,
     harvest_update,
 )
 from emulators.greenhouse.partner import (
@@ -93,6 +96,9 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
                 harvest("/v3/candidates/{candidate_id}", PATCH=harvest_update),
                 harvest("/v3/applications", GET=harvest_applications),
                 harvest("/v3/jobs", GET=harvest_jobs),
+                harvest("/v3/departments", GET=harvest_departments),
+                harvest("/v3/offices", GET=harvest_offices),
+                harvest("/v3/job_interview_stages", GET=harvest_job_interview_stages),
                 harvest("/v3/{rest:path}"),
             ]
         )

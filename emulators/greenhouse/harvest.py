@@ -33,6 +33,7 @@ from emulators.greenhouse.store import (
     GhApplication,
     GhCandidate,
     GhJob,
+    GhJobStage,
 )
 
 __all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE"]
@@ -222,22 +223,110 @@ def harvest_applications(call: Call) -> Result:
     return _page(call, listing, rows, _harvest_application)
 
 
+_JOB_FILTERS: Final = frozenset(
+    {"ids", "status", "department_id", "office_id", "created_at", "updated_at"}
+)
+_JOB_STATUSES: Final = ("open", "draft", "closed")
+
+
+def _harvest_job(job: GhJob) -> dict[str, object]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "requisition_id": None,
+        "status": job.status,
+        "confidential": False,
+        "is_template": False,
+        "copied_from_id": None,
+        "department_id": job.department_id,
+        "office_ids": list(job.office_ids),
+        "opened_at": iso(job.opened_at),
+        "closed_at": iso(job.closed_at),
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.last_update),
+        "notes": None,
+        "custom_fields": {},
+    }
+
+
+def _one_id(filters: Mapping[str, str], name: str) -> int | None:
+    raw = filters.get(name)
+    if raw is not None and not DIGITS.match(raw):
+        raise unprocessable({name: "must be an integer"})
+    return None if raw is None else int(raw)
+
+
 def harvest_jobs(call: Call) -> Result:
-    listing = _listing(call.query, frozenset({"ids", "status"}))
-    ids = _ids_filter(listing.filters, "ids")
-    status = listing.filters.get("status")
+    """`/v3/jobs`: `ids`, `status`, singular `department_id` / `office_id`, date filters; no
+    filter on the name (Harvest v3 documents none)."""
+    listing = _listing(call.query, _JOB_FILTERS)
+    f = listing.filters
+    ids = _ids_filter(f, "ids")
+    status = f.get("status")
+    if status is not None and status not in _JOB_STATUSES:
+        raise unprocessable({"status": f"must be one of {', '.join(_JOB_STATUSES)}"})
+    department, office = _one_id(f, "department_id"), _one_id(f, "office_id")
+    created, updated = _date_filter(f, "created_at"), _date_filter(f, "updated_at")
     rows = [
         j
         for j in sorted(call.org.jobs.values(), key=lambda j: j.id)
-        if (ids is None or j.id in ids) and (status is None or j.status == status)
+        if (ids is None or j.id in ids)
+        and (status is None or j.status == status)
+        and (department is None or j.department_id == department)
+        and (office is None or office in j.office_ids)
+        and created(j.created_at)
+        and updated(j.last_update)
+    ]
+    return _page(call, listing, rows, _harvest_job)
+
+
+def harvest_departments(call: Call) -> Result:
+    listing = _listing(call.query, frozenset({"ids"}))
+    ids = _ids_filter(listing.filters, "ids")
+    rows = sorted(call.org.departments.values(), key=lambda d: d.id)
+    rows = [d for d in rows if ids is None or d.id in ids]
+    return _page(
+        call,
+        listing,
+        rows,
+        lambda d: {"id": d.id, "name": d.name, "parent_id": None, "external_id": None},
+    )
+
+
+def harvest_offices(call: Call) -> Result:
+    listing = _listing(call.query, frozenset({"ids"}))
+    ids = _ids_filter(listing.filters, "ids")
+    rows = sorted(call.org.offices.values(), key=lambda o: o.id)
+    rows = [o for o in rows if ids is None or o.id in ids]
+    return _page(
+        call,
+        listing,
+        rows,
+        lambda o: {"id": o.id, "name": o.name, "parent_id": None, "external_id": None},
+    )
+
+
+def harvest_job_interview_stages(call: Call) -> Result:
+    """`/v3/job_interview_stages`: every job's plan, or those of `job_ids` (at most 50)."""
+    listing = _listing(call.query, frozenset({"ids", "job_ids"}))
+    ids, jobs = _ids_filter(listing.filters, "ids"), _ids_filter(listing.filters, "job_ids")
+    rows = [
+        s
+        for s in sorted(call.org.job_stages.values(), key=lambda s: s.id)
+        if (ids is None or s.id in ids) and (jobs is None or s.job_id in jobs)
     ]
 
-    def render(job: GhJob) -> dict[str, object]:
+    def render(stage: GhJobStage) -> dict[str, object]:
+        job = call.org.jobs.get(stage.job_id)
+        moment = iso(job.created_at) if job else None
         return {
-            "id": job.id,
-            "name": job.name,
-            "status": job.status,
-            "created_at": iso(job.created_at),
+            "id": stage.id,
+            "job_id": stage.job_id,
+            "name": stage.name,
+            "sort_order": stage.sort_order,
+            "active": True,
+            "created_at": moment,
+            "updated_at": moment,
         }
 
     return _page(call, listing, rows, render)

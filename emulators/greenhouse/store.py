@@ -9,7 +9,7 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from emulators.faults import FaultProfile
@@ -17,16 +17,22 @@ from emulators.seed import Candidate, seed_organization
 
 __all__ = [
     "ADDRESS_TYPES",
+    "DEPARTMENTS",
     "EMAIL_TYPES",
     "FIRST_STAGE",
     "HARVEST_PHONE_TYPES",
+    "JOB_STAGES",
+    "OFFICES",
     "PARTNER_PHONE_TYPES",
     "PROFILE",
     "STAGES",
     "WEBSITE_TYPES",
     "GhApplication",
     "GhCandidate",
+    "GhDepartment",
     "GhJob",
+    "GhJobStage",
+    "GhOffice",
     "GhUser",
     "GreenhouseOrg",
     "ProspectPool",
@@ -48,6 +54,16 @@ STAGES: Final = {
 }
 """Seed (Talynce pipeline) status → Greenhouse application status and stage."""
 FIRST_STAGE: Final = "Application Review"
+JOB_STAGES: Final = (
+    FIRST_STAGE,
+    "Recruiter Phone Screen",
+    "Hiring Manager Review",
+    "Onsite Interview",
+    "Offer",
+)
+"""Every seeded job's interview plan, in order (the stages applications are in)."""
+DEPARTMENTS: Final = ("Engineering", "Product", "Sales")
+OFFICES: Final = ("London", "Bangalore", "Remote")
 PROFILE: Final = "https://app.greenhouse.io/people/{candidate}?application_id={application}"
 
 
@@ -63,8 +79,39 @@ class GhUser:
 class GhJob:
     id: int
     name: str
-    status: str
+    status: str  # open | draft | closed
     created_at: datetime
+    updated_at: datetime | None = None  # None: as created
+    department_id: int | None = None
+    office_ids: tuple[int, ...] = ()
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def last_update(self) -> datetime:
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class GhDepartment:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GhOffice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GhJobStage:
+    """One step of a job's interview plan (`/v3/job_interview_stages`)."""
+
+    id: int
+    job_id: int
+    name: str
+    sort_order: int
 
 
 @dataclass(slots=True)
@@ -120,6 +167,9 @@ class GreenhouseOrg:
     partner_oauth_token: str | None = None
     users: list[GhUser] = field(default_factory=list)
     jobs: dict[int, GhJob] = field(default_factory=dict)
+    departments: dict[int, GhDepartment] = field(default_factory=dict)
+    offices: dict[int, GhOffice] = field(default_factory=dict)
+    job_stages: dict[int, GhJobStage] = field(default_factory=dict)
     candidates: dict[int, GhCandidate] = field(default_factory=dict)
     applications: dict[int, GhApplication] = field(default_factory=dict)
     prospect_pools: list[ProspectPool] = field(default_factory=list)
@@ -158,10 +208,21 @@ class GreenhouseOrg:
             GhUser(base + 2, f"sourcer@{_slug(name)}.example", "Sam", "Sourcer"),
         ]
         job_ids = {job.id: 4_000 + base // 1000 + n for n, job in enumerate(data.jobs)}
-        org.jobs = {
-            job_ids[job.id]: GhJob(job_ids[job.id], job.title, job.status, job.created_at)
-            for job in data.jobs
+        org.departments = {
+            base + 700 + n: GhDepartment(base + 700 + n, name) for n, name in enumerate(DEPARTMENTS)
         }
+        org.offices = {
+            base + 800 + n: GhOffice(base + 800 + n, name) for n, name in enumerate(OFFICES)
+        }
+        for n, job in enumerate(data.jobs):
+            org.add_job(
+                job_ids[job.id],
+                job.title,
+                job.status,
+                job.created_at,
+                department_id=[*org.departments][n % len(DEPARTMENTS)],
+                office_ids=tuple([*org.offices][n % len(OFFICES) : n % len(OFFICES) + 1 + n % 2]),
+            )
         org.prospect_pools = [
             ProspectPool(
                 base + 901, "Future Engineers", ((base + 911, "New"), (base + 912, "Contacted"))
@@ -197,6 +258,38 @@ class GreenhouseOrg:
                 )
                 org.applications[prospect.id] = prospect
         return org
+
+    def add_job(
+        self,
+        job_id: int,
+        name: str,
+        status: str,
+        created_at: datetime,
+        *,
+        department_id: int | None = None,
+        office_ids: tuple[int, ...] = (),
+        updated_at: datetime | None = None,
+        stages: tuple[str, ...] = JOB_STAGES,
+    ) -> GhJob:
+        """A job with its interview plan; opened when not a draft, closed when closed."""
+        updated = updated_at or created_at + timedelta(days=1 + job_id % 30, seconds=job_id % 7)
+        job = GhJob(
+            job_id,
+            name,
+            status,
+            created_at,
+            updated,
+            department_id,
+            office_ids,
+            opened_at=None if status == "draft" else created_at + timedelta(hours=1),
+            closed_at=updated if status == "closed" else None,
+        )
+        self.jobs[job_id] = job
+        floor = 9_000_000 + job_id * 100
+        for order, stage in enumerate(stages):
+            stage_id = floor + order
+            self.job_stages[stage_id] = GhJobStage(stage_id, job_id, stage, order)
+        return job
 
     @staticmethod
     def next_id(table: Mapping[int, object], floor: int) -> int:

@@ -22,6 +22,14 @@ a name or partial address Harvest cannot filter on, so those pages (option `scan
 500) are filtered here: one call scans at most `scan_rows` candidates and paging on continues
 the scan, so results are never unfiltered and never cut short.
 
+`base_url` may name Harvest's host with or without `/v3`; a 404 on any call but one naming a
+candidate means the route is wrong, so it is UPSTREAM_BAD_RESPONSE, never NOT_FOUND.
+`updated_after` is pushed down as `updated_at=gt|…` (also on the ids read of the job filter).
+Jobs: `/v3/jobs` pages like candidates (status and updated_after pushed down, a name search
+scanned here: v3 has no name filter), `ids` per 50 for lookups; department and office names from
+`/v3/departments` and `/v3/offices` (cached a minute per adapter), stages from
+`/v3/job_interview_stages?job_ids=` per 50 jobs. Partner has no jobs listing.
+
 Update semantics for list fields (emails, phones, urls, locations, tags): entries the client
 gives are added, or retyped when the value is already there; entries it does not name are kept.
 Harvest replaces whole lists, so the adapter reads the candidate and sends the merged list.

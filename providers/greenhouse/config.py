@@ -4,6 +4,7 @@ picks for it, and the spec the registry lists."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from providers.base import AccountConfig, Provider, ProviderSpec
 from providers.greenhouse.harvest import MAX_PER_PAGE, GreenhouseHarvestAdapter, bounded_option
@@ -74,7 +75,13 @@ def check(account: AccountConfig) -> list[str]:
     if api == "partner":
         return _check_partner(account.credentials, account.options)
     if api == "harvest":
-        return _check_harvest(account.credentials, account.options)
+        problems = _check_harvest(account.credentials, account.options)
+        if urlsplit(account.base_url).path.rstrip("/").endswith(("/v1", "/v2")):
+            problems.append(
+                "base_url names Harvest v1/v2 (sunset 2026-08-31); this gateway speaks v3: "
+                'use base_url = "https://harvest.greenhouse.io" (or …/v3)'
+            )
+        return problems
     return ['options.api must be "partner" or "harvest"']
 
 

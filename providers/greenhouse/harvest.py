@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,8 +33,15 @@ from providers.errors import (
     Origin,
     ProviderError,
     Rejected,
-    UnsupportedByProvider,
     UpstreamAuthFailed,
+)
+from providers.greenhouse.jobs import (
+    HARVEST_JOB_STATUS,
+    after,
+    harvest_job,
+    harvest_stage,
+    job_reference_ids,
+    updated_after_filter,
 )
 from providers.greenhouse.mapping import (
     DIGITS,
@@ -63,17 +73,20 @@ from providers.model import (
     CandidatePatch,
     CandidateRecord,
     JobRecord,
+    JobStage,
     WriteResult,
 )
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Reply, Sender
+from providers.wire import text_or_integer
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestAdapter"]
 
 MAX_PER_PAGE = 500
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 20  # pages one call reads: 10 000 applications of 50 candidates
+NAMES_TTL = 60.0  # seconds the department and office names of an account are reused
 
 
 _ListChanges = dict[str, tuple[list[dict[str, str]], bool]]  # wire list → (entries, typed)
@@ -140,6 +153,8 @@ class GreenhouseHarvestAdapter:
             Capability.CREATE,
             Capability.UPDATE,
             Capability.APPLICATIONS,
+            Capability.JOBS,
+            Capability.FILTER_UPDATED,
         }
     )
 
@@ -150,6 +165,12 @@ class GreenhouseHarvestAdapter:
         self.tokens = TokenSource(self.upstream, token_endpoint(account))
         self.page_size = bounded_option(account.options.get("page_size"), DEFAULT_PAGE_SIZE)
         self.scan_rows = bounded_option(account.options.get("scan_rows"), MAX_PER_PAGE)
+        # base_url may be Harvest's host with or without `/v3` (the README shows the host): calls
+        # go to v3 either way.
+        root = urlsplit(account.base_url).path.rstrip("/")
+        self._prefix = "" if root.endswith("/v3") else "v3/"
+        self._names: dict[str, tuple[float, dict[str, str]]] = {}
+        self._name_locks = {"departments": asyncio.Lock(), "offices": asyncio.Lock()}
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
@@ -157,6 +178,7 @@ class GreenhouseHarvestAdapter:
     async def _send(
         self, method: str, url: str, params: Mapping[str, str | int] | None, json: Any
     ) -> Reply:
+        url = self._prefix + url
         token = await self.tokens.get()
         try:
             return await self.upstream.send(
@@ -183,12 +205,20 @@ class GreenhouseHarvestAdapter:
         response = await self._send(method, url, params, json)
         body = self.upstream.json(response)
         if response.status_code >= 400:
-            raise self._error(response.status_code, body, write=method != "GET")
+            raise self._error(
+                response.status_code, body, write=method != "GET", one=method == "PATCH"
+            )
         return body, response
 
-    def _error(self, status: int, body: Any, *, write: bool) -> ProviderError:
-        if status == 404:
+    def _error(self, status: int, body: Any, *, write: bool, one: bool = False) -> ProviderError:
+        """`one`: the call named one candidate, so a 404 means it does not exist; on any other
+        call a 404 means the route is wrong (base_url, most likely), never a missing candidate."""
+        if status == 404 and one:
             return NotFound("Greenhouse found no such candidate", **self._context())
+        if status == 404:
+            return self.upstream.bad_response(
+                "HTTP 404 for a Harvest v3 route: check the account's base_url"
+            )
         if status == 403:
             return UpstreamAuthFailed(
                 f"Greenhouse refused account {self.upstream.account.id!r}: its scopes or user "
@@ -238,17 +268,96 @@ class GreenhouseHarvestAdapter:
             raise self.upstream.bad_response("a candidate without an id")
         return [record for record in records if record is not None]
 
-    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Harvest yet",
-            **self._context(),
+    async def _names_of(self, resource: str) -> dict[str, str]:
+        """Id → name of every department or office, read once per `NAMES_TTL` (paged, capped)."""
+        async with self._name_locks[resource]:
+            cached = self._names.get(resource)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            rows = await self._all_pages(resource, {"per_page": MAX_PER_PAGE})
+            names = {
+                remote_id: name
+                for row in rows
+                if (remote_id := record_id(row))
+                and (name := text_or_integer(row, "name"))  # record_id: row is a Mapping
+            }
+            self._names[resource] = (time.monotonic() + NAMES_TTL, names)
+            return names
+
+    async def _stages(self, job_ids: Sequence[str]) -> dict[str, list[JobStage]]:
+        """The interview stages of these jobs: `job_interview_stages?job_ids=` per 50 jobs."""
+        pages = await asyncio.gather(
+            *(
+                self._all_pages(
+                    "job_interview_stages", {"job_ids": ",".join(chunk), "per_page": MAX_PER_PAGE}
+                )
+                for chunk in id_chunks(job_ids)
+            )
         )
+        found: dict[str, list[JobStage]] = {i: [] for i in job_ids}
+        for row in (row for page in pages for row in page):
+            stage = harvest_stage(row)
+            if stage is None:
+                raise self.upstream.bad_response("an interview stage without ids")
+            if stage[0] in found:
+                found[stage[0]].append(stage[1])
+        return found
+
+    async def _jobs(self, rows: Sequence[Any]) -> list[JobRecord]:
+        """Job rows mapped, with department and office names and stages read in a few calls."""
+        if any(record_id(row) is None for row in rows):
+            raise self.upstream.bad_response("a job without an id")
+        references = [job_reference_ids(row) for row in rows]
+        departments, offices, stages = await asyncio.gather(
+            self._names_of("departments") if any(d for d, _ in references) else _no_names(),
+            self._names_of("offices") if any(o for _, o in references) else _no_names(),
+            self._stages([i for row in rows if (i := record_id(row))]),
+        )
+        records = [harvest_job(row, departments, offices, stages) for row in rows]
+        return [record for record in records if record is not None]
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        """One `/v3/jobs` page per call, like candidates; `status` and `updated_after` go upstream,
+        a name search is matched here over pages of `scan_rows` (v3 has no name filter)."""
+        search = (query.search or "").strip().casefold()
+        status = next((w for w, s in HARVEST_JOB_STATUS.items() if s == query.status), None)
+        if query.status is not None and status is None:
+            return JobPage((), position, None)  # a state Harvest jobs are never in
+        params: dict[str, str | int]
+        if position.token is not None:
+            params = {"cursor": position.token}
+        else:
+            size = self.scan_rows if search else max(self.page_size, limit + position.skip)
+            params = {"per_page": min(MAX_PER_PAGE, size)}
+            if status is not None:
+                params["status"] = status
+            if query.updated_after is not None:
+                params["updated_at"] = updated_after_filter(query.updated_after)
+        rows, cursor = await self._page("jobs", params)
+        if any(record_id(row) is None for row in rows):
+            raise self.upstream.bad_response("a job without an id")
+        rows = [
+            row
+            for row in rows
+            if search in (text_or_integer(row, "name") or "").casefold()
+            and after(text_or_integer(row, "updated_at"), query.updated_after)
+        ]
+        records = await self._jobs(rows[position.skip :])
+        return JobPage(tuple(records), position, cursor, filtered_locally=bool(search))
 
     async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Harvest yet",
-            **self._context(),
+        """`GET jobs?ids=…` per 50 ids, concurrently; unknown ids are left out."""
+        chunks = id_chunks(remote_ids)
+        pages = await asyncio.gather(
+            *(self._all_pages("jobs", {"ids": ",".join(c), "per_page": len(c)}) for c in chunks)
         )
+        wanted = {i for chunk in chunks for i in chunk}
+        found: dict[str | None, Any] = {}
+        for row in (row for page in pages for row in page):
+            remote_id = record_id(row)
+            if remote_id is None or remote_id in wanted:
+                found.setdefault(remote_id, row)
+        return await self._jobs(list(found.values()))
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int
@@ -256,9 +365,9 @@ class GreenhouseHarvestAdapter:
         """One upstream page per call, of which `position.skip` rows were already used."""
         search = (query.search or "").strip()
         if query.job_remote_id is not None:
-            return await self._list_for_job(query.job_remote_id, search, position)
+            return await self._list_for_job(query, search, position)
         scan = bool(search) and not EMAIL.match(search)
-        params: Mapping[str, str | int]
+        params: dict[str, str | int]
         if position.token is not None:
             params = {"cursor": position.token}
         elif scan:
@@ -267,14 +376,29 @@ class GreenhouseHarvestAdapter:
             # `skip` counts unfiltered rows here, so any first page longer than it holds them.
             size = min(MAX_PER_PAGE, max(self.page_size, limit + position.skip))
             params = {"per_page": size, **({"email": search} if search else {})}
+        if position.token is None and query.updated_after is not None:
+            params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("candidates", params)
-        records = self._records(rows)
+        records = self._updated_after(self._records(rows), query.updated_after)
         if scan:
             records = [record for record in records if matches_search(record, search)]
-        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+        return CandidatePage(
+            tuple(records[position.skip :]), position, cursor, filtered_locally=scan
+        )
 
-    async def _list_for_job(self, job_id: str, search: str, position: Position) -> CandidatePage:
-        """Candidates of one job: a page of its applications, then their candidates by id."""
+    @staticmethod
+    def _updated_after(
+        records: list[CandidateRecord], moment: datetime | None
+    ) -> list[CandidateRecord]:
+        """Harvest filtered on `gt|`; this only drops a row its own clock put at the bound."""
+        return [record for record in records if after(record.updated_at, moment)]
+
+    async def _list_for_job(
+        self, query: CandidateQuery, search: str, position: Position
+    ) -> CandidatePage:
+        """Candidates of one job: a page of its applications, then their candidates by id (with
+        `updated_after` pushed down on that read)."""
+        job_id = query.job_remote_id or ""
         if not DIGITS.match(job_id):
             return CandidatePage((), position, None)
         params: Mapping[str, str | int] = (
@@ -285,15 +409,24 @@ class GreenhouseHarvestAdapter:
         rows, cursor = await self._page("applications", params)
         applications = [harvest_application(row) for row in rows]
         ids = list(dict.fromkeys(a.candidate_remote_id for a in applications if a is not None))
-        found = {record.remote_id: record for record in await self.get_candidates(ids)}
-        records = [found[i] for i in ids if i in found]
+        moment = query.updated_after
+        chunks = await asyncio.gather(*(self._by_ids(c, moment) for c in id_chunks(ids)))
+        found = {record.remote_id: record for chunk in chunks for record in chunk}
+        records = self._updated_after([found[i] for i in ids if i in found], moment)
         if search:
             records = [record for record in records if matches_search(record, search)]
-        return CandidatePage(tuple(records[position.skip :]), position, cursor)
+        return CandidatePage(
+            tuple(records[position.skip :]), position, cursor, filtered_locally=bool(search)
+        )
 
-    async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
+    async def _by_ids(
+        self, ids: Sequence[str], updated_after: datetime | None = None
+    ) -> list[CandidateRecord]:
         """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
-        rows = await self._all_pages("candidates", {"ids": ",".join(ids), "per_page": len(ids)})
+        params: dict[str, str | int] = {"ids": ",".join(ids), "per_page": len(ids)}
+        if updated_after is not None:
+            params["updated_at"] = updated_after_filter(updated_after)
+        rows = await self._all_pages("candidates", params)
         wanted = set(ids)
         found: dict[str | None, Any] = {}
         for row in rows:
@@ -443,3 +576,7 @@ def _problems(body: Mapping[str, Any]) -> list[FieldProblem]:
     return refused_values(
         wire for item in items for wire in (item if isinstance(item, Mapping) else [None])
     )
+
+
+async def _no_names() -> dict[str, str]:
+    return {}
