@@ -26,8 +26,15 @@ from providers.base import (
 )
 from providers.errors import UnsupportedByProvider
 from providers.model import (
+    CandidateDraft,
+    CandidatePatch,
+    Email,
+    EmailType,
     JobStage,
     JobStatus,
+    Phone,
+    PhoneType,
+    WriteWarning,
 )
 from providers.talynce.adapter import SPEC, TalynceAdapter
 from providers.upstream.http import build_client
@@ -354,3 +361,61 @@ def test_instant_reads_iso_date_times_only() -> None:
     assert instant("2024-06-01T12:00:00") == CUTOFF
     for odd in (None, 7, "", "soon", "2024-13-01T00:00:00Z", "9" * 500, ["2024-06-01"]):
         assert instant(odd) is None
+
+
+# --- typed contacts --------------------------------------------------------------------------
+
+TYPE_WARNINGS = {
+    ("emails", "0", "type"): "IGNORED_FIELD",
+    ("phones", "0", "type"): "IGNORED_FIELD",
+}
+
+
+def type_warnings(warnings: Sequence[WriteWarning]) -> dict[tuple[str, ...], str | None]:
+    return {w.field: w.code for w in warnings if w.field and w.field[-1] == "type"}
+
+
+async def test_typed_contacts_on_create_warn_that_the_type_was_dropped(talynce: Talynce) -> None:
+    draft = CandidateDraft(
+        full_name="Jane Typed",
+        emails=(Email("jane.typed@example.com", EmailType.WORK),),
+        phones=(Phone("+91 90000 11111", PhoneType.MOBILE),),
+    )
+
+    result = await talynce.adapter.create_candidate(draft)
+
+    assert result.created is True
+    assert type_warnings(result.warnings) == TYPE_WARNINGS
+    assert result.record.emails == (Email("jane.typed@example.com"),)
+
+
+@pytest.mark.parametrize("email_type", [None, EmailType.OTHER])
+async def test_untyped_contacts_on_create_warn_nothing(
+    talynce: Talynce, email_type: EmailType | None
+) -> None:
+    draft = CandidateDraft(
+        full_name="Jane Plain",
+        emails=(Email("jane.plain@example.com", email_type),),
+        phones=(Phone("+91 90000 22222", PhoneType.OTHER if email_type else None),),
+    )
+
+    result = await talynce.adapter.create_candidate(draft)
+
+    assert result.warnings == ()
+
+
+async def test_typed_contacts_on_update_warn_that_the_type_was_dropped(talynce: Talynce) -> None:
+    target = next(c for c in talynce.org.ordered_candidates() if c.talent_pool_status != "masked")
+    patch = CandidatePatch(
+        emails=(Email("new.address@example.com", EmailType.PERSONAL),),
+        phones=(Phone("+91 90000 33333", PhoneType.HOME),),
+    )
+
+    result = await talynce.adapter.update_candidate(target.id, patch)
+
+    assert type_warnings(result.warnings) == TYPE_WARNINGS
+    assert talynce.org.candidates[target.id].email == "new.address@example.com"
+    plain = await talynce.adapter.update_candidate(
+        target.id, CandidatePatch(emails=(Email("plain.address@example.com"),))
+    )
+    assert plain.warnings == ()

@@ -57,7 +57,9 @@ from providers.model import (
     CandidatePatch,
     CandidateRecord,
     Compensation,
+    Contact,
     Email,
+    EmailType,
     JobRecord,
     JobRef,
     JobStage,
@@ -84,6 +86,8 @@ JOB_STATUSES = {
     "draft": JobStatus.DRAFT,
     "archived": JobStatus.ARCHIVED,
 }
+# A contact of one of these types loses nothing at Talynce, which keeps no type (reads say None).
+UNTYPED = frozenset({None, EmailType.OTHER, PhoneType.OTHER})
 R = TypeVar("R", CandidateRecord, JobRecord)
 LAKH = 100_000
 MAX_FIGURE = 2**31 - 1  # GraphQL's Int is 32-bit; no CTC, tenure or notice period comes near
@@ -331,6 +335,18 @@ def _only_first(values: Sequence[Any], field: str, warnings: list[WriteWarning],
             )
         )
     return values[0].value if values else None
+
+
+def _untyped(values: Sequence[Contact[Any]], field: str, warnings: list[WriteWarning]) -> None:
+    """Talynce keeps no email or phone type: a type on the value it keeps is not saved."""
+    if values and values[0].type not in UNTYPED:
+        warnings.append(
+            WriteWarning(
+                f"Talynce keeps no type for {field}; the type was not saved",
+                "IGNORED_FIELD",
+                (field, "0", "type"),
+            )
+        )
 
 
 def check_account(account: AccountConfig) -> list[str]:
@@ -609,8 +625,10 @@ class TalynceAdapter:
             "full_name": full_name,
             "email": _only_first(draft.emails, "emails", warnings, "email"),
         }
+        _untyped(draft.emails, "emails", warnings)
         if draft.phones:
             body["phone_number"] = _only_first(draft.phones, "phones", warnings, "phone")
+            _untyped(draft.phones, "phones", warnings)
         if draft.locations:
             body["location"] = draft.locations[0]
             if len(draft.locations) > 1:
@@ -658,8 +676,10 @@ class TalynceAdapter:
             body["full_name"] = " ".join(part for part in (first, last) if part) or None
         if "emails" in given:
             body["email"] = _only_first(given["emails"] or (), "emails", warnings, "email")
+            _untyped(given["emails"] or (), "emails", warnings)
         if "phones" in given:
             body["phone_number"] = _only_first(given["phones"] or (), "phones", warnings, "phone")
+            _untyped(given["phones"] or (), "phones", warnings)
         if "locations" in given:
             body["location"] = (given["locations"] or (None,))[0]
         if "skills" in given:
