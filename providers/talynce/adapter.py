@@ -88,7 +88,7 @@ JOB_STATUSES = {
 }
 # A contact of one of these types loses nothing at Talynce, which keeps no type (reads say None).
 UNTYPED = frozenset({None, EmailType.OTHER, PhoneType.OTHER})
-R = TypeVar("R", CandidateRecord, JobRecord)
+R = TypeVar("R", CandidateRecord, JobRecord)  # what one scan maps rows to
 LAKH = 100_000
 MAX_FIGURE = 2**31 - 1  # GraphQL's Int is 32-bit; no CTC, tenure or notice period comes near
 
@@ -379,7 +379,8 @@ class TalynceAdapter:
         self.upstream = Upstream(account, client, sharing=sharing)
         self._headers = {"Authorization": f"Bearer {account.credentials['api_key']}"}
         pages = account.options.get("scan_pages", SCAN_PAGES)
-        self._scan_pages = pages if isinstance(pages, int) else SCAN_PAGES
+        pages = pages if isinstance(pages, int) else SCAN_PAGES
+        self._scan_pages = max(0, min(pages, MAX_SCAN_PAGES))  # the check refuses others
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
