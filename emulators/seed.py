@@ -24,6 +24,13 @@ PIPELINE_STATUSES: tuple[str, ...] = (
 """The default Talynce pipeline, in the casing the API stores and returns."""
 
 
+JOB_STATUSES: tuple[str, ...] = ("open", "closed", "draft", "archived")
+"""The job states the Talynce emulator uses (an assumption: the vendor documents none)."""
+
+_DEPARTMENTS = ("Engineering", "Data", "Platform", "Design", "Quality")
+_OFFICES = ("Bengaluru", "Hyderabad", "Pune", "Remote", "Singapore")
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """A job opening; jobs are read-only through the candidate API."""
@@ -32,6 +39,11 @@ class Job:
     title: str
     status: str
     created_at: datetime
+    updated_at: datetime | None = None
+    department: str | None = None
+    locations: tuple[str, ...] = ()
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -291,8 +303,28 @@ def _seed_jobs(rng: random.Random, anchor: datetime, count: int) -> list[Job]:
     rows = []
     for index, (title, offset) in enumerate(zip(chosen, offsets, strict=True)):
         status = "closed" if count > 2 and index == 0 else "open"
-        rows.append(Job(new_uuid(rng), title, status, anchor - timedelta(seconds=offset)))
+        rows.append(_job(new_uuid(rng), title, status, anchor - timedelta(seconds=offset), anchor))
     return rows
+
+
+def _job(job_id: str, title: str, status: str, created_at: datetime, anchor: datetime) -> Job:
+    """A job's descriptive fields come from a generator of its own (seeded by its id), so adding
+    them left every other seeded value, here and in the Greenhouse emulator, as it was."""
+    extras = random.Random(job_id)
+    age = int((anchor - created_at).total_seconds())
+    opened_at = created_at + timedelta(seconds=extras.randint(0, 3 * _DAY))
+    updated_at = created_at + timedelta(seconds=extras.randint(3 * _DAY, max(3 * _DAY, age - 1)))
+    return Job(
+        id=job_id,
+        title=title,
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+        department=extras.choice(_DEPARTMENTS),
+        locations=tuple(extras.sample(_OFFICES, extras.randint(1, 2))),
+        opened_at=opened_at,
+        closed_at=updated_at if status == "closed" else None,
+    )
 
 
 def _seed_candidate(

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["figure", "mappings", "strings", "text", "text_or_integer"]
+__all__ = ["figure", "instant", "mappings", "strings", "text", "text_or_integer"]
+
+MAX_INSTANT = 64  # characters; an ISO 8601 date-time with an offset needs about 35
 
 
 def text(raw: Mapping[str, Any], key: str) -> str | None:
@@ -52,3 +55,16 @@ def mappings(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     """The objects of a list (other items skipped)."""
     value = raw.get(key)
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def instant(value: object) -> datetime | None:
+    """An ISO 8601 date-time as a timezone-aware datetime (naive ones are taken as UTC), or None
+    for anything else. Filters the gateway applies itself (`updated_after` over a scan) compare
+    these: parsed here, the same way for every provider, never by the provider's own rules."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_INSTANT:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -61,6 +61,18 @@ APPLICATION_KEYS = {
     "created_at",
     "updated_at",
 }
+JOB_KEYS = {
+    "id",
+    "title",
+    "status",
+    "department",
+    "locations",
+    "pipeline_statuses",
+    "created_at",
+    "updated_at",
+    "opened_at",
+    "closed_at",
+}
 NEW_CANDIDATE: dict[str, Any] = {
     "full_name": "Jane Doe",
     "email": "jane.doe@example.com",
@@ -289,9 +301,37 @@ async def test_jobs_are_listed_with_paging(client: httpx.AsyncClient, acme: Taly
     ordered = sorted(acme.jobs, key=lambda j: (j.created_at, j.id))
     assert body["meta"] == {"total": 5, "limit": 2, "offset": 1}
     assert [j["id"] for j in body["data"]] == [j.id for j in ordered[1:3]]
-    assert set(body["data"][0]) == {"id", "title", "status", "created_at"}
+    assert set(body["data"][0]) == JOB_KEYS
+    assert body["data"][0]["pipeline_statuses"] == list(PIPELINE_STATUSES)
     limit_error = await client.get("/api/v1/jobs", params={"limit": 0}, headers=auth(acme))
     assert_error(limit_error, 400, "validation_error")
+
+
+async def test_jobs_search_matches_titles_and_one_job_reads_by_id(
+    client: httpx.AsyncClient, acme: TalynceOrg
+) -> None:
+    job = acme.jobs[2]
+    word = job.title.split(" ")[0].upper()
+    found = (await client.get("/api/v1/jobs", params={"search": word}, headers=auth(acme))).json()
+    expected = {j.id for j in acme.jobs if word.casefold() in j.title.casefold()}
+    assert {j["id"] for j in found["data"]} == expected and found["meta"]["total"] == len(expected)
+
+    one = (await client.get(f"/api/v1/jobs/{job.id}", headers=auth(acme))).json()["data"]
+    assert one["id"] == job.id and one["title"] == job.title and set(one) == JOB_KEYS
+    assert datetime.fromisoformat(one["updated_at"]) >= datetime.fromisoformat(one["created_at"])
+    missing = await client.get(
+        "/api/v1/jobs/00000000-0000-4000-8000-000000000000", headers=auth(acme)
+    )
+    assert_error(missing, 404, "not_found")
+
+
+async def test_jobs_are_rate_limited_like_every_route(
+    client: httpx.AsyncClient, acme: TalynceOrg
+) -> None:
+    acme.rate_limit = (1, 60)
+    assert (await client.get("/api/v1/jobs", headers=auth(acme))).status_code == 200
+    limited = await client.get(f"/api/v1/jobs/{acme.jobs[0].id}", headers=auth(acme))
+    assert_error(limited, 429, "rate_limit_exceeded")
 
 
 # --- single candidate ---------------------------------------------------------------------

@@ -210,6 +210,7 @@ class TalynceEmulator(RequestLog[RecordedRequest]):
                     PUT=_update_candidate,
                 ),
                 self._route("/api/v1/jobs", GET=_list_jobs),
+                self._route("/api/v1/jobs/{job_id}", GET=_get_job),
                 fault_admin_route(self.orgs.values),
                 self._route("/{path:path}"),
             ]
@@ -370,14 +371,40 @@ def _update_candidate(org: TalynceOrg, call: _Call) -> _Result:
 
 
 def _list_jobs(org: TalynceOrg, call: _Call) -> _Result:
+    """Jobs on the candidates list's conventions (`limit`, `offset`, `search` on the title):
+    the vendor names the resource but documents none of its parameters or fields."""
     limit, offset = _paging(call.query)
+    search = call.query.get("search", "").strip().casefold()
     rows = sorted(org.jobs, key=lambda j: (j.created_at, j.id))
+    if search:
+        rows = [j for j in rows if search in j.title.casefold()]
     return 200, {
-        "data": [
-            {"id": j.id, "title": j.title, "status": j.status, "created_at": _iso(j.created_at)}
-            for j in rows[offset : offset + limit]
-        ],
+        "data": [_job_json(org, j) for j in rows[offset : offset + limit]],
         "meta": {"total": len(rows), "limit": limit, "offset": offset},
+    }
+
+
+def _get_job(org: TalynceOrg, call: _Call) -> _Result:
+    job = org.job(call.path_params["job_id"])
+    if job is None:
+        raise ApiError(404, "not_found", "Job not found")
+    return 200, {"data": _job_json(org, job)}
+
+
+def _job_json(org: TalynceOrg, job: Job) -> dict[str, object]:
+    """A job with the org's pipeline statuses: an application's `status` is one of them, for
+    whichever job it is on (Talynce validates it against the org's settings)."""
+    return {
+        "id": job.id,
+        "title": job.title,
+        "status": job.status,
+        "department": job.department,
+        "locations": list(job.locations),
+        "pipeline_statuses": list(org.pipeline),
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at or job.created_at),
+        "opened_at": _iso(job.opened_at),
+        "closed_at": _iso(job.closed_at),
     }
 
 

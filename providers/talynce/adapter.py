@@ -2,13 +2,33 @@
 
 Talynce keeps one email, one phone and one location per candidate, full names only, and money as
 CTC in lakh per annum (LPA); this module is where those facts meet the normalized records.
+
+Jobs. Documented: a jobs resource exists (`/api/v1/jobs`, "push candidates, clients, and jobs"),
+application rows carry `job_id` (uuid), and an application's `status` must be one of the org's
+pipeline statuses. Assumed (the vendor documents neither parameters nor fields; the emulator
+follows the same assumptions): the list takes the candidates list's `limit` (1-100), `offset`
+and `search` (matched on `title`) in the same envelope; `GET /jobs/{id}` reads one job; a job has
+`id`, `title` (its name), `status` (open/closed/draft/archived; others become OTHER, the raw one
+is kept), `department`, `locations[]` (or one `location`), `created_at`, `updated_at`,
+`opened_at`, `closed_at`, and `pipeline_statuses[]`, the org pipeline its applications move
+through, read as the job's stages (a stage's id is the status name, the value an application's
+`stage` carries); a job without that list has stages None. No status filter is assumed: status
+is filtered here, over a bounded scan.
+
+Updated-since. Talynce documents no such filter for candidates or jobs, so `updated_after` (and
+a job status) is filtered here over at most `scan_pages` (option, default 5) pages of 100 per
+call, reported `filtered_locally`; a row without a readable `updated_at` is left out, never
+passed through unfiltered. The position is (offset of the page read, matching rows used), so
+paging resumes the scan and yields each matching row once. `scan_pages = 0` refuses such a
+listing (UNSUPPORTED_BY_PROVIDER).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from providers.base import (
     ALL_CAPABILITIES,
@@ -37,9 +57,13 @@ from providers.model import (
     CandidatePatch,
     CandidateRecord,
     Compensation,
+    Contact,
     Email,
+    EmailType,
     JobRecord,
     JobRef,
+    JobStage,
+    JobStatus,
     Phone,
     PhoneType,
     WriteResult,
@@ -48,11 +72,23 @@ from providers.model import (
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
-from providers.wire import figure, strings, text
+from providers.wire import figure, instant, strings, text
 
 __all__ = ["SPEC", "TalynceAdapter"]
 
 MAX_PAGE = 100
+SCAN_PAGES = 5  # pages of MAX_PAGE one call may read to filter locally (option `scan_pages`)
+MAX_SCAN_PAGES = 50
+OPTIONS = frozenset({"scan_pages"})
+JOB_STATUSES = {
+    "open": JobStatus.OPEN,
+    "closed": JobStatus.CLOSED,
+    "draft": JobStatus.DRAFT,
+    "archived": JobStatus.ARCHIVED,
+}
+# A contact of one of these types loses nothing at Talynce, which keeps no type (reads say None).
+UNTYPED = frozenset({None, EmailType.OTHER, PhoneType.OTHER})
+R = TypeVar("R", CandidateRecord, JobRecord)  # what one scan maps rows to
 LAKH = 100_000
 MAX_FIGURE = 2**31 - 1  # GraphQL's Int is 32-bit; no CTC, tenure or notice period comes near
 
@@ -217,6 +253,44 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     )
 
 
+def job_status(raw: str | None) -> JobStatus:
+    return JOB_STATUSES.get((raw or "").strip().lower(), JobStatus.OTHER)
+
+
+def job_record(raw: Any) -> JobRecord | None:
+    """Maps one wire job (fields assumed, see the module's docstring); None without an id."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+        return None
+    status = text(raw, "status")
+    offices = strings(raw, "locations") or tuple(v for v in [text(raw, "location")] if v)
+    pipeline = raw.get("pipeline_statuses")
+    stages = None
+    if isinstance(pipeline, list):
+        names = [name for name in pipeline if isinstance(name, str) and name]
+        stages = tuple(JobStage(remote_id=name, name=name, order=n) for n, name in enumerate(names))
+    return JobRecord(
+        remote_id=str(raw["id"]),
+        name=text(raw, "title"),
+        status=job_status(status),
+        raw_status=status,
+        departments=tuple(v for v in [text(raw, "department")] if v),
+        offices=offices,
+        created_at=text(raw, "created_at"),
+        updated_at=text(raw, "updated_at"),
+        opened_at=text(raw, "opened_at"),
+        closed_at=text(raw, "closed_at"),
+        stages=stages,
+        remote_data=dict(raw),
+    )
+
+
+def updated_after(value: str | None, after: datetime) -> bool:
+    """Whether a row's `updated_at` is strictly after `after`; an unreadable one is not."""
+    moment = instant(value)
+    bound = after if after.tzinfo is not None else after.replace(tzinfo=UTC)
+    return moment is not None and moment > bound
+
+
 def _applications(raw: Any, candidate_id: str) -> tuple[ApplicationRecord, ...] | None:
     """A candidate's `applications[]`; None when the answer carried no list at all."""
     if not isinstance(raw, list):
@@ -263,6 +337,30 @@ def _only_first(values: Sequence[Any], field: str, warnings: list[WriteWarning],
     return values[0].value if values else None
 
 
+def _untyped(values: Sequence[Contact[Any]], field: str, warnings: list[WriteWarning]) -> None:
+    """Talynce keeps no email or phone type: a type on the value it keeps is not saved."""
+    if values and values[0].type not in UNTYPED:
+        warnings.append(
+            WriteWarning(
+                f"Talynce keeps no type for {field}; the type was not saved",
+                "IGNORED_FIELD",
+                (field, "0", "type"),
+            )
+        )
+
+
+def check_account(account: AccountConfig) -> list[str]:
+    """What is wrong in a Talynce account's settings, worded for the operator."""
+    problems = [] if account.credentials.get("api_key") else ["api_key_env is required"]
+    unknown = sorted(set(account.options) - OPTIONS)
+    if unknown:
+        problems.append(f"unknown options {unknown} (known: {sorted(OPTIONS)})")
+    pages = account.options.get("scan_pages", SCAN_PAGES)
+    if not isinstance(pages, int) or isinstance(pages, bool) or not 0 <= pages <= MAX_SCAN_PAGES:
+        problems.append(f"options.scan_pages must be an integer from 0 to {MAX_SCAN_PAGES}")
+    return problems
+
+
 def _ignored(field: str, warnings: list[WriteWarning]) -> None:
     warnings.append(
         WriteWarning(
@@ -280,6 +378,9 @@ class TalynceAdapter:
     ) -> None:
         self.upstream = Upstream(account, client, sharing=sharing)
         self._headers = {"Authorization": f"Bearer {account.credentials['api_key']}"}
+        pages = account.options.get("scan_pages", SCAN_PAGES)
+        pages = pages if isinstance(pages, int) else SCAN_PAGES
+        self._scan_pages = max(0, min(pages, MAX_SCAN_PAGES))  # the check refuses others
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
@@ -341,17 +442,107 @@ class TalynceAdapter:
             raise self.upstream.bad_response("a candidate without an id")
         return record
 
+    def _job(self, raw: Any) -> JobRecord:
+        record = job_record(raw)
+        if record is None:
+            raise self.upstream.bad_response("a job without an id")
+        return record
+
+    async def _rows(
+        self, resource: str, params: Mapping[str, str | int | None]
+    ) -> tuple[list[Any], int | None]:
+        """One page of a listing as sent: its rows and `meta.total` (None when absent)."""
+        try:
+            _, body = await self._call("GET", resource, params=params)
+        except NotFound:
+            raise self.upstream.bad_response(
+                f"404 for its {resource} list (check base_url)"
+            ) from None
+        rows, meta = body["data"], body.get("meta")
+        if not isinstance(rows, list):
+            raise self.upstream.bad_response("a list that is not an array")
+        total = meta.get("total") if isinstance(meta, Mapping) else None
+        total = total if isinstance(total, int) and not isinstance(total, bool) else None
+        return rows, total
+
+    async def _scan(
+        self,
+        resource: str,
+        params: Mapping[str, str | int | None],
+        position: Position,
+        mapper: Callable[[Any], R],
+        keep: Callable[[R], bool],
+    ) -> tuple[tuple[R, ...], Position, str | None]:
+        """Rows kept by a filter Talynce cannot apply, read from at most `scan_pages` pages.
+
+        Every page read is the MAX_PAGE rows at an offset, so reading it again from a position
+        (that offset, kept rows already used) skips exactly the rows handed out before.
+        """
+        if self._scan_pages == 0:
+            raise UnsupportedByProvider(
+                f"account {self.upstream.account.id!r} (talynce) cannot filter {resource} by "
+                "this; scanning is switched off for it (scan_pages = 0)",
+                **self._context(),
+            )
+        offset, skip = int(position.token or 0), position.skip
+        for _ in range(self._scan_pages):
+            rows, total = await self._rows(
+                resource, {**params, "limit": MAX_PAGE, "offset": offset}
+            )
+            rows = rows[:MAX_PAGE]  # more were not asked for
+            end = offset + len(rows)
+            more = bool(rows) and (end < total if total is not None else len(rows) >= MAX_PAGE)
+            kept = tuple(record for record in map(mapper, rows) if keep(record))[skip:]
+            if kept or not more:
+                return kept, Position(str(offset), skip), str(end) if more else None
+            offset, skip = end, 0
+        return (), Position(str(offset)), str(offset)
+
     async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Talynce yet",
-            **self._context(),
-        )
+        """`GET /jobs`, offset pages; `search` pushed down, status and `updated_after` scanned."""
+        params: dict[str, str | int | None] = {"search": query.search}
+        if query.status is not None or query.updated_after is not None:
+
+            def keep(job: JobRecord) -> bool:
+                if query.status is not None and job.status != query.status:
+                    return False
+                after = query.updated_after
+                return after is None or updated_after(job.updated_at, after)
+
+            records, start, following = await self._scan("jobs", params, position, self._job, keep)
+            return JobPage(records, start, following, filtered_locally=True)
+        offset = int(position.token or 0) + position.skip
+        limit = max(1, min(limit, MAX_PAGE))
+        rows, total = await self._rows("jobs", {**params, "limit": limit, "offset": offset})
+        jobs = tuple(self._job(row) for row in rows[:limit])  # more were not asked for
+        end = offset + len(jobs)
+        more = bool(jobs) and (end < total if total is not None else len(jobs) >= limit)
+        return JobPage(jobs, Position(str(offset)), str(end) if more else None, total)
+
+    async def _get_job(self, remote_id: str) -> JobRecord | None:
+        try:
+            _, body = await self._call("GET", path("jobs", remote_id))
+        except NotFound:
+            return None
+        return self._job(body["data"])
 
     async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Talynce yet",
-            **self._context(),
+        """One `GET /jobs/{id}` per id, concurrently under the account's cap (no batch read is
+        documented); an id Talynce does not know is left out."""
+        found = await asyncio.gather(*(self._get_job(i) for i in dict.fromkeys(remote_ids)))
+        return [record for record in found if record is not None]
+
+    async def _candidates_updated_after(
+        self, params: Mapping[str, str | int | None], position: Position, after: datetime
+    ) -> CandidatePage:
+        records, start, following = await self._scan(
+            "candidates",
+            params,
+            position,
+            self._record,
+            lambda record: updated_after(record.updated_at, after),
         )
+        return CandidatePage(records, start, following, filtered_locally=True)
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int
@@ -364,6 +555,8 @@ class TalynceAdapter:
             "limit": limit,
             "offset": offset,
         }
+        if query.updated_after is not None:
+            return await self._candidates_updated_after(params, position, query.updated_after)
         try:
             _, body = await self._call("GET", "candidates", params=params)
         except NotFound:
@@ -433,8 +626,10 @@ class TalynceAdapter:
             "full_name": full_name,
             "email": _only_first(draft.emails, "emails", warnings, "email"),
         }
+        _untyped(draft.emails, "emails", warnings)
         if draft.phones:
             body["phone_number"] = _only_first(draft.phones, "phones", warnings, "phone")
+            _untyped(draft.phones, "phones", warnings)
         if draft.locations:
             body["location"] = draft.locations[0]
             if len(draft.locations) > 1:
@@ -482,8 +677,10 @@ class TalynceAdapter:
             body["full_name"] = " ".join(part for part in (first, last) if part) or None
         if "emails" in given:
             body["email"] = _only_first(given["emails"] or (), "emails", warnings, "email")
+            _untyped(given["emails"] or (), "emails", warnings)
         if "phones" in given:
             body["phone_number"] = _only_first(given["phones"] or (), "phones", warnings, "phone")
+            _untyped(given["phones"] or (), "phones", warnings)
         if "locations" in given:
             body["location"] = (given["locations"] or (None,))[0]
         if "skills" in given:
@@ -530,7 +727,7 @@ SPEC = ProviderSpec(
     capabilities=TalynceAdapter.capabilities,
     build=TalynceAdapter,
     credentials=("api_key",),
-    check=lambda account: [] if account.credentials.get("api_key") else ["api_key_env is required"],
+    check=check_account,
     default_base_url="https://talynce.com/api/v1",
     rate_limit=None,  # Talynce publishes no number: its 429s and their Retry-After govern
 )
