@@ -258,6 +258,14 @@ class Candidate(Node):
     custom_fields: JSON | None = strawberry.field(
         description="Provider-specific fields with no normalized home, as the provider named them."
     )
+    ats_remote_id: str | None = strawberry.field(
+        description=(
+            "For aggregators like Merge, the candidate's id in the ATS behind it; null elsewhere."
+        )
+    )
+    remote_was_deleted: bool = strawberry.field(
+        description="True when the provider reports the record deleted at its source."
+    )
     found: strawberry.Private[FoundCandidate]
 
     @classmethod
@@ -294,6 +302,8 @@ class Candidate(Node):
             created_at=r.created_at,
             updated_at=r.updated_at,
             custom_fields=cast(JSON | None, r.custom_fields),
+            ats_remote_id=r.ats_remote_id,
+            remote_was_deleted=r.remote_was_deleted,
             found=found,
         )
 

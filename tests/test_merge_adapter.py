@@ -66,7 +66,10 @@ async def test_first_page_asks_for_the_limit_and_maps_candidates(merge: MergeSer
     assert [e.value for e in first.emails] == [e["value"] for e in stored.email_addresses]
     assert first.applications is None
     assert first.remote_data["id"] == stored.id
-    assert first.custom_fields is not None and first.custom_fields["remote_id"] == stored.remote_id
+    # The ATS's own id and the deletion flag are typed fields, not custom fields.
+    assert (first.ats_remote_id, first.remote_was_deleted) == (stored.remote_id, False)
+    assert first.custom_fields is not None
+    assert not {"remote_id", "remote_was_deleted"} & first.custom_fields.keys()
 
 
 async def test_resuming_mid_page_refetches_the_page_and_drops_used_rows(merge: MergeServer) -> None:
@@ -286,7 +289,12 @@ async def test_create_wraps_the_model_and_maps_enums_out(merge: MergeServer) -> 
     assert result.created is True
     assert result.record.remote_id in linked.candidates
     assert result.record.urls[0].type is UrlType.OTHER
-    assert [(w.code, w.field) for w in result.warnings] == [("IGNORED_FIELD", ("skills",))]
+    # The resume link went out as Merge's nearest url type, and the client is told so.
+    assert [(w.code, w.field) for w in result.warnings] == [
+        ("IGNORED_FIELD", ("skills",)),
+        ("ADJUSTED_FIELD", ("urls", "0", "type")),
+    ]
+    assert result.warnings[1].message == "Merge has no url type RESUME; it was sent as OTHER"
 
 
 async def test_create_reports_merge_warnings_with_input_paths(merge: MergeServer) -> None:

@@ -133,7 +133,8 @@ def test_accounts_show_merge_with_its_capabilities(shared: MixedStack) -> None:
         ("merge-hooli", "MERGE"),
     ]
     assert set(accounts[1]["capabilities"]) == {
-        "LIST", "SEARCH", "FILTER_JOB", "GET_MANY", "APPLICATIONS", "CREATE", "UPDATE"
+        "LIST", "SEARCH", "FILTER_JOB", "GET_MANY", "APPLICATIONS", "CREATE", "UPDATE", "JOBS",
+        "FILTER_UPDATED",
     }  # fmt: skip
 
 
@@ -206,6 +207,21 @@ def test_candidate_by_id_reads_merge_once(shared: MixedStack) -> None:
         "fullName": f"{someone.first_name} {someone.last_name}",
     }
     assert [c.route for c in shared.merge.emulator.requests[before:]] == ["/candidates/{id}"]
+
+
+def test_a_deleted_merge_candidate_read_by_id_says_so_in_typed_fields(fresh: MixedStack) -> None:
+    linked = fresh.merge.accounts["hooli"]
+    gone, kept = linked.ordered_candidates()[1:3]
+    gone.remote_was_deleted = True
+    query = "query($id: ID!) { candidate(id: $id) { atsRemoteId remoteWasDeleted customFields } }"
+    read = fresh.graphql(query, id=encode_id("Candidate", "merge-hooli", gone.id))["candidate"]
+    other = fresh.graphql(query, id=encode_id("Candidate", "merge-hooli", kept.id))["candidate"]
+    talynce = next(iter(fresh.orgs["acme"].candidates))
+    elsewhere = fresh.graphql(query, id=encode_id("Candidate", "acme", talynce))["candidate"]
+    assert (read["atsRemoteId"], read["remoteWasDeleted"]) == (gone.remote_id, True)
+    assert (other["atsRemoteId"], other["remoteWasDeleted"]) == (kept.remote_id, False)
+    assert not {"remote_id", "remote_was_deleted"} & set(read["customFields"] or {})
+    assert (elsewhere["atsRemoteId"], elsewhere["remoteWasDeleted"]) == (None, False)
 
 
 def test_create_reports_merge_warnings_with_input_paths(fresh: MixedStack) -> None:

@@ -93,7 +93,8 @@ def test_the_seed_example_parses_errors_warnings_model_and_logs() -> None:
     assert record.urls == (Url("http://alturl.com/p749b", UrlType.BLOG, "BLOG"),)
     assert record.locations == ("San Francisco", "New York", "Miami")
     assert record.created_at == "2021-10-15T00:00:00Z"
-    assert record.custom_fields is not None and record.custom_fields["remote_id"] == "21198"
+    assert (record.ats_remote_id, record.remote_was_deleted) == ("21198", False)
+    assert record.custom_fields is not None and "remote_id" not in record.custom_fields
     logs = wire.debug_logs(body["logs"])
     assert len(logs) == 2 and all("harvest.greenhouse.io" not in w.message for w in logs)
 

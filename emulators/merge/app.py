@@ -21,7 +21,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import uvicorn
@@ -41,8 +41,10 @@ from emulators.faults import (
     repeat_first_row,
 )
 from emulators.merge.seed import (
+    ANCHOR,
     Application,
     Candidate,
+    Group,
     Job,
     Offer,
     Stage,
@@ -124,6 +126,8 @@ class LinkedAccount:
     faults: FaultProfile = field(default_factory=FaultProfile)
     seed: int = 0
     remote_users: list[str] = field(default_factory=list)
+    departments: dict[str, Group] = field(default_factory=dict)
+    offices: dict[str, Group] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
     stages: dict[str, Stage] = field(default_factory=dict)
     candidates: dict[str, Candidate] = field(default_factory=dict)
@@ -157,6 +161,8 @@ class LinkedAccount:
             account_token=account_token,
             seed=seed,
             remote_users=list(data.remote_users),
+            departments={d.id: d for d in data.departments},
+            offices={o.id: o for o in data.offices},
             jobs={j.id: j for j in data.jobs},
             stages={s.id: s for s in data.stages},
             candidates={c.id: c for c in data.candidates},
@@ -215,6 +221,9 @@ class MergeEmulator(RequestLog[RecordedRequest]):
                 self._route("/candidates/meta/post", GET=_candidate_meta),
                 self._route("/candidates/{id}", GET=_get_candidate, PATCH=_update_candidate),
                 self._route("/applications", GET=_list_applications),
+                self._route("/jobs", GET=_list_jobs),
+                self._route("/jobs/{id}", GET=_get_job),
+                self._route("/job-interview-stages", GET=_list_stages),
                 fault_admin_route(self.accounts.values),
                 self._route("/{path:path}"),
             ]
@@ -378,9 +387,31 @@ def _paginate(
 # --- reads -------------------------------------------------------------------------------------
 
 
+def _modified_after(query: Mapping[str, str]) -> datetime | None:
+    """`modified_after`, read as Merge's Django filters read a datetime (400 when unreadable)."""
+    raw = query.get("modified_after")
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise ApiError(400, {"modified_after": ["Enter a valid date/time."]}) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _current(rows: list[Any], query: Mapping[str, str], changed: Callable[[Any], datetime]) -> Any:
+    """Rows not deleted at the source (unless `include_deleted_data`), changed at or after
+    `modified_after`: Merge does not say whether its bound is inclusive, and the emulator takes
+    the reading that makes a client check it."""
+    if query.get("include_deleted_data", "").lower() != "true":
+        rows = [row for row in rows if not row.remote_was_deleted]
+    after = _modified_after(query)
+    return rows if after is None else [row for row in rows if changed(row) >= after]
+
+
 def _list_candidates(account: LinkedAccount, call: _Call) -> _Result:
-    rows = account.ordered_candidates()
     query = call.query
+    rows = _current(account.ordered_candidates(), query, lambda c: c.modified_at)
     wanted = {e.strip().casefold() for e in query.get("email_addresses", "").split(",")} - {""}
     if wanted:
         rows = [
@@ -406,6 +437,32 @@ def _list_applications(account: LinkedAccount, call: _Call) -> _Result:
             rows = [a for a in rows if getattr(a, attribute) == call.query[name]]
     keys = [(a.created_at, a.id) for a in rows]
     return _paginate(rows, keys, call.query, lambda a: _application_json(account, a, call))
+
+
+def _list_jobs(account: LinkedAccount, call: _Call) -> _Result:
+    ordered = sorted(account.jobs.values(), key=lambda j: (j.created_at, j.id))
+    rows = _current(ordered, call.query, lambda j: j.changed_at)
+    for name in ("status", "remote_id"):
+        if name in call.query:
+            rows = [j for j in rows if getattr(j, name) == call.query[name]]
+    keys = [(j.created_at, j.id) for j in rows]
+    return _paginate(rows, keys, call.query, lambda j: _job_json(j, account, call))
+
+
+def _get_job(account: LinkedAccount, call: _Call) -> _Result:
+    job = account.jobs.get(call.path_params["id"])
+    if job is None:
+        raise ApiError(404, {"detail": "Not found."})
+    return 200, _job_json(job, account, call)
+
+
+def _list_stages(account: LinkedAccount, call: _Call) -> _Result:
+    """Stages in the order they were seeded (each job's pipeline order), keyed by that place."""
+    placed = [(ANCHOR + timedelta(seconds=n), s) for n, s in enumerate(account.stages.values())]
+    if "job_id" in call.query:
+        placed = [(at, s) for at, s in placed if s.job_id == call.query["job_id"]]
+    keys = [(at, s.id) for at, s in placed]
+    return _paginate([s for _, s in placed], keys, call.query, _stage_json)
 
 
 def _candidate_meta(account: LinkedAccount, call: _Call) -> _Result:
@@ -474,7 +531,7 @@ def _candidate_json(account: LinkedAccount, c: Candidate, call: _Call) -> dict[s
         "tags": list(c.tags),
         "applications": applications,
         "attachments": list(c.attachments),
-        "remote_was_deleted": False,
+        "remote_was_deleted": c.remote_was_deleted,
         "field_mappings": _FIELD_MAPPINGS,
         "remote_data": _remote_data(
             call, f"/candidates/{c.remote_id}", {"first_name": c.first_name, "id": c.remote_id}
@@ -490,7 +547,7 @@ def _application_json(account: LinkedAccount, a: Application, call: _Call) -> di
         candidate = _candidate_json(account, owner, _Call({}, call.query, None))
     job: object = a.job_id
     if "job" in expand and a.job_id in account.jobs:
-        job = _job_json(account.jobs[a.job_id])
+        job = _job_json(account.jobs[a.job_id], account, _Call({}, {}, None))
     stage: object = a.stage_id
     if "current_stage" in expand and a.stage_id in account.stages:
         stage = _stage_json(account.stages[a.stage_id])
@@ -518,13 +575,30 @@ def _application_json(account: LinkedAccount, a: Application, call: _Call) -> di
     }
 
 
-def _job_json(job: Job) -> dict[str, object]:
+def _groups(ids: Sequence[str], known: Mapping[str, Group], expand: bool) -> list[object]:
+    if not expand:
+        return list(ids)
+    return [
+        {"id": g.id, "remote_id": g.remote_id, "name": g.name, "remote_data": None,
+         "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS}
+        for g in (known[i] for i in ids if i in known)
+    ]  # fmt: skip
+
+
+def _job_json(job: Job, account: LinkedAccount, call: _Call) -> dict[str, object]:
+    """A Job as the current API sends it (its `created_at`/`modified_at` are Merge's own)."""
+    expand = call.expand()
     return {
-        "id": job.id, "remote_id": job.remote_id, "name": job.name, "code": None,
-        "status": "OPEN", "job_posting_urls": [], "remote_created_at": _iso(job.created_at),
-        "remote_updated_at": _iso(job.created_at), "confidential": False, "departments": [],
-        "offices": [], "hiring_managers": [], "recruiters": [], "remote_data": None,
-        "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS,
+        "id": job.id, "remote_id": job.remote_id, "created_at": _iso(job.created_at),
+        "modified_at": _iso(job.changed_at), "name": job.name, "description": None,
+        "code": None, "status": job.status, "job_posting_urls": [],
+        "remote_created_at": _iso(job.created_at), "remote_updated_at": _iso(job.changed_at),
+        "confidential": False,
+        "departments": _groups(job.department_ids, account.departments, "departments" in expand),
+        "offices": _groups(job.office_ids, account.offices, "offices" in expand),
+        "hiring_managers": [], "recruiters": [],
+        "remote_data": _remote_data(call, f"/jobs/{job.remote_id}", {"id": job.remote_id}),
+        "remote_was_deleted": job.remote_was_deleted, "field_mappings": _FIELD_MAPPINGS,
     }  # fmt: skip
 
 

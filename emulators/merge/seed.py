@@ -15,6 +15,7 @@ __all__ = [
     "ANCHOR",
     "Application",
     "Candidate",
+    "Group",
     "Job",
     "Offer",
     "SeededLinkedAccount",
@@ -39,6 +40,9 @@ _TITLES = ("Software Engineer", "Data Analyst", "Product Designer", "Engineering
 _CITIES = ("San Francisco", "New York", "Berlin", "Lisbon", "Toronto", "Remote")
 _TAGS = ("High-Priority", "Referral", "Silver Medalist", "Relocation", "Returning")
 _JOBS = ("Backend Engineer", "Data Scientist", "Product Designer", "Site Reliability Engineer")
+_JOB_STATUSES = ("OPEN", "OPEN", "CLOSED", "DRAFT", "ARCHIVED", "PENDING", None)
+_DEPARTMENTS = ("Engineering", "Data", "Design", "Operations")
+_OFFICES = ("San Francisco", "Berlin", "Remote")
 _STAGES = ("Application Review", "Phone Screen", "Onsite", "Offer")
 _SOURCES = ("Referral", "LinkedIn", "Careers Page", "Campus recruiting event", None)
 _PHONE_TYPES = ("MOBILE", "WORK", "HOME", "SKYPE", "OTHER", None)
@@ -50,11 +54,29 @@ def new_id(rng: random.Random) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """A Department or an Office: Merge's two shapes differ only in an office's location."""
+
+    id: str
+    remote_id: str
+    name: str
+
+
+@dataclass(slots=True)
 class Job:
     id: str
     remote_id: str
     name: str
     created_at: datetime
+    modified_at: datetime | None = None
+    status: str | None = "OPEN"
+    department_ids: tuple[str, ...] = ()
+    office_ids: tuple[str, ...] = ()
+    remote_was_deleted: bool = False
+
+    @property
+    def changed_at(self) -> datetime:
+        return self.modified_at or self.created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +134,14 @@ class Candidate:
     urls: list[dict[str, object]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    remote_was_deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SeededLinkedAccount:
     remote_users: tuple[str, ...]
+    departments: tuple[Group, ...]
+    offices: tuple[Group, ...]
     jobs: tuple[Job, ...]
     stages: tuple[Stage, ...]
     candidates: tuple[Candidate, ...]
@@ -133,10 +158,9 @@ def seed_linked_account(
     a signed offer, so every derived application status appears.
     """
     users = (new_id(rng), new_id(rng))
-    job_rows = tuple(
-        Job(new_id(rng), str(4000 + n), _JOBS[n % len(_JOBS)], ANCHOR - timedelta(days=300 - n))
-        for n in range(jobs)
-    )
+    departments = _groups(email_domain, "department", 3000, _DEPARTMENTS)
+    offices = _groups(email_domain, "office", 3500, _OFFICES)
+    job_rows = tuple(_job(new_id(rng), n, departments, offices) for n in range(jobs))
     stages = tuple(
         Stage(new_id(rng), str(7000 + n * 10 + s), name, job.id)
         for n, job in enumerate(job_rows)
@@ -152,7 +176,38 @@ def seed_linked_account(
             job_stages = [s for s in stages if s.job_id == job.id]
             applications.append(_application(rng, person, job, job_stages, offers))
     return SeededLinkedAccount(
-        users, job_rows, stages, tuple(people), tuple(applications), tuple(offers)
+        users,
+        departments,
+        offices,
+        job_rows,
+        stages,
+        tuple(people),
+        tuple(applications),
+        tuple(offers),
+    )
+
+
+def _groups(domain: str, kind: str, first: int, names: tuple[str, ...]) -> tuple[Group, ...]:
+    """Ids drawn from the account's domain, not its random stream, so adding them left every
+    other seeded row as it was."""
+    return tuple(
+        Group(str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{kind}-{n}.{domain}")), str(first + n), name)
+        for n, name in enumerate(names)
+    )
+
+
+def _job(job_id: str, n: int, departments: tuple[Group, ...], offices: tuple[Group, ...]) -> Job:
+    """Job `n`: statuses, groups and update times cycle by `n` (no random draws, as above)."""
+    created = ANCHOR - timedelta(days=300 - n)
+    return Job(
+        id=job_id,
+        remote_id=str(4000 + n),
+        name=_JOBS[n % len(_JOBS)] + (f" {n // len(_JOBS) + 1}" if n >= len(_JOBS) else ""),
+        created_at=created,
+        modified_at=created + timedelta(days=10 + (n * 37) % 250, minutes=n),
+        status=_JOB_STATUSES[n % len(_JOB_STATUSES)],
+        department_ids=(departments[n % len(departments)].id,),
+        office_ids=tuple(o.id for o in offices[: 1 + n % 2]),
     )
 
 

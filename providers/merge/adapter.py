@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from providers.base import (
@@ -40,6 +41,8 @@ from providers.model import (
     CandidatePatch,
     CandidateRecord,
     JobRecord,
+    JobStage,
+    JobStatus,
     WriteResult,
     WriteWarning,
 )
@@ -71,6 +74,9 @@ SCAN_PAGES = 5
 MAX_APPLICATION_PAGES = 10  # more is UPSTREAM_BAD_RESPONSE: no candidate has 1000 applications
 # Expanding applications' offers and stage lets one call derive status and name the stage.
 APPLICATION_EXPAND = "current_stage,job,offers"
+# Departments and offices expanded, so a job names them without a call per id (current API).
+JOB_EXPAND = "departments,offices"
+MAX_STAGE_PAGES = 5  # more is UPSTREAM_BAD_RESPONSE: no job has 500 interview stages
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 READS = (
     Capability.LIST,
@@ -78,6 +84,8 @@ READS = (
     Capability.FILTER_JOB,
     Capability.GET_MANY,
     Capability.APPLICATIONS,
+    Capability.JOBS,
+    Capability.FILTER_UPDATED,
 )
 
 
@@ -87,6 +95,11 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _instant(moment: datetime | None) -> str | None:
+    """A query's instant as Merge's filters take it: ISO 8601 in UTC."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def _flag(options: Mapping[str, object], name: str) -> bool:
@@ -148,6 +161,16 @@ class MergeAdapter:
     - applications: one `GET /applications?candidate_id=…` per candidate (a second only past
       100 applications), concurrently under the cap, with offers and stage expanded; more
       than `MAX_APPLICATION_PAGES` pages is UPSTREAM_BAD_RESPONSE.
+
+    - jobs: one `GET /jobs` per page (departments and offices expanded), `status` and
+      `modified_after` pushed down; a name search, or status OTHER (Merge's PENDING or none),
+      scans at most `search_scan_pages` pages here. Listed jobs carry no stages (None): Merge
+      lists stages one job at a time, so a page of 100 jobs would cost 100 more calls.
+    - jobs by ids: one `GET /jobs/{id}` plus one `GET /job-interview-stages?job_id=…` per id,
+      concurrently under the cap.
+    - updated_after: Merge's `modified_after` (its own copy's last change, never before the
+      ATS's), the boundary re-checked here as Merge does not say it is exclusive; on the job
+      filter it would filter applications, so the candidates are filtered here.
 
     A page maps at most the rows it asked for; an empty page, or a cursor already followed,
     ends a listing whatever `next` says.
@@ -246,11 +269,14 @@ class MergeAdapter:
     ) -> tuple[list[CandidateRecord], str | None]:
         """One upstream page of candidates, in Merge's order, with the cursor after it."""
         params = {**self._read_params(), "cursor": token, "page_size": size}
+        after = query.updated_after
         if query.job_remote_id is not None:
             params.update(job_id=query.job_remote_id, expand="candidate")
             body = await self._call("GET", "applications", params=params, listing=True)
             rows, following = self._results(body, size, token)
             owners = [row.get("candidate") if isinstance(row, Mapping) else None for row in rows]
+            if after is not None:
+                owners = [row for row in owners if wire.modified_after(row, after)]
             unique: dict[str, CandidateRecord] = {}
             for record in map(wire.candidate_record, owners):
                 if record is not None:
@@ -258,8 +284,11 @@ class MergeAdapter:
             return list(unique.values()), following
         if query.search is not None and EMAIL.match(query.search):
             params["email_addresses"] = query.search
+        params["modified_after"] = _instant(after)
         body = await self._call("GET", "candidates", params=params, listing=True)
         rows, following = self._results(body, size, token)
+        if after is not None:
+            rows = [row for row in rows if wire.modified_after(row, after)]
         return [self._record(row) for row in rows], following
 
     def _local_filter(self, query: CandidateQuery) -> str | None:
@@ -270,17 +299,104 @@ class MergeAdapter:
             return None
         return query.search
 
-    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Merge yet",
-            **self._context(),
+    def _job(self, raw: Any, stages: tuple[JobStage, ...] | None = None) -> JobRecord:
+        record = wire.job_record(raw, stages)
+        if record is None:
+            raise self.upstream.bad_response("a job without an id")
+        return record
+
+    async def _job_page(
+        self, query: JobQuery, token: str | None, size: int
+    ) -> tuple[list[JobRecord], str | None]:
+        """One upstream page of jobs, in Merge's order, with what Merge can filter pushed down."""
+        status = None if query.status in (None, JobStatus.OTHER) else str(query.status)
+        params = {
+            **self._read_params(),
+            "cursor": token,
+            "page_size": size,
+            "expand": JOB_EXPAND,
+            "status": status,
+            "modified_after": _instant(query.updated_after),
+        }
+        body = await self._call("GET", "jobs", params=params, listing=True)
+        rows, following = self._results(body, size, token)
+        after = query.updated_after
+        if after is not None:
+            rows = [row for row in rows if wire.modified_after(row, after)]
+        return [self._job(row) for row in rows], following
+
+    def _job_filter(self, query: JobQuery) -> Callable[[JobRecord], bool] | None:
+        """What Merge cannot filter jobs by: a name, and status OTHER (PENDING, or none)."""
+        needle = query.search.casefold() if query.search else None
+        other = query.status is JobStatus.OTHER
+        if needle is None and not other:
+            return None
+        return lambda job: (
+            (not other or job.status is JobStatus.OTHER)
+            and (needle is None or needle in (job.name or "").casefold())
         )
 
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        """Paged like candidates: a page resumes `position.skip` rows into the Merge page at
+        `position.token`, and a locally filtered listing scans whole pages, at most
+        `search_scan_pages` per call."""
+        keep = self._job_filter(query)
+        if keep is not None and self._scan_pages == 0:
+            raise UnsupportedByProvider(
+                f"account {self.upstream.account.id!r} (merge) cannot filter jobs by name or by "
+                "status OTHER: scanning is switched off for it",
+                **self._context(),
+            )
+        token, skip = position.token, position.skip
+        followed = {token}
+        for _ in range(self._scan_pages if keep is not None else 1):
+            size = MAX_PAGE if keep is not None else min(MAX_PAGE, skip + max(1, limit))
+            rows, following = await self._job_page(query, token, size)
+            following = None if following in followed else following
+            if keep is not None:
+                rows = [row for row in rows if keep(row)]
+            records = tuple(rows[skip:])
+            if records or following is None or keep is None:
+                return JobPage(
+                    records, Position(token, skip), following, filtered_locally=keep is not None
+                )
+            followed.add(following)
+            token, skip = following, 0
+        return JobPage((), Position(token, 0), token, filtered_locally=True)
+
+    async def _stages(self, job_id: str) -> tuple[JobStage, ...]:
+        found: list[JobStage] = []
+        token: str | None = None
+        followed: set[str] = set()
+        for _ in range(MAX_STAGE_PAGES):
+            params: dict[str, str | int | None] = {
+                "job_id": job_id,
+                "page_size": MAX_PAGE,
+                "cursor": token,
+            }
+            body = await self._call("GET", "job-interview-stages", params=params, listing=True)
+            rows, token = self._results(body, MAX_PAGE, token)
+            stages = [wire.stage_record(row, len(found) + n) for n, row in enumerate(rows)]
+            found.extend(stage for stage in stages if stage is not None)
+            if token is None or token in followed:
+                return tuple(found)
+            followed.add(token)
+        raise self.upstream.bad_response(f"more than {MAX_STAGE_PAGES} pages of stages for a job")
+
+    async def _get_job(self, remote_id: str) -> JobRecord | None:
+        if not _is_uuid(remote_id):
+            return None
+        params = {**self._read_params(), "expand": JOB_EXPAND}
+        try:
+            body = await self._call("GET", path("jobs", remote_id), params=params)
+        except NotFound:
+            return None
+        return self._job(body, await self._stages(remote_id))
+
     async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
-        raise UnsupportedByProvider(
-            f"account {self.upstream.account.id!r}: jobs are not read from Merge yet",
-            **self._context(),
-        )
+        """One GET and one stages listing per id, concurrently under the account's cap."""
+        found = await asyncio.gather(*(self._get_job(i) for i in dict.fromkeys(remote_ids)))
+        return [record for record in found if record is not None]
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int
@@ -311,8 +427,9 @@ class MergeAdapter:
                 rows = [row for row in rows if wire.matches(row, needle)]
             records = tuple(rows[skip:])
             if records or following is None or needle is None:
+                local = needle is not None or None not in (query.job_remote_id, query.updated_after)
                 return CandidatePage(
-                    records, Position(token, skip), following, filtered_locally=needle is not None
+                    records, Position(token, skip), following, filtered_locally=local
                 )
             followed.add(following)
             token, skip = following, 0
@@ -395,6 +512,7 @@ class MergeAdapter:
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
         warnings = wire.unwritable({n: getattr(draft, n) for n in wire.UNWRITABLE})
+        warnings += wire.url_type_warnings(draft.urls)
         first, last = draft.first_name, draft.last_name
         if first is None and last is None and draft.full_name:
             first, _, rest = draft.full_name.strip().partition(" ")
@@ -428,6 +546,7 @@ class MergeAdapter:
         """A Merge PATCH of the fields given; a list given as null is sent empty, clearing it."""
         given = patch.given()
         warnings = wire.unwritable({n: given[n] for n in wire.UNWRITABLE if n in given})
+        warnings += wire.url_type_warnings(given.get("urls") or ())
         model: dict[str, Any] = {
             key: given[key]
             for key in ("first_name", "last_name", "company", "title")

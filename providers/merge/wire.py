@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -20,7 +21,10 @@ from providers.model import (
     Contact,
     Email,
     EmailType,
+    JobRecord,
     JobRef,
+    JobStage,
+    JobStatus,
     Phone,
     PhoneType,
     Url,
@@ -36,10 +40,14 @@ __all__ = [
     "contacts_out",
     "debug_logs",
     "input_path",
+    "job_record",
     "list_fields",
     "matches",
+    "modified_after",
     "problems",
+    "stage_record",
     "unwritable",
+    "url_type_warnings",
     "warnings",
 ]
 
@@ -50,8 +58,18 @@ EMAILS = ("email_addresses", "email_address_type")
 PHONES = ("phone_numbers", "phone_number_type")
 URLS = ("urls", "url_type")
 
-# Our UrlType has RESUME; Merge has no such url_type, so it goes out as OTHER.
+# Our UrlTypes Merge's UrlTypeEnum lacks, and the nearest of its own each is sent as (a warning
+# says so). JOB_POSTING is in Merge's enum, so only RESUME: a resume link is "other" to Merge.
 URL_TYPES_OUT = {UrlType.RESUME: "OTHER"}
+
+# Merge's JobStatusEnum → ours; PENDING (awaiting approval) has no equal and reads as OTHER,
+# with the raw status kept.
+JOB_STATUSES = {
+    "OPEN": JobStatus.OPEN,
+    "CLOSED": JobStatus.CLOSED,
+    "DRAFT": JobStatus.DRAFT,
+    "ARCHIVED": JobStatus.ARCHIVED,
+}
 
 # Draft fields Merge's CandidateRequest has no place for.
 UNWRITABLE = (
@@ -128,8 +146,10 @@ def _ref(raw: object) -> tuple[str | None, Mapping[str, Any] | None]:
 def candidate_record(raw: Any) -> CandidateRecord | None:
     """Maps one Merge Candidate; None when it is not an object with an id.
 
-    `remote_data` holds the whole Merge object (Merge's own `remote_data` array, the
-    third party's payload, is inside it when the account asks for it). Applications stay
+    The ATS's own id and Merge's deletion flag are typed fields (`ats_remote_id`,
+    `remote_was_deleted`), not custom fields. `remote_data` holds the whole Merge object
+    (Merge's own `remote_data` array, the third party's payload, is inside it when the
+    account asks for it). Applications stay
     None even when expanded: expanded ones carry no offers, so their status could not be
     derived, and the adapter loads them with offers instead.
     """
@@ -142,13 +162,11 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     extras = {
         key: raw[key]
         for key in (
-            "remote_id",
             "is_private",
             "can_email",
             "last_interaction_at",
             "attachments",
             "field_mappings",
-            "remote_was_deleted",
         )
         if raw.get(key) not in (None, [], {})
     }
@@ -168,7 +186,63 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         updated_at=text(raw, "remote_updated_at") or text(raw, "modified_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
+        ats_remote_id=text(raw, "remote_id"),
+        remote_was_deleted=raw.get("remote_was_deleted") is True,
     )
+
+
+def _names(raw: object) -> tuple[str, ...]:
+    """The names of an expanded list (departments, offices); ids alone name nothing."""
+    if not isinstance(raw, list):
+        return ()
+    names = (text(item, "name") for item in raw if isinstance(item, Mapping))
+    return tuple(name for name in names if name)
+
+
+def stage_record(raw: Any, order: int | None = None) -> JobStage | None:
+    """Maps one JobInterviewStage; Merge gives no position, so `order` is its place in Merge's
+    list order (the ATS's pipeline order for the integrations that have one)."""
+    if not isinstance(raw, Mapping) or text(raw, "id") is None:
+        return None
+    return JobStage(remote_id=str(raw["id"]), name=text(raw, "name"), order=order)
+
+
+def job_record(raw: Any, stages: tuple[JobStage, ...] | None = None) -> JobRecord | None:
+    """Maps one Merge Job; None when it is not an object with an id.
+
+    Times read as a candidate's do (the ATS's own, else Merge's). Merge's Job has no opening
+    or closing date (`remote_created_at` is when the ATS created it, draft or not), so those
+    stay None rather than guessed.
+    """
+    if not isinstance(raw, Mapping) or text(raw, "id") is None:
+        return None
+    status = text(raw, "status")
+    return JobRecord(
+        remote_id=str(raw["id"]),
+        name=text(raw, "name"),
+        status=JOB_STATUSES.get(status or "", JobStatus.OTHER),
+        raw_status=status,
+        departments=_names(raw.get("departments")),
+        offices=_names(raw.get("offices")),
+        created_at=text(raw, "remote_created_at") or text(raw, "created_at"),
+        updated_at=text(raw, "remote_updated_at") or text(raw, "modified_at"),
+        stages=stages,
+        remote_data=dict(raw),
+    )
+
+
+def modified_after(raw: Any, after: datetime) -> bool:
+    """Whether Merge's `modified_at` is strictly after `after`: Merge does not say whether its
+    `modified_after` filter is inclusive, so the boundary is checked here. A row without a
+    readable time stays (Merge's own filter let it through)."""
+    stamp = text(raw, "modified_at") if isinstance(raw, Mapping) else None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return True
+    return moment > after
 
 
 def application_status(raw: Mapping[str, Any]) -> ApplicationStatus:
@@ -351,6 +425,19 @@ def list_fields(values: Mapping[str, Sequence[Any]], *, send_empty: bool) -> dic
         if items or send_empty:
             model[key] = contacts_out(items, type_key) if type_key else list(items)
     return model
+
+
+def url_type_warnings(urls: Iterable[Url]) -> list[WriteWarning]:
+    """A warning per url whose type Merge cannot hold, saying which type was sent instead."""
+    return [
+        WriteWarning(
+            f"Merge has no url type {url.type}; it was sent as {URL_TYPES_OUT[url.type]}",
+            "ADJUSTED_FIELD",
+            ("urls", str(n), "type"),
+        )
+        for n, url in enumerate(urls)
+        if url.type in URL_TYPES_OUT
+    ]
 
 
 def unwritable(values: Mapping[str, Any]) -> list[WriteWarning]:
