@@ -101,7 +101,12 @@ class SecretWatch:
 
 class OperationLog:
     """ASGI wrapper that keeps every JSON body POSTed to /graphql, for the differential replay
-    in test_compiled.py (which pytest_collection_modifyitems runs last)."""
+    in test_compiled.py (which pytest_collection_modifyitems runs last).
+
+    The log is per process: under pytest-xdist each worker replays what its own tests sent (the
+    replay tests are the last ones handed out, so a worker has run its share by then). Replaying
+    in place keeps the replay a test that fails with its query; gathering every worker's log in
+    one place would need a step after the workers end, outside any test."""
 
     bodies: list[bytes] = []
 
@@ -140,8 +145,18 @@ class OperationLog:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `replay_last` run after all others (they replay what the others sent)."""
+    """Tests marked `replay_last` run after all others (they replay what the others sent); under
+    xdist's `load` distribution they are also the last handed to a worker."""
     items.sort(key=lambda item: item.get_closest_marker("replay_last") is not None)
+
+
+WHOLE_SUITE_FILES = 30
+
+
+def whole_suite(session: pytest.Session) -> bool:
+    """Whether the session collected (about) the whole suite rather than a selection: then the
+    replays must find a worker's share of operations, not just some."""
+    return len({item.path for item in session.items}) >= WHOLE_SUITE_FILES
 
 
 @contextmanager
