@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -103,12 +107,39 @@ class OperationLog:
     """ASGI wrapper that keeps every JSON body POSTed to /graphql, for the differential replay
     in test_compiled.py (which pytest_collection_modifyitems runs last).
 
-    The log is per process: under pytest-xdist each worker replays what its own tests sent (the
-    replay tests are the last ones handed out, so a worker has run its share by then). Replaying
-    in place keeps the replay a test that fails with its query; gathering every worker's log in
-    one place would need a step after the workers end, outside any test."""
+    Under pytest-xdist each worker also appends what it logs to a file of its own in the run's
+    shared temp folder (`share`), and `distinct` reads every worker's file: the replay tests are
+    the last ones handed out, so by then the other workers have sent (nearly) all of theirs.
+    Replaying in a test keeps the replay one that fails with its query; a step after the
+    workers end would be outside any test."""
 
     bodies: list[bytes] = []
+    folder: Path | None = None
+    file = Path()
+    lock = threading.Lock()
+
+    @classmethod
+    def share(cls, folder: Path, worker: str) -> None:
+        folder.mkdir(exist_ok=True)
+        cls.folder, cls.file = folder, folder / f"{worker}.log"
+
+    @classmethod
+    def keep(cls, body: bytes) -> None:
+        cls.bodies.append(body)
+        if cls.folder is not None:
+            with cls.lock, cls.file.open("ab") as out:
+                out.write(base64.b64encode(body) + b"\n")
+
+    @classmethod
+    def every_workers(cls) -> list[bytes]:
+        if cls.folder is None:
+            return cls.bodies
+        bodies = list(cls.bodies)
+        for path in sorted(cls.folder.glob("*.log")):
+            if path != cls.file:
+                lines = path.read_bytes().split(b"\n")[:-1]  # the last may be half written
+                bodies += [base64.b64decode(line) for line in lines]
+        return bodies
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -124,7 +155,7 @@ class OperationLog:
             if message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
-                    OperationLog.bodies.append(b"".join(chunks))
+                    OperationLog.keep(b"".join(chunks))
             return message
 
         await self.app(scope, reading, send)
@@ -132,7 +163,7 @@ class OperationLog:
     @classmethod
     def distinct(cls) -> Iterator[dict[str, Any]]:
         seen: set[bytes] = set()
-        for body in cls.bodies:
+        for body in cls.every_workers():
             if body in seen:
                 continue
             seen.add(body)
@@ -146,7 +177,7 @@ class OperationLog:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `replay_last` run after all others (they replay what the others sent); under
-    xdist's `load` distribution they are also the last handed to a worker."""
+    xdist's `load` distribution they are also the last handed out."""
     items.sort(key=lambda item: item.get_closest_marker("replay_last") is not None)
 
 
@@ -176,6 +207,14 @@ class LogCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def operation_logs_shared_across_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Under xdist, workers' temp folders sit in one folder of the run: the logs go there."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
+        OperationLog.share(tmp_path_factory.getbasetemp().parent / "operation-logs", worker)
 
 
 @pytest.fixture(scope="session", autouse=True)
