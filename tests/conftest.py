@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -101,9 +105,41 @@ class SecretWatch:
 
 class OperationLog:
     """ASGI wrapper that keeps every JSON body POSTed to /graphql, for the differential replay
-    in test_compiled.py (which pytest_collection_modifyitems runs last)."""
+    in test_compiled.py (which pytest_collection_modifyitems runs last).
+
+    Under pytest-xdist each worker also appends what it logs to a file of its own in the run's
+    shared temp folder (`share`), and `distinct` reads every worker's file: the replay tests are
+    the last ones handed out, so by then the other workers have sent (nearly) all of theirs.
+    Replaying in a test keeps the replay one that fails with its query; a step after the
+    workers end would be outside any test."""
 
     bodies: list[bytes] = []
+    folder: Path | None = None
+    file = Path()
+    lock = threading.Lock()
+
+    @classmethod
+    def share(cls, folder: Path, worker: str) -> None:
+        folder.mkdir(exist_ok=True)
+        cls.folder, cls.file = folder, folder / f"{worker}.log"
+
+    @classmethod
+    def keep(cls, body: bytes) -> None:
+        cls.bodies.append(body)
+        if cls.folder is not None:
+            with cls.lock, cls.file.open("ab") as out:
+                out.write(base64.b64encode(body) + b"\n")
+
+    @classmethod
+    def every_workers(cls) -> list[bytes]:
+        if cls.folder is None:
+            return cls.bodies
+        bodies = list(cls.bodies)
+        for path in sorted(cls.folder.glob("*.log")):
+            if path != cls.file:
+                lines = path.read_bytes().split(b"\n")[:-1]  # the last may be half written
+                bodies += [base64.b64decode(line) for line in lines]
+        return bodies
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,7 +155,7 @@ class OperationLog:
             if message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
-                    OperationLog.bodies.append(b"".join(chunks))
+                    OperationLog.keep(b"".join(chunks))
             return message
 
         await self.app(scope, reading, send)
@@ -127,7 +163,7 @@ class OperationLog:
     @classmethod
     def distinct(cls) -> Iterator[dict[str, Any]]:
         seen: set[bytes] = set()
-        for body in cls.bodies:
+        for body in cls.every_workers():
             if body in seen:
                 continue
             seen.add(body)
@@ -140,8 +176,18 @@ class OperationLog:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `replay_last` run after all others (they replay what the others sent)."""
+    """Tests marked `replay_last` run after all others (they replay what the others sent); under
+    xdist's `load` distribution they are also the last handed out."""
     items.sort(key=lambda item: item.get_closest_marker("replay_last") is not None)
+
+
+WHOLE_SUITE_FILES = 30
+
+
+def whole_suite(session: pytest.Session) -> bool:
+    """Whether the session collected (about) the whole suite rather than a selection: then the
+    replays must find a worker's share of operations, not just some."""
+    return len({item.path for item in session.items}) >= WHOLE_SUITE_FILES
 
 
 @contextmanager
@@ -161,6 +207,14 @@ class LogCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def operation_logs_shared_across_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Under xdist, workers' temp folders sit in one folder of the run: the logs go there."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
+        OperationLog.share(tmp_path_factory.getbasetemp().parent / "operation-logs", worker)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -59,15 +59,30 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")):
-                        return
+                if self._answers_as(self.process.pid):
+                    return
             except OSError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.02)
+
+    def _answers_as(self, pid: int) -> bool:
+        """Whether the server on our port is the process we started: with tests running in
+        parallel, another worker's server may hold a port that was free a moment ago."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            if self.password:
+                sock.sendall(f"AUTH {self.password}\r\n".encode())
+                sock.recv(64)
+            sock.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        return f"process_id:{pid}\r\n".encode() in reply
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -81,8 +96,14 @@ def running_redis(*, password: str | None = None) -> Iterator[RedisServer]:
     binary = redis_binary()
     if binary is None:
         pytest.skip(MISSING)
-    server = RedisServer(binary, password=password)
-    server.start()
+    for attempt in range(5):  # a free port may be taken before redis-server binds it
+        server = RedisServer(binary, password=password)
+        try:
+            server.start()
+            break
+        except RuntimeError:
+            if attempt == 4:
+                raise
     try:
         yield server
     finally:

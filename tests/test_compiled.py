@@ -37,7 +37,7 @@ from gateway.settings import ConfigError, parse_settings
 from resolvers.context import RequestContext
 from resolvers.pagination import CursorCodec
 from store.idempotency import MemoryIdempotencyStore
-from tests.conftest import OperationLog, Stack, gateway_settings, make_orgs
+from tests.conftest import OperationLog, Stack, gateway_settings, make_orgs, whole_suite
 from tests.servers import serve_in_thread
 
 # --- a schema made to break things -------------------------------------------------------------
@@ -408,17 +408,27 @@ async def test_generated_gateway_queries_match_graphql_core(
     await engines.agree(str(query))
 
 
+# Distinct operations the whole suite sends, at the least (`conftest.OperationLog` gathers
+# them from every xdist worker): full runs with `-n 2` replayed 281 queries and 42 mutations.
+MIN_REPLAYED_QUERIES = 100
+MIN_REPLAYED_MUTATIONS = 20
+
+
 @pytest.mark.replay_last
-async def test_every_query_of_the_session_matches_graphql_core(engines: Engines) -> None:
+async def test_every_query_of_the_session_matches_graphql_core(
+    engines: Engines, request: pytest.FixtureRequest
+) -> None:
     """Replays each distinct query operation the session's gateways received (mutations are
     replayed by the next test, on fresh state). Runs last; with a test selection it replays
-    what that sent."""
+    what that sent; under xdist, what every worker's tests had sent by then."""
     replayed = 0
     for query, variables, operation in _session_operations(OperationType.QUERY):
         await engines.agree(query, variables, operation)
         replayed += 1
     if OperationLog.bodies:
         assert replayed > 0
+    if whole_suite(request.session):
+        assert replayed >= MIN_REPLAYED_QUERIES, replayed
 
 
 class FreshWorld:
@@ -505,7 +515,9 @@ async def test_a_replayed_mutation_writes_the_same_on_fresh_state(fresh_world: F
 
 
 @pytest.mark.replay_last
-async def test_every_mutation_of_the_session_matches_graphql_core(fresh_world: FreshWorld) -> None:
+async def test_every_mutation_of_the_session_matches_graphql_core(
+    fresh_world: FreshWorld, request: pytest.FixtureRequest
+) -> None:
     """Replays each distinct mutation the session's gateways received, each run against fresh
     tenants (see FreshWorld): same data, same errors from both paths."""
     replayed = 0
@@ -514,6 +526,8 @@ async def test_every_mutation_of_the_session_matches_graphql_core(fresh_world: F
         replayed += 1
     if any(b"mutation" in body for body in OperationLog.bodies):
         assert replayed > 0
+    if whole_suite(request.session):
+        assert replayed >= MIN_REPLAYED_MUTATIONS, replayed
 
 
 def _session_operations(

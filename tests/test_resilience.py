@@ -60,7 +60,15 @@ def test_a_hanging_account_costs_only_itself_and_the_deadline(tuned: Stack) -> N
     assert body["errors"][0]["extensions"]["account"] == "globex"
 
 
-def test_the_breaker_opens_fails_fast_and_recovers(tuned: Stack) -> None:
+def test_the_breaker_opens_fails_fast_and_recovers() -> None:
+    # a cool-down that outlasts eight queries on a machine busy with other tests
+    with running_stack(
+        make_orgs(), request_timeout=1.0, breaker_threshold=3, breaker_cooldown=2.0
+    ) as tuned:
+        _breaker_opens_fails_fast_and_recovers(tuned)
+
+
+def _breaker_opens_fails_fast_and_recovers(tuned: Stack) -> None:
     tuned.orgs["acme"].faults = FaultProfile(rates={"error": 1.0}, error_statuses=(500,))
     for _ in range(3):
         body = tuned.graphql(LIST, {"first": 3})
@@ -73,10 +81,10 @@ def test_the_breaker_opens_fails_fast_and_recovers(tuned: Stack) -> None:
             s for s in body["data"]["candidates"]["sources"] if s["account"]["id"] == "acme"
         )
         assert acme["error"]["code"] == "UPSTREAM_UNAVAILABLE"
-        assert 0 < acme["error"]["retryAfter"] <= 0.5
+        assert 0 < acme["error"]["retryAfter"] <= 2.0
     assert upstream_calls(tuned, "acme") == calls_when_open  # failed fast: nothing sent
     tuned.orgs["acme"].faults = FaultProfile()
-    time.sleep(0.55)
+    time.sleep(2.05)
     body = tuned.graphql(LIST, {"first": 3})
     assert "errors" not in body
     assert upstream_calls(tuned, "acme") == calls_when_open + 1  # one probe, and it closed
@@ -240,7 +248,7 @@ def test_a_429_storm_is_reported_as_rate_limited_and_leaves_the_breaker_closed()
 
         replies = asyncio.run(send_all())
         for elapsed, body in replies:
-            assert elapsed < 2.0 + 1.0
+            assert elapsed < 2.0 + 2.0  # the deadline, plus slack for a busy machine
             sources = {s["account"]["id"]: s for s in body["data"]["candidates"]["sources"]}
             acme = sources["acme"]
             assert acme["status"] == "ERROR"

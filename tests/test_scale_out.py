@@ -224,8 +224,9 @@ def test_together_the_gateways_stay_within_one_accounts_budget(scale_out: ScaleO
     tight = [later - earlier for earlier, later in zip(started, started[limit:], strict=False)]
     # Any `limit + 1` calls span a window, less the time between a call's grant (on Redis's
     # clock) and its arrival here: tens of ms while a gateway's loop is busy taking the burst
-    # in. Without sharing, the same burst puts the fifth call ~0.0-0.2 s after the first.
-    assert min(tight) >= window - 0.15, tight
+    # in, a few hundred on a machine busy with other tests. Without sharing, the same burst
+    # puts the fifth call ~0.0-0.2 s after the first.
+    assert min(tight) >= window / 2, tight
 
 
 CANDIDATE = "query($id: ID!) { candidate(id: $id) { company } }"

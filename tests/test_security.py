@@ -161,6 +161,7 @@ def test_a_cursor_from_a_wider_key_is_refused(keyed: Stack) -> None:
 
 
 def test_mutations_on_hidden_accounts_read_like_unknown_ones(keyed: Stack) -> None:
+    earlier = len(keyed.calls("globex"))  # the module's stack: other tests may write first
     create = 'mutation($a: ID!) { createCandidate(input: {account: $a, fullName: "X", emails: [{value: "x@example.com"}]}) { userErrors { field code message } } }'
     hidden = ask(keyed, ACME_ONLY, create, {"a": "globex"})
     missing = ask(keyed, ACME_ONLY, create, {"a": "nope"})
@@ -172,7 +173,7 @@ def test_mutations_on_hidden_accounts_read_like_unknown_ones(keyed: Stack) -> No
     missing = ask(keyed, ACME_ONLY, update, {"id": encode_id("Candidate", "nope", globex_id)})
     assert hidden == missing
     assert hidden["data"]["updateCandidate"]["userErrors"][0]["code"] == "NOT_FOUND"
-    assert not [r for r in keyed.calls("globex") if r.method in ("POST", "PATCH")]
+    assert not [r for r in keyed.calls("globex")[earlier:] if r.method in ("POST", "PATCH")]
 
 
 @pytest.mark.parametrize(
