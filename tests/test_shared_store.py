@@ -151,8 +151,12 @@ def stores(processes: Processes, lease: float = 10.0) -> tuple[RedisIdempotencyS
 async def test_one_claimant_writes_and_the_other_gets_its_outcome(processes: Processes) -> None:
     first, second = stores(processes)
     claims = [asyncio.ensure_future(s.claim("acme\x00k1", "fp")) for s in (first, second)]
-    await asyncio.sleep(0.1)
+    # The owner's claim returns at once; the other waits for the outcome (no fixed sleep: under
+    # load on two cores a Redis round trip can take longer than any small pause).
+    finished, _ = await asyncio.wait(claims, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.sleep(0.05)
     done = [c for c in claims if c.done()]
+    assert finished
     assert len(done) == 1 and done[0].result().owner
     owner = first if claims[0] in done else second
     accounts = live_accounts()
