@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
@@ -218,9 +218,33 @@ class RecordOperation(SchemaExtension):
             context.operation_name = self.execution_context.operation_name
 
 
+def _is_one_of(type_: Any, _info: Any) -> bool | None:
+    """`__Type.isOneOf`: for input objects whether they are @oneOf, null for every other kind.
+
+    Strawberry 0.341 replaces graphql-core's resolver with one that reads `extensions` of
+    whatever type it is given, and list and non-null wrappers have none: any query asking
+    `isOneOf` of a field's type failed with INTERNAL.
+    """
+    if not is_input_object_type(type_):
+        return None
+    definition = type_.extensions.get("strawberry-definition")
+    return bool(getattr(definition, "is_one_of", False) or type_.is_one_of)
+
+
 class GatewaySchema(strawberry.Schema):
     hide_suggestions = False
     hidden_names: HiddenNames | None = None
+
+    def _extend_introspection(self) -> None:
+        """As Strawberry's, with an `isOneOf` that answers for wrapped types (see _is_one_of).
+
+        `__Type` is graphql-core's one shared object, so every schema built after this one
+        sees the same resolver, until another plain `strawberry.Schema` is built.
+        """
+        introspection_type = self._schema.type_map["__Type"]
+        introspection_type.fields["isOneOf"] = GraphQLField(  # type: ignore[attr-defined]
+            GraphQLBoolean, resolve=_is_one_of
+        )
 
     async def execute(
         self,
