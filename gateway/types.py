@@ -343,7 +343,7 @@ class Email:
         description="What it is for; null when the provider gives no type."
     )
     raw_type: str | None = strawberry.field(
-        description="The provider's own label for the type (lowercased), when it gave one."
+        description="The provider's own label for the type, when it gave one."
     )
 
 
