@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 
-from gateway.types import EmailType, PhoneType, UrlType
+from gateway.types import CompensationPeriod, EmailType, PhoneType, UrlType
 from providers.model import (
     UNSET as MODEL_UNSET,
 )
@@ -26,36 +26,62 @@ from providers.model import (
 __all__ = ["CreateCandidateInput", "UpdateCandidateInput"]
 
 
-@strawberry.input
+TYPE_NOTE = " Null leaves the type to the provider; one it cannot hold is a userError."
+
+
+@strawberry.input(description="An email address to save.")
 class EmailInput:
-    value: str
-    type: EmailType | None = None  # type: ignore[valid-type]
+    value: str = strawberry.field(description="A valid email address (checked before sending).")
+    type: EmailType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="What it is for." + TYPE_NOTE
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A phone number to save.")
 class PhoneInput:
-    value: str
-    type: PhoneType | None = None  # type: ignore[valid-type]
+    value: str = strawberry.field(description="The number, sent as given.")
+    type: PhoneType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="What it is for." + TYPE_NOTE
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A web address to save.")
 class UrlInput:
-    value: str
-    type: UrlType | None = None  # type: ignore[valid-type]
+    value: str = strawberry.field(description="An http(s) address (checked before sending).")
+    type: UrlType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="What it points at." + TYPE_NOTE
+    )
 
 
 @strawberry.input(description="Money in whole units; currency as ISO 4217, period YEAR or MONTH.")
 class CompensationInput:
-    amount: float
-    currency: str | None = None
-    period: str | None = None
+    amount: float = strawberry.field(
+        description="The amount in whole units of `currency` (Talynce stores it as LPA)."
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; null means the provider's own (Talynce: INR)."
+    )
+    period: CompensationPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="The time the amount is for; null means per year. Talynce takes only YEAR.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An application to create with the candidate.")
 class ApplicationInput:
-    job_id: strawberry.ID
-    status: str | None = None
-    notes: str | None = None
+    job_id: strawberry.ID = strawberry.field(
+        description="Global ID of a job in the same account (`Application.job.id`)."
+    )
+    status: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The provider's own status or stage word (Talynce: a pipeline status of the "
+            "account); null for the provider's first stage."
+        ),
+    )
+    notes: str | None = strawberry.field(
+        default=None, description="Notes on the application (Talynce only)."
+    )
 
 
 def _contacts(kind: type[Contact[Any]]) -> Callable[[list[Any] | None], Any]:
@@ -70,7 +96,8 @@ def _contacts(kind: type[Contact[Any]]) -> Callable[[list[Any] | None], Any]:
 def _compensation(value: CompensationInput | None) -> Compensation | None:
     if value is None:
         return None
-    return Compensation(amount=value.amount, currency=value.currency, period=value.period)
+    period = None if value.period is None else str(value.period.value)
+    return Compensation(amount=value.amount, currency=value.currency, period=period)
 
 
 def _application(value: ApplicationInput | None) -> ApplicationDraft | None:
@@ -99,27 +126,80 @@ def _convert(name: str, value: Any) -> Any:
 
 @strawberry.input(description="A new candidate for one account; `account` picks which.")
 class CreateCandidateInput:
-    account: strawberry.ID
-    first_name: str | None = None
-    last_name: str | None = None
-    full_name: str | None = None
-    company: str | None = None
-    title: str | None = None
-    emails: list[EmailInput] | None = None
-    phones: list[PhoneInput] | None = None
-    urls: list[UrlInput] | None = None
-    locations: list[str] | None = None
-    tags: list[str] | None = None
-    skills: list[str] | None = None
-    experience_years: float | None = None
-    current_compensation: CompensationInput | None = None
-    expected_compensation: CompensationInput | None = None
-    notice_period_days: int | None = None
-    resume_url: str | None = None
-    source: str | None = None
-    external_id: str | None = None
-    notes: str | None = None
-    application: ApplicationInput | None = None
+    account: strawberry.ID = strawberry.field(
+        description="The `Account.id` to create in; it must have the CREATE capability."
+    )
+    first_name: str | None = strawberry.field(default=None, description="Given name.")
+    last_name: str | None = strawberry.field(default=None, description="Family name.")
+    full_name: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The whole name; split at the first space where the provider keeps first and last "
+            "names and those are not given."
+        ),
+    )
+    company: str | None = strawberry.field(default=None, description="Current employer.")
+    title: str | None = strawberry.field(default=None, description="Current job title.")
+    emails: list[EmailInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "Email addresses, first one primary (Talynce keeps only the first; the rest are "
+            "warnings)."
+        ),
+    )
+    phones: list[PhoneInput] | None = strawberry.field(
+        default=None,
+        description="Phone numbers (Talynce keeps only the first).",
+    )
+    urls: list[UrlInput] | None = strawberry.field(
+        default=None,
+        description="Web addresses (not kept by Talynce: an IGNORED_FIELD warning).",
+    )
+    locations: list[str] | None = strawberry.field(
+        default=None,
+        description="Where the person is, as free text (Talynce keeps only the first).",
+    )
+    tags: list[str] | None = strawberry.field(default=None, description="Tag names.")
+    skills: list[str] | None = strawberry.field(
+        default=None,
+        description="Skill names (Talynce only; an IGNORED_FIELD warning elsewhere).",
+    )
+    experience_years: float | None = strawberry.field(
+        default=None,
+        description="Total years of experience, 0 or more (Talynce only).",
+    )
+    current_compensation: CompensationInput | None = strawberry.field(
+        default=None,
+        description="Current pay (Talynce only).",
+    )
+    expected_compensation: CompensationInput | None = strawberry.field(
+        default=None,
+        description="Expected pay (Talynce only).",
+    )
+    notice_period_days: int | None = strawberry.field(
+        default=None,
+        description="Notice period in days, 0 or more (Talynce only).",
+    )
+    resume_url: str | None = strawberry.field(
+        default=None,
+        description="An http(s) link to the résumé (Talynce only).",
+    )
+    source: str | None = strawberry.field(
+        default=None,
+        description="Where the candidate came from (Talynce only).",
+    )
+    external_id: str | None = strawberry.field(
+        default=None,
+        description="Your system's id for this person (required by the Greenhouse Partner API).",
+    )
+    notes: str | None = strawberry.field(
+        default=None,
+        description="Notes on the candidate or its application.",
+    )
+    application: ApplicationInput | None = strawberry.field(
+        default=None,
+        description="Also apply the candidate to a job in the same account.",
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Repeat a create safely: the same key and input return the first result.",
@@ -136,25 +216,113 @@ class CreateCandidateInput:
 
 @strawberry.input(description="Only the fields given change; an explicit null clears a field.")
 class UpdateCandidateInput:
-    first_name: str | None = strawberry.UNSET
-    last_name: str | None = strawberry.UNSET
-    full_name: str | None = strawberry.UNSET
-    company: str | None = strawberry.UNSET
-    title: str | None = strawberry.UNSET
-    emails: list[EmailInput] | None = strawberry.UNSET
-    phones: list[PhoneInput] | None = strawberry.UNSET
-    urls: list[UrlInput] | None = strawberry.UNSET
-    locations: list[str] | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    skills: list[str] | None = strawberry.UNSET
-    experience_years: float | None = strawberry.UNSET
-    current_compensation: CompensationInput | None = strawberry.UNSET
-    expected_compensation: CompensationInput | None = strawberry.UNSET
-    notice_period_days: int | None = strawberry.UNSET
-    resume_url: str | None = strawberry.UNSET
-    source: str | None = strawberry.UNSET
-    external_id: str | None = strawberry.UNSET
-    application: ApplicationInput | None = strawberry.UNSET
+    first_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Given name. Omit to leave it; null clears it.",
+    )
+    last_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Family name. Omit to leave it; null clears it.",
+    )
+    full_name: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "The whole name; split at the first space where the provider keeps first and last "
+            "names and those are not given. Omit to leave it; null clears it."
+        ),
+    )
+    company: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Current employer. Omit to leave it; null clears it.",
+    )
+    title: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Current job title. Omit to leave it; null clears it.",
+    )
+    emails: list[EmailInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Email addresses, first one primary (Talynce keeps only the first; the rest are "
+            "warnings). Omit to leave it; null clears it."
+        ),
+    )
+    phones: list[PhoneInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Phone numbers (Talynce keeps only the first). Omit to leave it; null clears it."
+        ),
+    )
+    urls: list[UrlInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Web addresses (not kept by Talynce: an IGNORED_FIELD warning). Omit to leave it; "
+            "null clears it."
+        ),
+    )
+    locations: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Where the person is, as free text (Talynce keeps only the first). Omit to leave it; "
+            "null clears it."
+        ),
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Tag names. Omit to leave it; null clears it.",
+    )
+    skills: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Skill names (Talynce only; an IGNORED_FIELD warning elsewhere). Omit to leave it; "
+            "null clears it."
+        ),
+    )
+    experience_years: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Total years of experience, 0 or more (Talynce only). Omit to leave it; null clears it."
+        ),
+    )
+    current_compensation: CompensationInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Current pay (Talynce only). Omit to leave it; null clears it.",
+    )
+    expected_compensation: CompensationInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Expected pay (Talynce only). Omit to leave it; null clears it.",
+    )
+    notice_period_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Notice period in days, 0 or more (Talynce only). Omit to leave it; null clears it."
+        ),
+    )
+    resume_url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "An http(s) link to the résumé (Talynce only). Omit to leave it; null clears it."
+        ),
+    )
+    source: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Where the candidate came from (Talynce only). Omit to leave it; null clears it."
+        ),
+    )
+    external_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Your system's id for this person (required by the Greenhouse Partner API). Omit to "
+            "leave it; null clears it."
+        ),
+    )
+    application: ApplicationInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Also apply the candidate to a job in the same account. Omit to leave it; null clears"
+            " it."
+        ),
+    )
 
     def to_patch(self) -> CandidatePatch:
         values = {}

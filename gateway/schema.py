@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
@@ -35,16 +35,18 @@ from gateway.types import (
 )
 from gateway.validation_cache import ValidationResults, validation_cache
 from resolvers import candidates, mutations
+from resolvers.candidates import MAX_FIRST, MAX_SEARCH
 from resolvers.mutations import WriteOutcome
 
 __all__ = ["GatewaySchema", "build_schema", "schema"]
 
 DEFAULT_LIMITS = QueryLimits()
+DEFAULT_FIRST = 20
 
 logger = logging.getLogger("gateway")
 
 
-@strawberry.type
+@strawberry.type(description="What a client may read.")
 class Query:
     @strawberry.field(
         description=(
@@ -55,53 +57,114 @@ class Query:
     async def candidates(
         self,
         info: Info,
-        search: str | None = None,
-        job_id: strawberry.ID | None = None,
-        accounts: list[strawberry.ID] | None = None,
-        first: int = 20,
-        after: str | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    f"Part of a name or email address, case-insensitive, at most {MAX_SEARCH} "
+                    "characters (blank means no filter). Accounts that cannot search read "
+                    "UNSUPPORTED; some filter a bounded scan (`filteredLocally`)."
+                )
+            ),
+        ] = None,
+        job_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "Only candidates who applied to this job (`Application.job.id`); only the "
+                    "job's account is asked."
+                )
+            ),
+        ] = None,
+        accounts: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only these `Account.id`s; null means every account the caller may see."
+            ),
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=(
+                    f"Page size, 1 to {MAX_FIRST}; null or omitted means {DEFAULT_FIRST}. "
+                    "A page may hold fewer while more follow (see `pageInfo.hasNextPage`)."
+                )
+            ),
+        ] = DEFAULT_FIRST,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "`pageInfo.endCursor` (or an edge's `cursor`) of a listing with the same "
+                    "filters: the page starts right after it. Otherwise BAD_CURSOR."
+                )
+            ),
+        ] = None,
     ) -> CandidateConnection:
         listing = await candidates.list_candidates(
             info.context,
             search=search,
             job_id=job_id,
             account_ids=accounts,
-            first=first,
+            first=DEFAULT_FIRST if first is None else first,
             after=after,
             with_applications=selects(info, "edges", "node", "applications"),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)
 
-    @strawberry.field
-    async def candidate(self, info: Info, id: strawberry.ID) -> Candidate | None:
+    @strawberry.field(
+        description=(
+            "One candidate by global ID; null when the account does not have it or the caller "
+            "may not see the account."
+        )
+    )
+    async def candidate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A `Candidate.id`.")],
+    ) -> Candidate | None:
         found = await candidates.get_candidate(info.context, id)
         return Candidate.of(found) if found else None
 
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by global ID (a candidate or an application); null when not found."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A `Node.id`.")],
+    ) -> Node | None:
         return node_of(await candidates.get_node(info.context, id))
 
-    @strawberry.field
+    @strawberry.field(description="The accounts the caller may see, in configuration order.")
     def accounts(self, info: Info) -> list[Account]:
         return [Account.of(account) for account in info.context.accounts]
 
 
-@strawberry.type
+CHANGED = "The candidate as the provider has it after the write; null when nothing changed."
+WARNINGS = "What the provider accepted with a caveat (e.g. a field it cannot hold, not saved)."
+USER_ERRORS = "Why nothing changed, per input field; empty when the write happened."
+
+
+@strawberry.type(description="What `createCandidate` did.")
 class CreateCandidatePayload:
-    candidate: Candidate | None
+    candidate: Candidate | None = strawberry.field(description=CHANGED)
     created: bool | None = strawberry.field(
-        description="False when the provider matched an existing candidate instead of creating one."
+        description=(
+            "False when the provider matched an existing candidate instead of creating one; "
+            "null when nothing was written."
+        )
     )
-    warnings: list[Warning]
-    user_errors: list[UserError]
+    warnings: list[Warning] = strawberry.field(description=WARNINGS)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="What `updateCandidate` did.")
 class UpdateCandidatePayload:
-    candidate: Candidate | None
-    warnings: list[Warning]
-    user_errors: list[UserError]
+    candidate: Candidate | None = strawberry.field(description=CHANGED)
+    warnings: list[Warning] = strawberry.field(description=WARNINGS)
+    user_errors: list[UserError] = strawberry.field(description=USER_ERRORS)
 
 
 def _parts(outcome: WriteOutcome, id_field: bool = False) -> dict[str, Any]:
@@ -115,13 +178,17 @@ def _parts(outcome: WriteOutcome, id_field: bool = False) -> dict[str, Any]:
     }
 
 
-@strawberry.type
+@strawberry.type(description="Writes; each goes to one account and is never repeated on its own.")
 class Mutation:
     @strawberry.mutation(
         description="Creates a candidate in `input.account`, or matches one the provider has."
     )
     async def create_candidate(
-        self, info: Info, input: CreateCandidateInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCandidateInput, strawberry.argument(description="The candidate to create.")
+        ],
     ) -> CreateCandidatePayload:
         outcome = await mutations.create_candidate(
             info.context, str(input.account), input.to_draft(), input.idempotency_key
@@ -130,7 +197,12 @@ class Mutation:
 
     @strawberry.mutation(description="Changes only the fields given; an explicit null clears one.")
     async def update_candidate(
-        self, info: Info, id: strawberry.ID, input: UpdateCandidateInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A `Candidate.id`.")],
+        input: Annotated[
+            UpdateCandidateInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> UpdateCandidatePayload:
         outcome = await mutations.update_candidate(info.context, id, input.to_patch())
         return UpdateCandidatePayload(**_parts(outcome, id_field=True))
@@ -146,9 +218,33 @@ class RecordOperation(SchemaExtension):
             context.operation_name = self.execution_context.operation_name
 
 
+def _is_one_of(type_: Any, _info: Any) -> bool | None:
+    """`__Type.isOneOf`: for input objects whether they are @oneOf, null for every other kind.
+
+    Strawberry 0.341 replaces graphql-core's resolver with one that reads `extensions` of
+    whatever type it is given, and list and non-null wrappers have none: any query asking
+    `isOneOf` of a field's type failed with INTERNAL.
+    """
+    if not is_input_object_type(type_):
+        return None
+    definition = type_.extensions.get("strawberry-definition")
+    return bool(getattr(definition, "is_one_of", False) or type_.is_one_of)
+
+
 class GatewaySchema(strawberry.Schema):
     hide_suggestions = False
     hidden_names: HiddenNames | None = None
+
+    def _extend_introspection(self) -> None:
+        """As Strawberry's, with an `isOneOf` that answers for wrapped types (see _is_one_of).
+
+        `__Type` is graphql-core's one shared object, so every schema built after this one
+        sees the same resolver, until another plain `strawberry.Schema` is built.
+        """
+        introspection_type = self._schema.type_map["__Type"]
+        introspection_type.fields["isOneOf"] = GraphQLField(  # type: ignore[attr-defined]
+            GraphQLBoolean, resolve=_is_one_of
+        )
 
     async def execute(
         self,

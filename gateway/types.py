@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import enum
 import weakref
-from typing import cast
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
+from gateway.codes import USER_ERROR_CODES, WARNING_CODES, ErrorCode
+from gateway.scalars import DateTime, parse_instant
 from providers.base import Capability as CapabilityValue
 from providers.errors import FieldProblem, ProviderError
+from providers.model import Address as AddressRecord
 from providers.model import (
     ApplicationRecord,
     CandidateRecord,
     WriteWarning,
 )
 from providers.model import ApplicationStatus as ApplicationStatusValue
+from providers.model import Compensation as CompensationRecord
 from providers.model import EmailType as EmailTypeValue
 from providers.model import PhoneType as PhoneTypeValue
 from providers.model import UrlType as UrlTypeValue
@@ -42,15 +48,167 @@ __all__ = [
     "selects",
 ]
 
-Capability = strawberry.enum(CapabilityValue, name="Capability")
-ApplicationStatus = strawberry.enum(ApplicationStatusValue, name="ApplicationStatus")
-EmailType = strawberry.enum(EmailTypeValue, name="EmailType")
-PhoneType = strawberry.enum(PhoneTypeValue, name="PhoneType")
-UrlType = strawberry.enum(UrlTypeValue, name="UrlType")
-SourceState = strawberry.enum(SourceStateValue, name="SourceState")
+EnumClass = TypeVar("EnumClass", bound=type[enum.Enum])
+Member = TypeVar("Member", bound=enum.Enum)
+
+
+def described(cls: EnumClass, name: str, description: str, values: Mapping[str, str]) -> EnumClass:
+    """`strawberry.enum` with a description per value, for enums defined below the GraphQL
+    layer (`strawberry.enum_value` would have to be written in their class bodies, and
+    providers/ and resolvers/ never import strawberry). A value missing here fails the schema
+    documentation test; a name that is no value fails at import, so none goes stale."""
+    strawberry.enum(cls, name=name, description=description)
+    members = cls.__strawberry_definition__.values  # type: ignore[attr-defined]
+    unknown = set(values) - {member.name for member in members}
+    if unknown:
+        raise ValueError(f"{name} has no values {sorted(unknown)}")
+    for member in members:
+        member.description = values.get(member.name, member.description)
+    return cls
+
+
+OTHER_TYPE = "Another type, or a label the gateway does not know: `rawType` has the provider's."
+
+Capability = described(
+    CapabilityValue,
+    "Capability",
+    "Something an account's provider (as the gateway reads it) can do.",
+    {
+        "LIST": "`candidates` can list this account's candidates.",
+        "SEARCH": (
+            "`candidates(search:)` can filter this account: the provider searches, or the "
+            "gateway filters a bounded scan of its rows (`SourceStatus.filteredLocally`)."
+        ),
+        "FILTER_JOB": "`candidates(jobId:)` can filter this account by one of its jobs.",
+        "GET_MANY": "`candidate`, `node` and `Application.candidate` can fetch candidates by id.",
+        "CREATE": "`createCandidate` can create (or match) candidates in this account.",
+        "UPDATE": "`updateCandidate` can change this account's candidates.",
+        "APPLICATIONS": "`Candidate.applications` can be read from this account.",
+        "JOBS": "The account's jobs can be listed and fetched by id.",
+        "FILTER_UPDATED": (
+            "Listings can keep only records updated after an instant: the provider filters, "
+            "or the gateway filters a bounded scan."
+        ),
+    },
+)
+ApplicationStatus = described(
+    ApplicationStatusValue,
+    "ApplicationStatus",
+    "Where an application stands, in words every provider's own statuses map onto.",
+    {
+        "ACTIVE": "In the pipeline: neither rejected nor hired yet.",
+        "REJECTED": "Rejected (or withdrawn, where the provider counts that as a rejection).",
+        "HIRED": "Hired (Merge: the application has a signed or accepted offer).",
+        "OTHER": "A status the gateway cannot place (e.g. Harvest `converted`); see `rawStatus`.",
+    },
+)
+EmailType = described(
+    EmailTypeValue,
+    "EmailType",
+    "What an email address is for.",
+    {"PERSONAL": "A private address.", "WORK": "A work address.", "OTHER": OTHER_TYPE},
+)
+PhoneType = described(
+    PhoneTypeValue,
+    "PhoneType",
+    "What a phone number is for.",
+    {
+        "HOME": "A home number.",
+        "WORK": "A work number.",
+        "MOBILE": "A mobile number.",
+        "SKYPE": "A Skype name or number.",
+        "OTHER": OTHER_TYPE + " (Talynce's WhatsApp number reads OTHER, `rawType` `whatsapp`.)",
+    },
+)
+UrlType = described(
+    UrlTypeValue,
+    "UrlType",
+    "What a web address points at.",
+    {
+        "PERSONAL": "A personal site.",
+        "COMPANY": "The person's company site.",
+        "PORTFOLIO": "A portfolio.",
+        "BLOG": "A blog.",
+        "SOCIAL_MEDIA": "A social network profile.",
+        "RESUME": "A résumé or CV.",
+        "JOB_POSTING": "A job posting.",
+        "OTHER": OTHER_TYPE,
+    },
+)
+SourceState = described(
+    SourceStateValue,
+    "SourceState",
+    "How one account fared in one page of a listing.",
+    {
+        "OK": "The account answered this page; its rows are among the edges.",
+        "DONE": "The account had no more rows for this listing, so it was not asked again.",
+        "ERROR": (
+            "The account failed: `error` says why, and the same error is in the response's "
+            "`errors`. Its rows are missing from this page; the other accounts still answered, "
+            "and the next page asks it again."
+        ),
+        "UNSUPPORTED": (
+            "The account's provider cannot serve this listing (e.g. the Greenhouse Partner API "
+            "cannot list, or it cannot search this way); `error` has UNSUPPORTED_BY_PROVIDER."
+        ),
+    },
+)
 # One value per registered provider, so registering an adapter is all it takes to appear here.
 ProviderValue = enum.Enum("ProviderValue", {name.upper(): name for name in PROVIDERS})  # type: ignore[misc]
-Provider = strawberry.enum(ProviderValue, name="Provider")
+Provider = described(
+    ProviderValue,
+    "Provider",
+    "The applicant tracking system (or unified API) an account is at.",
+    {
+        "TALYNCE": "Talynce (API key).",
+        "MERGE": "Merge's unified ATS API (one linked account per gateway account).",
+        "GREENHOUSE": "Greenhouse: the Partner API or Harvest v3, as the account's config says.",
+    },
+)
+
+
+class AddressTypeValue(enum.StrEnum):
+    HOME = "HOME"
+    WORK = "WORK"
+    OTHER = "OTHER"
+
+
+AddressType = described(
+    AddressTypeValue,
+    "AddressType",
+    "What a postal address is.",
+    {"HOME": "A home address.", "WORK": "A work address.", "OTHER": OTHER_TYPE},
+)
+
+
+class CompensationPeriodValue(enum.StrEnum):
+    YEAR = "YEAR"
+    MONTH = "MONTH"
+
+
+CompensationPeriod = described(
+    CompensationPeriodValue,
+    "CompensationPeriod",
+    "The time an amount of pay is for.",
+    {"YEAR": "Per year (Talynce's CTC is always per year).", "MONTH": "Per month."},
+)
+
+
+def known(kind: type[Member], raw: str | None) -> Member | None:
+    """A provider's label as one of our values (any case); None when there is none to read."""
+    if raw is None:
+        return None
+    try:
+        return kind(raw.strip().upper())
+    except ValueError:
+        return None
+
+
+def instant(text: str | None) -> datetime | None:
+    """A record's timestamp for the `DateTime` scalar; text that is no timestamp reads null
+    (the scalar cannot serialize it, and a provider's odd value must not fail the field)."""
+    return parse_instant(text) if text else None
+
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -67,20 +225,49 @@ def camel_path(path: tuple[str, ...] | None, prefix: tuple[str, ...] = ()) -> li
 
 @strawberry.type(description="A problem the gateway or an upstream account reported.")
 class GatewayError:
-    code: str
-    message: str
-    retry_after: float | None = None
+    code: ErrorCode = strawberry.field(description="Why it failed; stable, for programs to read.")
+    message: str = strawberry.field(
+        description="For people: the gateway's own words, never a provider's error text."
+    )
+    retry_after: float | None = strawberry.field(
+        default=None,
+        description=(
+            "Seconds to wait before trying again (UPSTREAM_RATE_LIMITED); null when the "
+            "provider did not say."
+        ),
+    )
 
     @classmethod
     def of(cls, error: ProviderError) -> GatewayError:
-        return cls(code=error.code, message=error.message, retry_after=error.retry_after)
+        return cls(code=_code(error.code), message=error.message, retry_after=error.retry_after)
+
+
+def _code(code: str) -> ErrorCode:
+    """An error class's code as the enum; tests/test_schema_docs.py checks every class's code
+    is a value, so INTERNAL here only stands in for one added without documenting it."""
+    try:
+        return ErrorCode(code)
+    except ValueError:
+        return ErrorCode.INTERNAL
 
 
 @strawberry.type(description="One field-level reason a mutation changed nothing.")
 class UserError:
-    field: list[str] | None
-    code: str
-    message: str
+    field: list[str] | None = strawberry.field(
+        description=(
+            'Path of the input field concerned, e.g. `["input", "emails", "0", '
+            '"value"]`; null when the problem is not about one field.'
+        )
+    )
+    code: str = strawberry.field(
+        description=(
+            "Why, for programs to read. An open list (a provider's documented problem types "
+            "pass through); today: " + ", ".join(USER_ERROR_CODES) + "."
+        )
+    )
+    message: str = strawberry.field(
+        description="For people: the gateway's own words, never a provider's error text."
+    )
 
     @classmethod
     def of(cls, problem: FieldProblem, prefix: tuple[str, ...] = ("input",)) -> UserError:
@@ -91,9 +278,19 @@ class UserError:
 
 @strawberry.type(description="Something the provider accepted with a caveat.")
 class Warning:
-    field: list[str] | None
-    code: str | None
-    message: str
+    field: list[str] | None = strawberry.field(
+        description="Path of the input field concerned; null when it is about the whole write."
+    )
+    code: str | None = strawberry.field(
+        description=(
+            "What happened, for programs to read; an open list. Today: "
+            + ", ".join(WARNING_CODES)
+            + ", and Merge's problem types (see `UserError.code`)."
+        )
+    )
+    message: str = strawberry.field(
+        description="For people: the gateway's own words, never a provider's text."
+    )
 
     @classmethod
     def of(cls, warning: WriteWarning) -> Warning:
@@ -104,10 +301,16 @@ class Warning:
 
 @strawberry.type(description="One set of credentials at one provider.")
 class Account:
-    id: strawberry.ID
-    name: str
-    provider: Provider  # type: ignore[valid-type]
-    capabilities: list[Capability]  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(
+        description="The account's id in the gateway's configuration (not a provider's id)."
+    )
+    name: str = strawberry.field(description="The account's display name from configuration.")
+    provider: Provider = strawberry.field(  # type: ignore[valid-type]
+        description="Which provider the account is at."
+    )
+    capabilities: list[Capability] = strawberry.field(  # type: ignore[valid-type]
+        description="What this account can do; anything else reads UNSUPPORTED_BY_PROVIDER."
+    )
 
     @classmethod
     def of(cls, account: ServedAccount) -> Account:
@@ -128,63 +331,137 @@ _ACCOUNTS: weakref.WeakKeyDictionary[ServedAccount, Account] = weakref.WeakKeyDi
 
 @strawberry.interface(description="An object that can be fetched again by its global ID.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="A global ID: opaque, stable, and names the account it belongs to."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="An email address.")
 class Email:
-    value: str
-    type: EmailType | None  # type: ignore[valid-type]
-    raw_type: str | None
+    value: str = strawberry.field(description="The address, as the provider has it.")
+    type: EmailType | None = strawberry.field(  # type: ignore[valid-type]
+        description="What it is for; null when the provider gives no type."
+    )
+    raw_type: str | None = strawberry.field(
+        description="The provider's own label for the type, when it gave one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A phone number.")
 class Phone:
-    value: str
-    type: PhoneType | None  # type: ignore[valid-type]
-    raw_type: str | None
+    value: str = strawberry.field(
+        description="The number, as the provider has it (not reformatted)."
+    )
+    type: PhoneType | None = strawberry.field(  # type: ignore[valid-type]
+        description="What it is for; null when the provider gives no type."
+    )
+    raw_type: str | None = strawberry.field(
+        description="The provider's own label for the type, when it gave one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A web address.")
 class Url:
-    value: str
-    type: UrlType | None  # type: ignore[valid-type]
-    raw_type: str | None
+    value: str = strawberry.field(description="The address, as the provider has it.")
+    type: UrlType | None = strawberry.field(  # type: ignore[valid-type]
+        description="What it points at; null when the provider gives no type."
+    )
+    raw_type: str | None = strawberry.field(
+        description="The provider's own label for the type, when it gave one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A postal address (Greenhouse Harvest fills these).")
 class Address:
-    value: str
-    type: str | None
+    value: str = strawberry.field(description="The address as one text, as the provider has it.")
+    type: AddressType | None = strawberry.field(  # type: ignore[valid-type]
+        description="What it is; null when the provider gives no type."
+    )
+    raw_type: str | None = strawberry.field(
+        description="The provider's own label for the type, when it gave one."
+    )
+
+    @classmethod
+    def of(cls, record: AddressRecord) -> Address:
+        """A label we do not know reads OTHER (with `rawType`), as for emails and phones."""
+        kind = known(AddressTypeValue, record.type)
+        if kind is None and record.type:
+            kind = AddressTypeValue.OTHER
+        return cls(value=record.value, type=kind, raw_type=record.type)
 
 
 @strawberry.type(description="Money in whole units, plus the provider's own figure and unit.")
 class Compensation:
-    amount: float
-    currency: str | None
-    period: str | None
-    raw_value: float | None
-    raw_unit: str | None
+    amount: float = strawberry.field(
+        description="The amount in whole units of `currency` (e.g. 1800000.0 for 18 LPA)."
+    )
+    currency: str | None = strawberry.field(
+        description="ISO 4217 code (Talynce: always INR); null when the provider does not say."
+    )
+    period: CompensationPeriod | None = strawberry.field(  # type: ignore[valid-type]
+        description="The time the amount is for; null when the provider does not say."
+    )
+    raw_value: float | None = strawberry.field(
+        description="The provider's own figure (Talynce: lakh per annum), when it differs."
+    )
+    raw_unit: str | None = strawberry.field(
+        description="The unit of `rawValue` (Talynce: `LPA`); null when there is none."
+    )
+
+    @classmethod
+    def of(cls, record: CompensationRecord | None) -> Compensation | None:
+        if record is None:
+            return None
+        return cls(
+            amount=record.amount,
+            currency=record.currency,
+            period=known(CompensationPeriodValue, record.period),
+            raw_value=record.raw_value,
+            raw_unit=record.raw_unit,
+        )
 
 
-@strawberry.type
+@strawberry.type(description="The job an application is for, as far as the provider names it.")
 class Job:
-    id: strawberry.ID | None
-    remote_id: str | None
-    name: str | None
+    id: strawberry.ID | None = strawberry.field(
+        description="Global ID to pass as `jobId`; null when the provider names the job only."
+    )
+    remote_id: str | None = strawberry.field(
+        description="The job's id at the provider; null when it gives only a name (Partner API)."
+    )
+    name: str | None = strawberry.field(
+        description="The job's title; null when the provider does not send it with the application."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A candidate's application to one job, in the candidate's account.")
 class Application(Node):
-    id: strawberry.ID
-    remote_id: str
-    job: Job | None
-    status: ApplicationStatus  # type: ignore[valid-type]
-    raw_status: str | None
-    stage: str | None
-    applied_at: str | None
-    profile_url: str | None
-    notes: str | None
+    id: strawberry.ID = strawberry.field(description="Global ID; `node(id:)` fetches it again.")
+    remote_id: str = strawberry.field(description="The application's id at the provider.")
+    job: Job | None = strawberry.field(
+        description="The job applied to; null for a prospect or when the provider does not say."
+    )
+    status: ApplicationStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where it stands, normalized (Merge: derived from rejection and offers)."
+    )
+    raw_status: str | None = strawberry.field(
+        description="The provider's own status word; null when it has none (Merge)."
+    )
+    stage: str | None = strawberry.field(
+        description="The pipeline stage's name (Merge: its id if unnamed); null when not reported."
+    )
+    applied_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description=(
+            "When the application was made; null when the provider does not report it "
+            "(Greenhouse Partner) or sends something that is no timestamp."
+        )
+    )
+    profile_url: str | None = strawberry.field(
+        description="A link to the application in the provider's app (Greenhouse Partner only)."
+    )
+    notes: str | None = strawberry.field(
+        description="Free-text notes on the application (Talynce only); null otherwise."
+    )
     account_id: strawberry.Private[str]
     candidate_remote_id: strawberry.Private[str]
 
@@ -208,14 +485,16 @@ class Application(Node):
             status=record.status,
             raw_status=record.raw_status,
             stage=record.stage,
-            applied_at=record.applied_at,
+            applied_at=instant(record.applied_at),
             profile_url=record.profile_url,
             notes=record.notes,
             account_id=account.id,
             candidate_remote_id=record.candidate_remote_id,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The candidate who applied; null when the account no longer returns them."
+    )
     async def candidate(self, info: Info) -> Candidate | None:
         context = info.context
         record = await context.loaders.candidate(self.account_id, self.candidate_remote_id)
@@ -227,34 +506,80 @@ class Application(Node):
 
 @strawberry.type(description="A person in one account of one ATS, in the gateway's one shape.")
 class Candidate(Node):
-    id: strawberry.ID
-    account: Account
-    remote_id: str
-    first_name: str | None
-    last_name: str | None
-    full_name: str | None
-    company: str | None
-    title: str | None
-    emails: list[Email]
-    phones: list[Phone]
-    addresses: list[Address]
-    urls: list[Url]
-    locations: list[str]
-    tags: list[str]
-    skills: list[str]
-    experience_years: float | None
-    current_compensation: Compensation | None
-    expected_compensation: Compensation | None
-    notice_period_days: int | None
-    resume_url: str | None
-    source: str | None
-    external_id: str | None
-    profile_url: str | None
+    id: strawberry.ID = strawberry.field(
+        description="Global ID; `candidate(id:)` and `node(id:)` fetch it again."
+    )
+    account: Account = strawberry.field(description="The account this person is in.")
+    remote_id: str = strawberry.field(description="The candidate's id at the provider.")
+    first_name: str | None = strawberry.field(
+        description="Given name (Talynce, Partner API: the first word of the full name)."
+    )
+    last_name: str | None = strawberry.field(
+        description="Family name (Talynce, Partner API: the rest of the full name)."
+    )
+    full_name: str | None = strawberry.field(
+        description="The whole name: the provider's own, or first and last name joined."
+    )
+    company: str | None = strawberry.field(
+        description="Current employer; null when the provider does not report it."
+    )
+    title: str | None = strawberry.field(
+        description="Current job title; null when the provider does not report it."
+    )
+    emails: list[Email] = strawberry.field(
+        description="Email addresses, in the provider's order (Talynce: one); empty when masked."
+    )
+    phones: list[Phone] = strawberry.field(
+        description="Phone numbers, in the provider's order; empty when masked."
+    )
+    addresses: list[Address] = strawberry.field(
+        description="Postal addresses (Greenhouse Harvest); empty elsewhere."
+    )
+    urls: list[Url] = strawberry.field(description="Web addresses (Merge, Greenhouse Harvest).")
+    locations: list[str] = strawberry.field(
+        description="Where the person is, as free text (Harvest: the addresses' text)."
+    )
+    tags: list[str] = strawberry.field(description="Tag names (Merge, Greenhouse Harvest).")
+    skills: list[str] = strawberry.field(description="Skill names (Talynce only).")
+    experience_years: float | None = strawberry.field(
+        description="Total years of experience (Talynce only); null when not reported."
+    )
+    current_compensation: Compensation | None = strawberry.field(
+        description="Current pay (Talynce's current CTC); null when not reported or masked."
+    )
+    expected_compensation: Compensation | None = strawberry.field(
+        description="Expected pay (Talynce's expected CTC); null when not reported or masked."
+    )
+    notice_period_days: int | None = strawberry.field(
+        description="Notice period in days (Talynce only); null when not reported."
+    )
+    resume_url: str | None = strawberry.field(
+        description="A link to the résumé (Talynce only); null when there is none."
+    )
+    source: str | None = strawberry.field(
+        description="Where the candidate came from, in the provider's words (Talynce only)."
+    )
+    external_id: str | None = strawberry.field(
+        description="Your system's id for this person, as given on create (Talynce, Partner API)."
+    )
+    profile_url: str | None = strawberry.field(
+        description="A link to the person in the provider's app (Greenhouse Partner only)."
+    )
     masked: bool = strawberry.field(
         description="True when the account's talent pool hides this person's contact details."
     )
-    created_at: str | None
-    updated_at: str | None
+    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description=(
+            "When the provider created the record (Merge: in the underlying ATS when known); "
+            "null when it does not report it or sends something that is no timestamp."
+        )
+    )
+    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description=(
+            "When the record last changed at the provider; null when it does not report it "
+            "or sends something that is no timestamp."
+        )
+    )
     custom_fields: JSON | None = strawberry.field(
         description="Provider-specific fields with no normalized home, as the provider named them."
     )
@@ -271,7 +596,8 @@ class Candidate(Node):
     @classmethod
     def of(cls, found: FoundCandidate) -> Candidate:
         """Nested values are the records themselves: GraphQL reads attributes, and the records
-        have the fields' names, so copying them into twin objects would only cost time."""
+        have the fields' names, so copying them into twin objects would only cost time. Only
+        addresses and pay are copied, to read their labels as enums (both are rare or small)."""
         r: CandidateRecord = found.record
         account = found.account
         return cls(
@@ -285,22 +611,22 @@ class Candidate(Node):
             title=r.title,
             emails=cast(list[Email], r.emails),
             phones=cast(list[Phone], r.phones),
-            addresses=cast(list[Address], r.addresses),
+            addresses=[Address.of(address) for address in r.addresses],
             urls=cast(list[Url], r.urls),
             locations=cast(list[str], r.locations),
             tags=cast(list[str], r.tags),
             skills=cast(list[str], r.skills),
             experience_years=r.experience_years,
-            current_compensation=cast(Compensation | None, r.current_compensation),
-            expected_compensation=cast(Compensation | None, r.expected_compensation),
+            current_compensation=Compensation.of(r.current_compensation),
+            expected_compensation=Compensation.of(r.expected_compensation),
             notice_period_days=r.notice_period_days,
             resume_url=r.resume_url,
             source=r.source,
             external_id=r.external_id,
             profile_url=r.profile_url,
             masked=r.masked,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
+            created_at=instant(r.created_at),
+            updated_at=instant(r.updated_at),
             custom_fields=cast(JSON | None, r.custom_fields),
             ats_remote_id=r.ats_remote_id,
             remote_was_deleted=r.remote_was_deleted,
@@ -341,27 +667,46 @@ def node_of(found: FoundCandidate | FoundApplication | None) -> Node | None:
     return None
 
 
-@strawberry.type
+@strawberry.type(description="Where a page of a listing ends, and whether more follow.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="True while any account may have more rows: pass `endCursor` as `after`."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Always false: listings only page forwards."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor after the first edge; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description=(
+            "Pass as `after` for the next page; null when the page is empty and nothing follows. "
+            "Valid only with the same filters."
+        )
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One candidate of a listing and where it is in it.")
 class CandidateEdge:
-    node: Candidate
+    node: Candidate = strawberry.field(description="The candidate.")
     cursor: str = strawberry.field(description="Resume the listing right after this candidate.")
 
 
 @strawberry.type(description="How one account fared in a listing.")
 class SourceStatus:
-    account: Account
-    status: SourceState  # type: ignore[valid-type]
-    error: GatewayError | None
-    total_count: int | None
-    latency_ms: float | None
+    account: Account = strawberry.field(description="The account.")
+    status: SourceState = strawberry.field(  # type: ignore[valid-type]
+        description="Whether it answered this page."
+    )
+    error: GatewayError | None = strawberry.field(
+        description="Why it did not, for ERROR and UNSUPPORTED; null otherwise."
+    )
+    total_count: int | None = strawberry.field(
+        description="How many candidates it has for these filters; null when it does not say."
+    )
+    latency_ms: float | None = strawberry.field(
+        description="Milliseconds its calls for this page took; null when it was not called."
+    )
     filtered_locally: bool = strawberry.field(
         description=(
             "True when the provider cannot filter this way and the gateway filtered a bounded "
@@ -400,11 +745,11 @@ def selects(info: Info, *path: str) -> bool:
     return False
 
 
-@strawberry.type
+@strawberry.type(description="One page of candidates merged from several accounts.")
 class CandidateConnection:
     listing: strawberry.Private[CandidateList]
 
-    @strawberry.field
+    @strawberry.field(description="The page's candidates, taken from each account in turn.")
     def edges(self, info: Info) -> list[CandidateEdge]:
         nodes = [Candidate.of(found) for found in self.listing.items]
         # Signing a cursor per edge is most of a large page's cost; skip it when none is read.
@@ -413,7 +758,7 @@ class CandidateConnection:
         cursors = self.listing.edge_cursors()
         return [CandidateEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
 
-    @strawberry.field
+    @strawberry.field(description="How to get the next page.")
     def page_info(self) -> PageInfo:
         count = len(self.listing.page.items)
         return PageInfo(
@@ -426,7 +771,9 @@ class CandidateConnection:
             ),
         )
 
-    @strawberry.field(description="The sum of the totals the accounts reported.")
+    @strawberry.field(
+        description="The sum of the totals the accounts reported; null when none reported one."
+    )
     def total_count(self) -> int | None:
         return self.listing.page.total
 
