@@ -89,6 +89,14 @@ Capability = described(
             "Listings can keep only records updated after an instant: the provider filters, "
             "or the gateway filters a bounded scan."
         ),
+        "LIST_APPLICATIONS": "`applications` can list this account's applications.",
+        "REJECT_REASONS": "`rejectReasons` can list the reasons this account offers.",
+        "CREATE_APPLICATION": "`createApplication` can add a candidate to one of its jobs.",
+        "MOVE_APPLICATION": "`moveApplication` can move its applications between stages.",
+        "REJECT_APPLICATION": (
+            "`rejectApplication` and `unrejectApplication` can reject applications and undo it."
+        ),
+        "ADD_NOTE": "`addNote` can add notes to this account's candidates.",
     },
 )
 ApplicationStatus = described(

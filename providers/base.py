@@ -10,11 +10,17 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from providers.model import (
     ApplicationRecord,
+    ApplicationStatus,
+    ApplicationWriteResult,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
     JobRecord,
     JobStatus,
+    NewApplication,
+    NoteVisibility,
+    NoteWriteResult,
+    RejectReason,
     WriteResult,
 )
 from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES, Sender
@@ -25,6 +31,8 @@ if TYPE_CHECKING:  # sharing.py reads AccountConfig from here
 __all__ = [
     "ALL_CAPABILITIES",
     "AccountConfig",
+    "ApplicationPage",
+    "ApplicationQuery",
     "CandidatePage",
     "CandidateQuery",
     "Capability",
@@ -47,6 +55,12 @@ class Capability(enum.StrEnum):
     APPLICATIONS = "APPLICATIONS"
     JOBS = "JOBS"  # list_jobs and get_jobs
     FILTER_UPDATED = "FILTER_UPDATED"  # updated_after on candidates and jobs (pushed or scanned)
+    LIST_APPLICATIONS = "LIST_APPLICATIONS"  # list_applications
+    REJECT_REASONS = "REJECT_REASONS"  # list_reject_reasons
+    CREATE_APPLICATION = "CREATE_APPLICATION"
+    MOVE_APPLICATION = "MOVE_APPLICATION"
+    REJECT_APPLICATION = "REJECT_APPLICATION"  # reject_application and unreject_application
+    ADD_NOTE = "ADD_NOTE"
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -91,6 +105,21 @@ class JobQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationQuery:
+    """Filters of an applications list call; every one given must hold for each row returned.
+
+    An adapter that can apply a filter neither upstream nor over a bounded scan of its own rows
+    raises `UnsupportedByProvider`: it never returns rows the filter would have dropped.
+    """
+
+    job_remote_id: str | None = None
+    candidate_remote_id: str | None = None
+    status: ApplicationStatus | None = None
+    stage_remote_id: str | None = None
+    updated_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     """Where an account's listing resumes: the provider's own page token plus rows used from it.
 
@@ -102,7 +131,7 @@ class Position:
     skip: int = 0
 
 
-R = TypeVar("R", CandidateRecord, JobRecord)
+R = TypeVar("R", CandidateRecord, JobRecord, ApplicationRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +166,11 @@ class JobPage(Page[JobRecord]):
     """A page of jobs."""
 
 
+@dataclass(frozen=True, slots=True)
+class ApplicationPage(Page[ApplicationRecord]):
+    """A page of applications."""
+
+
 class Provider(Protocol):
     """One account's adapter. It speaks its provider's wire format and returns records."""
 
@@ -162,6 +196,41 @@ class Provider(Protocol):
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult: ...
 
     async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult: ...
+
+    # The hiring pipeline. Each method below is called only when the adapter declares its
+    # capability (LIST_APPLICATIONS, REJECT_REASONS, CREATE_APPLICATION, MOVE_APPLICATION,
+    # REJECT_APPLICATION, ADD_NOTE). The actions are writes: they send each request once (the
+    # resolver watches them, as it does candidate writes), raise `Rejected` when the provider
+    # refuses the input (a 4xx: nothing changed) and return the application as it now stands.
+    # An action takes the application as last read, since some providers address it through its
+    # candidate (Talynce) and a move must know the application's job.
+
+    async def list_applications(
+        self, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage: ...
+
+    async def list_reject_reasons(self) -> list[RejectReason]: ...
+
+    async def create_application(self, new: NewApplication) -> ApplicationWriteResult: ...
+
+    async def move_application(
+        self, application: ApplicationRecord, stage_remote_id: str
+    ) -> ApplicationWriteResult: ...
+
+    async def reject_application(
+        self,
+        application: ApplicationRecord,
+        reason_remote_id: str | None,
+        note: str | None,
+    ) -> ApplicationWriteResult: ...
+
+    async def unreject_application(
+        self, application: ApplicationRecord
+    ) -> ApplicationWriteResult: ...
+
+    async def add_note(
+        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
+    ) -> NoteWriteResult: ...
 
     async def aclose(self) -> None: ...
 

@@ -15,6 +15,7 @@ __all__ = [
     "ApplicationDraft",
     "ApplicationRecord",
     "ApplicationStatus",
+    "ApplicationWriteResult",
     "CandidateDraft",
     "CandidatePatch",
     "CandidateRecord",
@@ -26,13 +27,19 @@ __all__ = [
     "JobRef",
     "JobStage",
     "JobStatus",
+    "NewApplication",
+    "NoteRecord",
+    "NoteVisibility",
+    "NoteWriteResult",
     "Phone",
     "PhoneType",
+    "RejectReason",
     "Unset",
     "Url",
     "UrlType",
     "WriteResult",
     "WriteWarning",
+    "Written",
 ]
 
 
@@ -171,7 +178,24 @@ class JobRef:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectReason:
+    """A reason an account offers for rejecting an application (Merge reject reasons, Harvest
+    rejection reasons)."""
+
+    remote_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ApplicationRecord:
+    """One candidate's application to one job, as one account holds it.
+
+    `stage` is the current stage's name and `stage_id` its id at the provider: the value a move
+    takes, and one of the job's `JobStage.remote_id`s where the provider lists stages (Talynce's
+    stages are its pipeline statuses, so there the id is the name). Timestamps are ISO 8601
+    strings as the provider sent them.
+    """
+
     remote_id: str
     candidate_remote_id: str
     job: JobRef | None
@@ -181,6 +205,42 @@ class ApplicationRecord:
     applied_at: str | None = None
     profile_url: str | None = None
     notes: str | None = None
+    stage_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    rejected_at: str | None = None
+    reject_reason: RejectReason | None = None
+    source: str | None = None
+    remote_data: Any = None
+
+
+class NoteVisibility(enum.StrEnum):
+    """Who may read a note, in the words Merge's and Harvest's own settings map onto."""
+
+    ADMIN_ONLY = "ADMIN_ONLY"
+    PRIVATE = "PRIVATE"
+    PUBLIC = "PUBLIC"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRecord:
+    """A note on a candidate, as the provider stored it."""
+
+    remote_id: str
+    candidate_remote_id: str
+    body: str
+    visibility: NoteVisibility | None = None
+    created_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    """An application to create: `stage_remote_id` None means the job's first stage."""
+
+    candidate_remote_id: str
+    job_remote_id: str
+    stage_remote_id: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +357,30 @@ class WriteWarning:
     field: tuple[str, ...] | None = None
 
 
+W = TypeVar("W", "CandidateRecord", ApplicationRecord, NoteRecord)
+
+
 @dataclass(frozen=True, slots=True)
-class WriteResult:
-    record: CandidateRecord
+class Written(Generic[W]):
+    """What a write left at the provider: the record as it now stands, whether the write
+    created it (None: the provider does not say, e.g. a match on email), and what it could not
+    keep as asked."""
+
+    record: W
     created: bool | None = None
     warnings: tuple[WriteWarning, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult(Written[CandidateRecord]):
+    """A candidate write."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationWriteResult(Written[ApplicationRecord]):
+    """An application write: create, move, reject or unreject."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoteWriteResult(Written[NoteRecord]):
+    """A note added to a candidate."""

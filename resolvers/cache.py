@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from providers.base import (
+    ApplicationPage,
+    ApplicationQuery,
     CandidatePage,
     CandidateQuery,
     JobPage,
@@ -35,10 +37,15 @@ from providers.base import (
 )
 from providers.model import (
     ApplicationRecord,
+    ApplicationWriteResult,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
     JobRecord,
+    NewApplication,
+    NoteVisibility,
+    NoteWriteResult,
+    RejectReason,
     WriteResult,
 )
 from store.cache import CacheBackend, Kind, Miss
@@ -158,17 +165,48 @@ class CachedProvider:
             self._lookup(operation, outcome)
         return await self._flights.run(key, call)
 
-    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+    async def list_applications(
+        self, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        return await self.inner.list_applications(query, position, limit)  # not cached (yet)
+
+    async def list_reject_reasons(self) -> list[RejectReason]:
+        return await self.inner.list_reject_reasons()
+
+    async def _writing(self, write: Awaitable[V]) -> V:
         try:
-            return await self.inner.create_candidate(draft)
+            return await write
         finally:  # even a failed write may have happened (an unknown outcome): forget
             await self._backend.renew(self._scope)
 
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        return await self._writing(self.inner.create_candidate(draft))
+
     async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
-        try:
-            return await self.inner.update_candidate(remote_id, patch)
-        finally:
-            await self._backend.renew(self._scope)
+        return await self._writing(self.inner.update_candidate(remote_id, patch))
+
+    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
+        return await self._writing(self.inner.create_application(new))
+
+    async def move_application(
+        self, application: ApplicationRecord, stage_remote_id: str
+    ) -> ApplicationWriteResult:
+        return await self._writing(self.inner.move_application(application, stage_remote_id))
+
+    async def reject_application(
+        self, application: ApplicationRecord, reason_remote_id: str | None, note: str | None
+    ) -> ApplicationWriteResult:
+        return await self._writing(
+            self.inner.reject_application(application, reason_remote_id, note)
+        )
+
+    async def unreject_application(self, application: ApplicationRecord) -> ApplicationWriteResult:
+        return await self._writing(self.inner.unreject_application(application))
+
+    async def add_note(
+        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
+    ) -> NoteWriteResult:
+        return await self._writing(self.inner.add_note(candidate_remote_id, body, visibility))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -76,6 +76,7 @@ from providers.model import (
     JobStage,
     WriteResult,
 )
+from providers.refusals import RefusesPipeline
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Reply, Sender
@@ -140,7 +141,7 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
-class GreenhouseHarvestAdapter:
+class GreenhouseHarvestAdapter(RefusesPipeline):
     """Greenhouse Harvest v3: cursor-paged lists, filters, applications, create and update."""
 
     name = NAME

@@ -58,6 +58,7 @@ from providers.model import (
     JobRef,
     WriteResult,
 )
+from providers.refusals import RefusesPipeline
 from providers.upstream.http import Upstream
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
@@ -66,7 +67,7 @@ from providers.wire import text_or_integer
 __all__ = ["GreenhousePartnerAdapter"]
 
 
-class GreenhousePartnerAdapter:
+class GreenhousePartnerAdapter(RefusesPipeline):
     """Greenhouse's Partner (Candidate Ingestion) API: fetch by id list, and create."""
 
     name = NAME

@@ -46,6 +46,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.refusals import RefusesPipeline
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
@@ -148,7 +149,7 @@ def _base_url(account: AccountConfig) -> str | None:
     return None
 
 
-class MergeAdapter:
+class MergeAdapter(RefusesPipeline):
     """Serves one linked account. Upstream call counts, per gateway operation:
 
     - list: one `GET /candidates` (page size = what is asked plus rows to skip, ≤ 100);

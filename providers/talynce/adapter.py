@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from providers.base import (
-    ALL_CAPABILITIES,
     AccountConfig,
     CandidatePage,
     CandidateQuery,
+    Capability,
     JobPage,
     JobQuery,
     Position,
@@ -69,6 +69,7 @@ from providers.model import (
     WriteResult,
     WriteWarning,
 )
+from providers.refusals import RefusesPipeline
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
@@ -369,9 +370,21 @@ def _ignored(field: str, warnings: list[WriteWarning]) -> None:
     )
 
 
-class TalynceAdapter:
+class TalynceAdapter(RefusesPipeline):
     name = "talynce"
-    capabilities = ALL_CAPABILITIES
+    capabilities = frozenset(
+        {
+            Capability.LIST,
+            Capability.SEARCH,
+            Capability.FILTER_JOB,
+            Capability.GET_MANY,
+            Capability.CREATE,
+            Capability.UPDATE,
+            Capability.APPLICATIONS,
+            Capability.JOBS,
+            Capability.FILTER_UPDATED,
+        }
+    )
 
     def __init__(
         self, account: AccountConfig, client: Sender, sharing: Sharing | None = None
