@@ -266,6 +266,19 @@ async def test_a_jobs_applications_push_job_id_down_then_read_each_candidate(
     assert (page.total, page.next_token, page.filtered_locally) == (len(expected), "6", False)
 
 
+async def test_a_failed_candidate_read_in_a_job_listing_is_asked_again(talynce: Talynce) -> None:
+    """The fault profiles reach these reads like any other: a 503 on one GET is retried."""
+    job = talynce.job()
+    talynce.org.faults = FaultProfile(script=deque(["pass", "error"]), error_statuses=(503,))
+
+    page = await talynce.adapter.list_applications(
+        ApplicationQuery(job_remote_id=job), Position(), 3
+    )
+
+    assert [r.remote_id for r in page.records] == [a.id for a in talynce.on_job(job)[:3]]
+    assert sorted(r.status for r in talynce.calls()) == [200, 200, 200, 200, 503]
+
+
 async def test_a_jobs_applications_page_exactly_once(talynce: Talynce) -> None:
     job = talynce.job(1)
     expected = [a.id for a in talynce.on_job(job)]
