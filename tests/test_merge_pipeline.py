@@ -113,12 +113,14 @@ async def test_writes_without_a_remote_user_are_refused_without_a_call(merge: Me
     adapter = merge.adapter("initech", remote_user_id=None)
     linked = merge.accounts["initech"]
     application = ordered(linked)[0]
-    with pytest.raises(UnsupportedByProvider):
+    with pytest.raises(UnsupportedByProvider) as create:
         await adapter.create_application(NewApplication(application.candidate_id, MISSING))
-    with pytest.raises(UnsupportedByProvider):
+    with pytest.raises(UnsupportedByProvider) as note:
         await adapter.add_note(application.candidate_id, "hello", None)
     await adapter.aclose()
     assert merge.emulator.requests == []
+    # The refusal says what the operator can change, as create_candidate's does.
+    assert all("remote_user_id" in e.value.message for e in (create, note))
 
 
 # --- listing ---------------------------------------------------------------------------------
