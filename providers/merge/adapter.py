@@ -562,7 +562,9 @@ class MergeAdapter(RefusesPipeline):
         after = query.updated_after
         if after is not None:
             rows = [row for row in rows if wire.modified_after(row, after)]
-        return [self._application(row) for row in rows], following
+        # Merge's `candidate` is nullable: an application of no one has no place in the gateway.
+        records = (wire.application_record(row) for row in rows)
+        return [record for record in records if record is not None], following
 
     async def list_applications(
         self, query: ApplicationQuery, position: Position, limit: int
