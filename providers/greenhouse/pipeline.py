@@ -94,10 +94,7 @@ class HarvestPipeline:
             dataclasses.replace(
                 record,
                 stage=record.stage or stages.get(record.stage_id or ""),
-                reject_reason=record.reject_reason
-                and RejectReason(
-                    record.reject_reason.remote_id, reasons.get(record.reject_reason.remote_id)
-                ),
+                reject_reason=_named(record.reject_reason, reasons),
                 source=sources.get(_source_id(row) or ""),
             )
             for record, row in zip(found, rows, strict=True)
@@ -280,6 +277,10 @@ class HarvestPipeline:
         if note is None:
             raise self.upstream.bad_response("a note that is not one")
         return NoteWriteResult(note, created=True)
+
+
+def _named(reason: RejectReason | None, names: Mapping[str, str]) -> RejectReason | None:
+    return reason and RejectReason(reason.remote_id, names.get(reason.remote_id))
 
 
 def _updated_at(row: Any) -> str | None:
