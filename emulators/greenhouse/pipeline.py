@@ -241,6 +241,7 @@ def _add_note(
     body: str,
     visibility: str,
     application_id: int | None = None,
+    note_type: str = "NOTE",
 ) -> GhNote:
     user = int(call.user) if DIGITS.match(call.user) else None
     note = GhNote(
@@ -251,6 +252,7 @@ def _add_note(
         user,
         now_ms(),
         application_id,
+        note_type,
     )
     org.notes[note.id] = note
     return note
@@ -264,7 +266,7 @@ def _note_row(note: GhNote) -> dict[str, object]:
         "application_id": note.application_id,
         "body": note.body,
         "subject": None,
-        "type": "NOTE",
+        "type": note.note_type,
         "user_id": note.user_id,
         "visibility": note.visibility,
         "created_at": moment,
@@ -297,9 +299,9 @@ def harvest_note_create(call: Call) -> Result:
     text = body.get("body")
     if not isinstance(text, str) or not text.strip():
         raise unprocessable({"body": "is required"})
-    _choice(body, "note_type", _NOTE_TYPES, "NOTE")
+    kind = _choice(body, "note_type", _NOTE_TYPES, "NOTE")
     visibility = NOTE_VISIBILITY[_choice(body, "visibility", NOTE_VISIBILITY, "public")]
-    note = _add_note(org, call, candidate_id, text, visibility, application_id)
+    note = _add_note(org, call, candidate_id, text, visibility, application_id, kind)
     return 201, _note_row(note), {}
 
 

@@ -173,6 +173,7 @@ class GhNote:
     user_id: int | None
     created_at: datetime
     application_id: int | None = None
+    note_type: str = "NOTE"  # NOTE | ACTIVITY
 
 
 @dataclass(slots=True)

@@ -88,7 +88,7 @@ __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestA
 MAX_PER_PAGE = 500
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 20  # pages one call reads: 10 000 applications of 50 candidates
-NAMES_TTL = 60.0  # seconds the department and office names of an account are reused
+NAMES_TTL = 60.0  # seconds the names of `_NAMED` resources of an account are reused
 
 
 _NAMED: dict[str, dict[str, str | int]] = {
