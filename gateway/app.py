@@ -87,6 +87,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         graphiql=settings.graphiql,
         metrics=metrics,
         tracing=tracing or tracing_from_setting(settings.tracing),
+        compression=settings.compression,
     )
 
     async def healthz(request: Request) -> Response:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.compression import DEFAULT_MIN_BYTES, Compression
 from gateway.limits import QueryLimits
 from gateway.security import Client
 from providers.base import AccountConfig
@@ -64,11 +65,14 @@ GATEWAY_KEYS = {
     "header_timeout",
     "keep_alive_timeout",
     "max_connections",
+    "compression",
+    "compression_min_bytes",
 }
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes", "max_fields")
 DEFAULT_LIMITS = QueryLimits()
+DEFAULT_COMPRESSION = Compression()
 
 
 class ConfigError(ValueError):
@@ -98,6 +102,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's head to arrive (see gateway.server)
     keep_alive_timeout: float = 5  # whole seconds an idle keep-alive connection stays open
     max_connections: int = 1000  # open connections (and requests) before new ones get 503
+    compression: Compression = DEFAULT_COMPRESSION
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
@@ -275,6 +280,19 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         ),
         max_connections=int(
             _number(gateway, "max_connections", "gateway", 1000, minimum=1, integer=True)
+        ),
+        compression=Compression(
+            enabled=_flag(gateway, "compression"),
+            min_bytes=int(
+                _number(
+                    gateway,
+                    "compression_min_bytes",
+                    "gateway",
+                    DEFAULT_MIN_BYTES,
+                    minimum=0,
+                    integer=True,
+                )
+            ),
         ),
     )
 

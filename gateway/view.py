@@ -32,6 +32,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
+from gateway.compression import Compression, compress_response
 from gateway.errors import shape_errors
 from gateway.graphiql import graphiql_html
 from gateway.logs import request_logger
@@ -77,6 +78,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         graphiql: bool,
         metrics: Metrics,
         tracing: Tracing | None = None,
+        compression: Compression | None = None,
     ) -> None:
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, subscription_protocols=()
@@ -89,6 +91,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.cursors = cursors
         self.idempotency = idempotency
         self.request_timeout = request_timeout
+        self.compression = compression or Compression(enabled=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -162,6 +165,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 "upstream_calls": watch.calls,
             },
         )
+        compress_response(response, request.headers.get("accept-encoding"), self.compression)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
