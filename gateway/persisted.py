@@ -7,7 +7,7 @@ Two modes, checked before anything parses the document:
   earlier, or answers `PERSISTED_QUERY_NOT_FOUND` (HTTP 200, message `PersistedQueryNotFound`,
   which Apollo's link matches), so the client sends it again with the text. A hash with the
   text registers it, once the operation has run past parsing, validation and the query limits
-  (the view calls `register` then): nothing over a limit, and nothing from a request without a
+  (the view keeps it then): nothing over a limit, and nothing from a request without a
   key, is ever kept. A text whose SHA-256 is not the hash is refused (400, BAD_USER_INPUT) and
   never kept. With APQ off, any hash is answered `PERSISTED_QUERY_NOT_SUPPORTED` (200), and
   Apollo's link stops sending hashes.

@@ -11,6 +11,10 @@ Nothing here runs without the guard's verdict: the GraphiQL page (`security.is_p
 before Strawberry sees the request, so its query string never executes, and any other request
 that arrives without an authenticated client in its scope is refused with 401; there is no
 fallback identity. Refusals share one shape (`negotiation.refusal`).
+
+A request that names its document by hash gets the text from `gateway.persisted` before
+anything parses it (`parse_http_body`), and every response, answer or refusal, leaves through
+`gateway.compression` (the end of `__call__`): one place for both.
 """
 
 from __future__ import annotations
