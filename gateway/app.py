@@ -22,6 +22,7 @@ from gateway.graphiql import static_app
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics
 from gateway.negotiation import refusal
+from gateway.persisted import TrustedDocuments
 from gateway.redaction import install_redaction
 from gateway.schema import build_schema
 from gateway.security import GuardMiddleware, bearer_matches
@@ -87,6 +88,12 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         graphiql=settings.graphiql,
         metrics=metrics,
         tracing=tracing or tracing_from_setting(settings.tracing),
+        compression=settings.compression,
+        persisted=settings.persisted_queries,
+        documents=store.documents(),
+        trusted=None
+        if settings.trusted_documents is None
+        else TrustedDocuments(settings.trusted_documents),
     )
 
     async def healthz(request: Request) -> Response:

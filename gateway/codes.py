@@ -103,6 +103,27 @@ class ErrorCode(enum.Enum):
             "The query is over a limit (depth, aliases, fields, tokens or cost) and was not run."
         ),
     )
+    PERSISTED_QUERY_NOT_FOUND = strawberry.enum_value(
+        "PERSISTED_QUERY_NOT_FOUND",
+        description=(
+            "The persisted query's hash is not registered (or no longer is): send the request "
+            "again with `query` as well; Apollo's persisted-query link does. HTTP 200."
+        ),
+    )
+    PERSISTED_QUERY_NOT_SUPPORTED = strawberry.enum_value(
+        "PERSISTED_QUERY_NOT_SUPPORTED",
+        description=(
+            "Automatic persisted queries are off on this gateway: send `query` instead of a "
+            "hash; Apollo's link stops sending hashes. HTTP 200."
+        ),
+    )
+    PERSISTED_QUERY_NOT_ALLOWED = strawberry.enum_value(
+        "PERSISTED_QUERY_NOT_ALLOWED",
+        description=(
+            "Only trusted documents run on this gateway and the request named none of them "
+            "(or sent a text of its own); nothing was parsed. HTTP 403."
+        ),
+    )
     REQUEST_TIMEOUT = strawberry.enum_value(
         "REQUEST_TIMEOUT",
         description="The request body did not arrive in time; HTTP 408.",

@@ -138,10 +138,14 @@ class GuardMiddleware:
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                # An answer that chose its own caching (a private, hash-named GET) keeps it.
+                chosen = any(name.lower() == b"cache-control" for name, _ in headers)
+                cache = STATIC_CACHE if scope["path"].startswith("/static/") else NO_STORE
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *headers,
                     *SECURITY_HEADERS,
-                    STATIC_CACHE if scope["path"].startswith("/static/") else NO_STORE,
+                    *(() if chosen else (cache,)),
                     (b"content-security-policy", csp.encode()),
                 ]
             await send(message)

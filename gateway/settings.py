@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.compression import DEFAULT_MIN_BYTES, Compression
 from gateway.limits import QueryLimits
+from gateway.persisted import PersistedQueries, read_manifest
 from gateway.security import Client
 from providers.base import AccountConfig
 from providers.registry import PROVIDERS
@@ -64,11 +66,20 @@ GATEWAY_KEYS = {
     "header_timeout",
     "keep_alive_timeout",
     "max_connections",
+    "compression",
+    "compression_min_bytes",
+    "persisted_queries",
+    "persisted_queries_max",
+    "persisted_query_max_bytes",
+    "persisted_query_max_age",
+    "trusted_documents",
 }
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes", "max_fields")
 DEFAULT_LIMITS = QueryLimits()
+DEFAULT_COMPRESSION = Compression()
+DEFAULT_PERSISTED = PersistedQueries()
 
 
 class ConfigError(ValueError):
@@ -98,6 +109,9 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's head to arrive (see gateway.server)
     keep_alive_timeout: float = 5  # whole seconds an idle keep-alive connection stays open
     max_connections: int = 1000  # open connections (and requests) before new ones get 503
+    compression: Compression = DEFAULT_COMPRESSION
+    persisted_queries: PersistedQueries = DEFAULT_PERSISTED
+    trusted_documents: Path | None = None  # a manifest: only its documents run
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
@@ -276,7 +290,51 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         max_connections=int(
             _number(gateway, "max_connections", "gateway", 1000, minimum=1, integer=True)
         ),
+        compression=Compression(
+            enabled=_flag(gateway, "compression"),
+            min_bytes=int(
+                _number(
+                    gateway,
+                    "compression_min_bytes",
+                    "gateway",
+                    DEFAULT_MIN_BYTES,
+                    minimum=0,
+                    integer=True,
+                )
+            ),
+        ),
+        persisted_queries=_persisted(gateway),
+        trusted_documents=_trusted_documents(gateway, source),
     )
+
+
+def _persisted(gateway: Mapping[str, Any]) -> PersistedQueries:
+    def integer(key: str, default: int, minimum: int) -> int:
+        return int(_number(gateway, key, "gateway", default, minimum=minimum, integer=True))
+
+    return PersistedQueries(
+        enabled=_flag(gateway, "persisted_queries"),
+        max_documents=integer("persisted_queries_max", DEFAULT_PERSISTED.max_documents, 1),
+        max_bytes=integer("persisted_query_max_bytes", DEFAULT_PERSISTED.max_bytes, 1),
+        max_age=integer("persisted_query_max_age", DEFAULT_PERSISTED.max_age, 0),
+    )
+
+
+def _trusted_documents(gateway: Mapping[str, Any], source: str) -> Path | None:
+    """The manifest's path (relative to the config file's folder), read once to check it."""
+    value = gateway.get("trusted_documents")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError("gateway.trusted_documents: expected the path of a manifest file")
+    path = Path(value)
+    if not path.is_absolute() and Path(source).is_file():
+        path = Path(source).parent / path
+    try:
+        read_manifest(path)
+    except ValueError as error:
+        raise ConfigError(f"gateway.trusted_documents: {error}") from None
+    return path
 
 
 def _digest(table: Mapping[str, Any], key: str, where: str) -> str | None:

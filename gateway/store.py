@@ -1,9 +1,10 @@
 """Where a gateway keeps state: this process's memory (the default) or Redis, shared by replicas.
 
 `[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
-Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens
-and the response cache live there. One client per process, made here and closed by the app's
-lifespan; when Redis fails, each piece falls back to process-local behaviour
+Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens,
+the response cache and registered persisted queries live there. One client per process, made
+here and closed by the app's lifespan; when Redis fails, each piece falls back to process-local
+behaviour
 (`store.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
 process's own.
 """
@@ -23,6 +24,8 @@ from resolvers.outcomes import OutcomeCodec
 from store.budget import RedisRateBudget
 from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
+from store.documents import DocumentStore, MemoryDocumentStore
+from store.documents_redis import RedisDocumentStore
 from store.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
 from store.redis_link import RedisLink, account_scope, connect
@@ -72,6 +75,13 @@ class Store:
         # The owner's request cannot outlive its timeout; past the lease it is presumed gone.
         lease = 2 * self.settings.request_timeout + LEASE_MARGIN
         return RedisIdempotencyStore(self.link, OutcomeCodec(accounts), ttl, lease)
+
+    def documents(self) -> DocumentStore:
+        """Registered persisted queries: this process's, or every replica's through Redis."""
+        limit = self.settings.persisted_queries.max_documents
+        if self.link is None:
+            return MemoryDocumentStore(limit)
+        return RedisDocumentStore(self.link, limit)
 
     def cached(self, account: AccountConfig, provider: Provider) -> Provider:
         """The account's adapter behind the response cache, when the cache is on."""

@@ -11,6 +11,10 @@ Nothing here runs without the guard's verdict: the GraphiQL page (`security.is_p
 before Strawberry sees the request, so its query string never executes, and any other request
 that arrives without an authenticated client in its scope is refused with 401; there is no
 fallback identity. Refusals share one shape (`negotiation.refusal`).
+
+A request that names its document by hash gets the text from `gateway.persisted` before
+anything parses it (`parse_http_body`), and every response, answer or refusal, leaves through
+`gateway.compression` (the end of `__call__`): one place for both.
 """
 
 from __future__ import annotations
@@ -23,20 +27,28 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
+from gateway.compression import Compression, compress_response
 from gateway.errors import shape_errors
 from gateway.graphiql import graphiql_html
 from gateway.logs import request_logger
 from gateway.metrics import Metrics
 from gateway.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, refusal
+from gateway.persisted import (
+    DocumentRefused,
+    PersistedQueries,
+    Resolved,
+    TrustedDocuments,
+    resolve,
+)
 from gateway.schema import GatewaySchema
 from gateway.security import Client, is_page
 from gateway.tracing import Fanout, Tracing
@@ -45,6 +57,7 @@ from providers.upstream.resilience import set_deadline
 from resolvers.accounts import Accounts
 from resolvers.context import RequestContext
 from resolvers.pagination import CursorCodec
+from store.documents import DocumentStore, MemoryDocumentStore
 from store.idempotency import IdempotencyStore
 
 __all__ = ["GraphQLView"]
@@ -54,6 +67,15 @@ def _refusal(
     status: int, message: str, accept: str, headers: dict[str, str] | None = None
 ) -> Response:
     return refusal(status, "BAD_USER_INPUT", message, accept, headers)
+
+
+class _RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's, with the request's scope state in reach of `parse_http_body`."""
+
+    @property
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self._request.scope.setdefault("state", {})
+        return state
 
 
 def _is_request_error(result: ExecutionResult) -> bool:
@@ -66,6 +88,8 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
+    request_adapter_class = _RequestAdapter
+
     def __init__(
         self,
         schema: GatewaySchema,
@@ -77,6 +101,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         graphiql: bool,
         metrics: Metrics,
         tracing: Tracing | None = None,
+        compression: Compression | None = None,
+        persisted: PersistedQueries | None = None,
+        documents: DocumentStore | None = None,
+        trusted: TrustedDocuments | None = None,
     ) -> None:
         super().__init__(
             schema, graphql_ide="graphiql" if graphiql else None, subscription_protocols=()
@@ -89,6 +117,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.cursors = cursors
         self.idempotency = idempotency
         self.request_timeout = request_timeout
+        self.compression = compression or Compression(enabled=False)
+        self.persisted = persisted or PersistedQueries()
+        self.documents = documents or MemoryDocumentStore(self.persisted.max_documents)
+        self.trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -141,6 +173,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
                     )
                     span.set_attribute("http.response.status_code", response.status_code)
                     span.set_attribute("ats.outcome", state.get("outcome", "refused"))
+        if state.get("outcome") == "ok":
+            self._allow_private_caching(request, response, state.get("persisted"))
         response.headers.setdefault("x-request-id", request_id)
         context = state.get("graphql_context")
         operation = context.operation_name if context is not None else None
@@ -162,6 +196,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 "upstream_calls": watch.calls,
             },
         )
+        compress_response(response, request.headers.get("accept-encoding"), self.compression)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -188,8 +223,55 @@ class GraphQLView(GraphQL[RequestContext, None]):
         except (ValueError, RecursionError):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
 
+    def _allow_private_caching(
+        self, request: Request, response: Response, resolved: Resolved | None
+    ) -> None:
+        """A GET naming its document by hash alone has a short, stable URL: with
+        `persisted_query_max_age` set, its successful answer may be kept by the client's own
+        cache for that long. Never by a shared one: the answer is this key's accounts only."""
+        if self.persisted.max_age <= 0 or request.method != "GET":
+            return
+        if resolved is None or not resolved.by_hash:
+            return
+        response.headers["cache-control"] = f"private, max-age={self.persisted.max_age}"
+        vary = response.headers.get("vary")
+        response.headers["vary"] = "Authorization, Accept" + (f", {vary}" if vary else "")
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        """As Strawberry's for GET and JSON (the only bodies `__call__` lets through), with the
+        document a persisted query or trusted document names put in place of `query`."""
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        else:
+            data = self.parse_json(await request.get_body())
+        if not isinstance(data, dict):
+            raise HTTPException(400, "send one operation as a JSON object")
+        for name, kind in (("variables", dict), ("extensions", dict)):
+            if not isinstance(data.get(name), kind | None):
+                raise HTTPException(
+                    400, f"The GraphQL operation's `{name}` must be an object or null, if provided."
+                )
+        state = request.state if isinstance(request, _RequestAdapter) else {}
+        client = state.get("client")
+        if not isinstance(client, Client):  # get_context refused it already; a second lock
+            raise HTTPException(401, "send a client key as 'Authorization: Bearer <key>'")
+        resolved = await resolve(data, client.name, self.persisted, self.documents, self.trusted)
+        state["persisted"] = resolved
+        if not isinstance(resolved.query, str | None):
+            raise HTTPException(
+                400, "The GraphQL operation's `query` must be a string or null, if provided."
+            )
+        return GraphQLRequestData(
+            query=resolved.query,
+            variables=data.get("variables"),
+            operation_name=data.get("operationName"),
+            extensions=data.get("extensions"),
+        )
+
     @staticmethod
     def _protocol_error(error: HTTPException, accept: str) -> Response:
+        if isinstance(error, DocumentRefused):
+            return refusal(error.status_code, error.code, error.reason, accept)
         if error.status_code == 400 and "mutations are not allowed" in error.reason:
             return _refusal(405, "mutations are sent with POST", accept, {"Allow": "POST"})
         if error.status_code == 401:
@@ -235,10 +317,15 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if _is_request_error(result):
             body.pop("data", None)
             state["outcome"] = "rejected"
-        elif result.errors:
-            state["outcome"] = "partial" if result.data is not None else "error"
-        else:
-            state["outcome"] = "ok"
+            return body  # type: ignore[return-value]
+        state["outcome"] = (
+            ("partial" if result.data is not None else "error") if result.errors else "ok"
+        )
+        resolved = state.get("persisted")
+        if isinstance(resolved, Resolved) and resolved.register and resolved.query:
+            # Only now: the document parsed, validated and passed every limit, for a client
+            # the guard let in.
+            await self.documents.put(resolved.scope, resolved.register, resolved.query)
         return body  # type: ignore[return-value]
 
     def encode_json(self, data: object) -> bytes:

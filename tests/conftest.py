@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import json
 import logging
 import os
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pytest
+import zstandard
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
@@ -80,8 +83,21 @@ def gateway_settings(url: str, orgs: dict[str, TalynceOrg], **overrides: Any) ->
     )
 
 
+def decoded(body: bytes, coding: bytes | None) -> bytes:
+    """A response body as its content coding says, so a compressed leak is still a leak."""
+    if not body or coding is None:
+        return body
+    decoders = {
+        b"gzip": gzip.decompress,
+        b"br": brotli.decompress,
+        b"zstd": zstandard.ZstdDecompressor().decompress,
+    }
+    return decoders[coding](body)
+
+
 class SecretWatch:
-    """ASGI wrapper that records any configured secret found in a response header or body."""
+    """ASGI wrapper that records any configured secret found in a response header or body
+    (decompressed first: the gateway compresses answers)."""
 
     leaks: list[str] = []
     secrets: set[bytes] = set()
@@ -91,9 +107,14 @@ class SecretWatch:
         SecretWatch.secrets |= {s.encode() for s in secrets}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        coding: bytes | None = None
+
         async def watch(message: Message) -> None:
-            blob = b"".join(k + b": " + v for k, v in message.get("headers", [])) + message.get(
-                "body", b""
+            nonlocal coding
+            headers = message.get("headers", [])
+            coding = next((v for k, v in headers if k.lower() == b"content-encoding"), coding)
+            blob = b"".join(k + b": " + v for k, v in headers) + decoded(
+                message.get("body", b""), coding
             )
             for secret in SecretWatch.secrets:
                 if secret in blob:

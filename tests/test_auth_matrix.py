@@ -8,8 +8,10 @@ valid key.
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
+from hashlib import sha256
 from itertools import product
 from urllib.parse import urlsplit
 
@@ -164,3 +166,41 @@ def test_websockets_are_refused(gateway: Stack, path: str) -> None:
             status_line = sock.recv(4096).split(b"\r\n", 1)[0]
         assert b" 101 " not in status_line, status_line
         assert status_line.split()[1] == b"403", status_line
+
+
+def _persisted_shapes(text: str) -> dict[str, tuple[str, dict[str, object]]]:
+    """Every way a persisted query arrives: (method, httpx keyword arguments)."""
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": sha256(text.encode()).hexdigest()}}
+    as_params = {"extensions": json.dumps(extensions)}
+    return {
+        "POST hash and query": ("POST", {"json": {"query": text, "extensions": extensions}}),
+        "POST hash only": ("POST", {"json": {"extensions": extensions}}),
+        "POST documentId": (
+            "POST",
+            {"json": {"documentId": f"sha256:{sha256(text.encode()).hexdigest()}"}},
+        ),
+        "GET hash only": ("GET", {"params": as_params}),
+        "GET hash and query": ("GET", {"params": as_params | {"query": text}}),
+    }
+
+
+def test_persisted_queries_neither_run_nor_register_without_a_valid_key(gateway: Stack) -> None:
+    registered = QUERY + " # registered by the narrow key"
+    fresh = QUERY + " # offered without a key"
+    narrow = {"authorization": f"Bearer {NARROW}"}
+    with httpx.Client(base_url=gateway.url, timeout=30) as client:
+        method, kwargs = _persisted_shapes(registered)["POST hash and query"]
+        assert client.request(method, "/graphql", headers=narrow, **kwargs).json()["data"]  # type: ignore[arg-type]
+        before = len(gateway.emulator.requests)
+        for text in (registered, fresh):
+            for shape, (method, kwargs) in _persisted_shapes(text).items():
+                for kind in ("none", "wrong"):
+                    key = KEYS[kind]
+                    headers = {} if key is None else {"authorization": f"Bearer {key}"}
+                    response = client.request(method, "/graphql", headers=headers, **kwargs)  # type: ignore[arg-type]
+                    assert response.status_code == 401, f"{kind} key, {shape}"
+                    assert '"data"' not in response.text, f"{kind} key, {shape}"
+        assert len(gateway.emulator.requests) == before
+        method, kwargs = _persisted_shapes(fresh)["POST hash only"]
+        missing = client.request(method, "/graphql", headers=narrow, **kwargs)  # type: ignore[arg-type]
+        assert missing.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"

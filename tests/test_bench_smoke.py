@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,18 @@ def test_execute_bench_prints_cpu_per_request_for_each_scenario() -> None:
         core, compiled, execute_core, execute_compiled = map(float, rows[key][1:5])
         assert 0 < execute_core <= core and 0 < execute_compiled <= compiled
         assert int(rows[key][5]) > 1000  # a page of candidates, not an error
+
+
+def test_compression_bench_prints_every_level_for_both_answers() -> None:
+    done = _run("bench.compression", "--repeat", "1", timeout=90)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("$ python -m bench.compression --repeat 1")
+    rows = [
+        line.split() for line in done.stdout.splitlines() if line[:4] in ("gzip", "br  ", "zstd")
+    ]
+    assert len(rows) == 2 * 20  # every level of every coding, for each answer
+    sizes = [int(n) for n in re.findall(r"(\d+) bytes uncompressed", done.stdout)]
+    assert len(sizes) == 2 and all(size > 50_000 for size in sizes)
+    for coding, _level, cpu_ms, size, *_ in rows:
+        assert float(cpu_ms) >= 0 and 0 < int(size) < min(sizes), coding
+    assert sum(line.endswith("<- default") for line in done.stdout.splitlines()) == 2 * 3
