@@ -41,7 +41,6 @@ from providers.greenhouse.harvest import GreenhouseHarvestAdapter
 from providers.greenhouse.mapping import (
     harvest_application,
     harvest_record,
-    matches_search,
     partner_record,
     split_name,
 )
@@ -54,7 +53,6 @@ __all__ = [
     "check",
     "harvest_application",
     "harvest_record",
-    "matches_search",
     "partner_record",
     "split_name",
 ]
