@@ -373,13 +373,6 @@ async def test_resuming_mid_page_refetches_it_and_drops_the_used_rows(harvest: H
     assert [r.remote_id for r in later.records] == ordered[9:14]
 
 
-@pytest.mark.parametrize("limit", [1, 4, 7, 30])
-async def test_paging_to_the_end_yields_every_candidate_once(harvest: Harvest, limit: int) -> None:
-    assert await all_rows(harvest.adapter, CandidateQuery(), limit) == [
-        str(c.id) for c in harvest.ordered()
-    ]
-
-
 async def test_an_email_search_is_pushed_down(harvest: Harvest) -> None:
     someone = harvest.ordered()[11]
     email = someone.email_addresses[0]["value"]

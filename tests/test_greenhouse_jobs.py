@@ -83,22 +83,6 @@ def ordered_ids(org: GreenhouseOrg, keep: object = None) -> list[str]:
     return [str(j) for j in sorted(org.jobs) if keep is None or keep == org.jobs[j].status]
 
 
-@pytest.mark.parametrize("seed", range(6))
-async def test_paging_jobs_yields_every_job_exactly_once_over_random_page_sizes(
-    harvest: Harvest, seed: int
-) -> None:
-    rng = random.Random(seed)
-    adapter = adapter_for(harvest.url, harvest.org, page_size=rng.randint(1, 30))
-    try:
-        seen, _ = await all_jobs(adapter, JobQuery(), iter(lambda: rng.randint(1, 25), None))
-    finally:
-        await adapter.aclose()
-    assert seen == ordered_ids(harvest.org)
-    first, *rest = harvest.calls("GET", JOBS)
-    assert set(first.query) == {"per_page"}
-    assert all(set(c.query) == {"cursor"} or set(c.query) == {"per_page"} for c in rest)
-
-
 async def test_status_is_pushed_down_and_a_state_harvest_lacks_is_empty(harvest: Harvest) -> None:
     for status, wire in ((JobStatus.OPEN, "open"), (JobStatus.DRAFT, "draft")):
         harvest.emulator.reset_log()
