@@ -41,6 +41,7 @@ __all__ = [
 FAULTS = (
     "error",  # 500/502/503, from `error_statuses`
     "rate_limit",  # 429 with Retry-After
+    "forbidden",  # 403: the credentials are good but may not do this
     "hang",  # no answer for `hang_seconds`
     "malformed",  # 200 with JSON of the wrong shape
     "truncated",  # 200 with JSON cut short
@@ -214,6 +215,8 @@ class FaultProfile:
             return Response("upstream failure", status_code=status)
         if fault == "rate_limit":
             return Response("slow down", status_code=429, headers={"Retry-After": self.retry_after})
+        if fault == "forbidden":
+            return JSONResponse({"error": "forbidden"}, status_code=403)
         if fault == "malformed":
             return Response(b'{"data": "oops", "meta": 7}', media_type="application/json")
         if fault == "truncated":

@@ -51,7 +51,8 @@ class Query:
     @strawberry.field(
         description=(
             "Candidates of every account the caller may see, merged: one from each account in "
-            "turn, in account order. `search` matches name or email, case-insensitively."
+            "turn, in account order. `search` matches an email address whole, or part of a "
+            "name or address, case-insensitively, the same at every provider."
         )
     )
     async def candidates(
@@ -61,9 +62,12 @@ class Query:
             str | None,
             strawberry.argument(
                 description=(
-                    f"Part of a name or email address, case-insensitive, at most {MAX_SEARCH} "
-                    "characters (blank means no filter). Accounts that cannot search read "
-                    "UNSUPPORTED; some filter a bounded scan (`filteredLocally`)."
+                    'With "@": an email address, matching a candidate with exactly that '
+                    "address (any case). Otherwise part of the full, first or last name or of "
+                    "any email address, case-insensitive. At most "
+                    f"{MAX_SEARCH} characters; blanks around are ignored (blank means no "
+                    "filter). Accounts that cannot search read UNSUPPORTED; some filter a "
+                    "bounded scan (`filteredLocally`)."
                 )
             ),
         ] = None,

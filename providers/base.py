@@ -87,7 +87,7 @@ class AccountConfig:
 
 @dataclass(frozen=True, slots=True)
 class CandidateQuery:
-    """Filters of a list call. `search` is a case-insensitive match on name or email;
+    """Filters of a list call. `search` means what `providers.search.matches_search` says;
     `updated_after` keeps records updated strictly after that instant (timezone-aware)."""
 
     search: str | None = None

@@ -5,16 +5,12 @@ Talynce emulator, all over real HTTP; and the Harvest paging property.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from emulators.greenhouse import (
     GhCandidate,
@@ -37,7 +33,6 @@ HOGWARTS_KEY, HOGWARTS_CLIENT, HOGWARTS_SECRET = (
 )
 DURMSTRANG_CLIENT, DURMSTRANG_SECRET = "e2e-durmstrang-client", "e2e-durmstrang-secret-8901"
 TALYNCE_KEY = "e2e-talynce-key-2345"
-HARVEST_ACCOUNTS = ("gh-harvest", "gh-durmstrang")
 
 LIST = """
 query($first: Int, $after: String, $search: String, $jobId: ID, $accounts: [ID!]) {
@@ -368,116 +363,3 @@ def test_create_through_partner_then_list_it_through_harvest(stack: Stack) -> No
         )
     )["createCandidate"]
     assert sorted(e["field"][-1] for e in refused["userErrors"]) == ["externalId", "type"]
-
-
-# --- property: Harvest paging yields every match exactly once -------------------------------------
-
-MAX_PAGES = 15
-
-
-@dataclass(frozen=True)
-class Filters:
-    search: str | None
-    job: tuple[str, int] | None  # (account id, job id)
-    accounts: list[str] | None
-
-    def variables(self) -> dict[str, Any]:
-        job_id = encode_id("Job", self.job[0], str(self.job[1])) if self.job else None
-        return {
-            "search": self.search,
-            "jobId": job_id,
-            "accounts": self.accounts or list(HARVEST_ACCOUNTS),
-        }
-
-
-def matches(org: GreenhouseOrg, candidate: GhCandidate, filters: Filters) -> bool:
-    needle = (filters.search or "").strip().casefold()
-    emails = [e["value"].casefold() for e in candidate.email_addresses]
-    if needle and "@" in needle and "." in needle.split("@")[-1]:
-        if needle not in emails:
-            return False
-    elif needle:
-        texts = [
-            candidate.first_name,
-            candidate.last_name,
-            f"{candidate.first_name} {candidate.last_name}",
-            *emails,
-        ]
-        if not any(needle in t.casefold() for t in texts):
-            return False
-    if filters.job is not None:
-        return any(
-            a.candidate_id == candidate.id and a.job_id == filters.job[1]
-            for a in org.applications.values()
-        )
-    return True
-
-
-def expected_rows(stack: Stack, filters: Filters) -> list[tuple[str, str]]:
-    names = filters.accounts or list(HARVEST_ACCOUNTS)
-    if filters.job is not None:
-        names = [n for n in names if n == filters.job[0]]
-    return [
-        (n, str(c.id))
-        for n in names
-        for c in stack.orgs[n].candidates.values()
-        if matches(stack.orgs[n], c, filters)
-    ]
-
-
-@st.composite
-def filter_sets(draw: st.DrawFn, stack: Stack) -> Filters:
-    accounts = draw(
-        st.none() | st.lists(st.sampled_from(HARVEST_ACCOUNTS), min_size=1, max_size=2, unique=True)
-    )
-    owner = draw(st.sampled_from(HARVEST_ACCOUNTS))
-    people = [c for c in stack.orgs[owner].candidates.values()]
-    person = draw(st.sampled_from(people))
-    kinds = ["none", "none", "name"] + (
-        ["email", "partial-email"] if person.email_addresses else []
-    )
-    kind = draw(st.sampled_from(kinds))
-    search: str | None = None
-    if kind == "name":
-        text = f"{person.first_name} {person.last_name}"
-        start = draw(st.integers(0, len(text) - 1))
-        search = text[start : draw(st.integers(start + 1, min(len(text), start + 5)))]
-        search = search.swapcase() if draw(st.booleans()) else search
-    elif kind == "email":
-        search = person.email_addresses[0]["value"].upper()
-    elif kind == "partial-email":
-        search = person.email_addresses[0]["value"].split("@")[0][:4]
-    job = None
-    if draw(st.integers(0, 3)) == 0:
-        job = (owner, draw(st.sampled_from(sorted(stack.orgs[owner].jobs))))
-    return Filters(search, job, accounts)
-
-
-def test_harvest_paging_yields_each_match_exactly_once(stack: Stack) -> None:
-    # Snapshot the data so writes by other tests in this module cannot race the expectation.
-    @settings(
-        max_examples=30,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    )
-    @given(filters=filter_sets(stack), data=st.data())
-    def pages_cover_every_match_once(filters: Filters, data: st.DataObject) -> None:
-        expected = expected_rows(stack, filters)
-        smallest = max(1, math.ceil(len(expected) / MAX_PAGES))
-        seen: list[tuple[str, str]] = []
-        after: str | None = None
-        for number in range(4 * MAX_PAGES):
-            first = data.draw(st.integers(smallest, 40), label=f"first of page {number}")
-            body = stack.graphql(LIST, {**filters.variables(), "first": first, "after": after})
-            result = ok(body)["candidates"]
-            assert len(result["edges"]) <= first
-            seen += [(e["node"]["account"]["id"], e["node"]["remoteId"]) for e in result["edges"]]
-            if not result["pageInfo"]["hasNextPage"]:
-                break
-            after = result["pageInfo"]["endCursor"]
-        else:
-            raise AssertionError("paging did not end")
-        assert [row for row, count in Counter(seen).items() if count > 1] == []
-        assert sorted(seen) == sorted(expected)
-
-    pages_cover_every_match_once()

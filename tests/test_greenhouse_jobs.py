@@ -4,7 +4,7 @@ stages; Partner has none) against the emulator over real HTTP."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +16,9 @@ from providers.errors import UnsupportedByProvider
 from providers.greenhouse import GreenhouseHarvestAdapter, GreenhousePartnerAdapter
 from providers.model import JobStatus
 from providers.upstream.http import build_client
-from tests.servers import serve_in_thread
-from tests.test_greenhouse_harvest import Harvest, adapter_for, fresh_org
+from tests.test_greenhouse_harvest import Harvest, adapter_for, fresh_org, harvest, served
+
+__all__ = ["harvest", "served"]  # the fixtures, imported so pytest finds them here
 
 JOBS, STAGES = "/v3/jobs", "/v3/job_interview_stages"
 EXTRA_JOBS = 57
@@ -44,22 +45,8 @@ def jobs_org() -> GreenhouseOrg:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[str, GreenhouseEmulator]]:
-    emulator = GreenhouseEmulator([jobs_org()])
-    with serve_in_thread(emulator.app) as url:
-        yield url, emulator
-
-
-@pytest.fixture
-async def harvest(served: tuple[str, GreenhouseEmulator]) -> AsyncIterator[Harvest]:
-    url, emulator = served
-    org = jobs_org()
-    emulator.orgs[:] = [org]
-    emulator.tokens.clear()
-    emulator.reset_log()
-    adapter = adapter_for(url, org)
-    yield Harvest(url, emulator, org, adapter)
-    await adapter.aclose()
+def seeded_org() -> Callable[[], GreenhouseOrg]:
+    return jobs_org
 
 
 async def all_jobs(
@@ -81,22 +68,6 @@ async def all_jobs(
 
 def ordered_ids(org: GreenhouseOrg, keep: object = None) -> list[str]:
     return [str(j) for j in sorted(org.jobs) if keep is None or keep == org.jobs[j].status]
-
-
-@pytest.mark.parametrize("seed", range(6))
-async def test_paging_jobs_yields_every_job_exactly_once_over_random_page_sizes(
-    harvest: Harvest, seed: int
-) -> None:
-    rng = random.Random(seed)
-    adapter = adapter_for(harvest.url, harvest.org, page_size=rng.randint(1, 30))
-    try:
-        seen, _ = await all_jobs(adapter, JobQuery(), iter(lambda: rng.randint(1, 25), None))
-    finally:
-        await adapter.aclose()
-    assert seen == ordered_ids(harvest.org)
-    first, *rest = harvest.calls("GET", JOBS)
-    assert set(first.query) == {"per_page"}
-    assert all(set(c.query) == {"cursor"} or set(c.query) == {"per_page"} for c in rest)
 
 
 async def test_status_is_pushed_down_and_a_state_harvest_lacks_is_empty(harvest: Harvest) -> None:

@@ -20,7 +20,6 @@ from providers.greenhouse import (
     check,
     harvest_application,
     harvest_record,
-    matches_search,
     partner_record,
     split_name,
 )
@@ -267,24 +266,6 @@ def test_harvest_record_maps_types_and_keeps_unknown_labels_as_other_with_raw() 
     assert record.applications is None  # v3 embeds none: the gateway must load them
     assert record.custom_fields == {"private": False, "custom_fields": {"house": "Gryffindor"}}
     assert harvest_record({"first_name": "x"}) is None
-
-
-@pytest.mark.parametrize(
-    ("search", "found"),
-    [
-        ("gin", True),
-        ("WEASLEY", True),
-        ("ginny weasley", True),
-        ("harpies.example", True),
-        ("GINNY@example.com", True),  # a whole address: exact match, any case
-        ("nny@example.com", False),  # a whole address that is only a suffix of one
-        ("ron", False),
-    ],
-)
-def test_search_means_one_thing_on_every_harvest_path(search: str, found: bool) -> None:
-    record = harvest_record(HARVEST_CANDIDATE)
-    assert record is not None
-    assert matches_search(record, search) is found
 
 
 def account(options: dict[str, object], **credentials: str) -> AccountConfig:

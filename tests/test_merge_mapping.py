@@ -265,19 +265,3 @@ def test_problems_and_warnings_tolerate_odd_entries() -> None:
         ("title",),
     )
     assert wire.problems(None) == [] and wire.warnings({"x": 1}) == []
-
-
-def test_search_matches_names_and_emails_case_insensitively() -> None:
-    record = CandidateRecord(
-        remote_id="c",
-        first_name="Gil",
-        last_name="Feig",
-        full_name="Gil Feig",
-        emails=(Email("hello@merge.dev"),),
-    )
-    assert (
-        wire.matches(record, "FEIG")
-        and wire.matches(record, "il fe")
-        and wire.matches(record, "MERGE.dev")
-    )
-    assert not wire.matches(record, "zz")

@@ -1,8 +1,8 @@
 """Property: paging the merged listing to its end yields each matching candidate exactly once.
 
 Runs against the real gateway over HTTP in front of the Talynce emulator (`shared_stack`,
-read-only); the expected rows are computed from the emulator's own data with Talynce's search
-semantics (case-insensitive substring of full name or email; masked candidates by name only).
+read-only); the expected rows are computed from the emulator's own data with the gateway's search
+rule (providers.search; masked candidates show no address to match).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulators.talynce.app import RecordedRequest, TalynceOrg
+from providers.model import CandidateRecord, Email
+from providers.search import is_address, matches_search
 from resolvers.ids import encode_id
 from tests.conftest import Stack
 
@@ -50,12 +52,10 @@ class Filters:
 
 def matches(org: TalynceOrg, candidate_id: str, filters: Filters) -> bool:
     candidate = org.candidates[candidate_id]
-    needle = (filters.search or "").strip().casefold()
-    if needle:
-        in_name = needle in candidate.full_name.casefold()
-        in_email = needle in candidate.email.casefold()
-        if not (in_name or (in_email and candidate.talent_pool_status != "masked")):
-            return False
+    shown = () if candidate.talent_pool_status == "masked" else (Email(candidate.email),)
+    person = CandidateRecord(candidate.id, full_name=candidate.full_name, emails=shown)
+    if filters.search and not matches_search(person, filters.search):
+        return False
     if filters.job is not None:
         return any(a.job_id == filters.job[1] for a in candidate.applications)
     return True
@@ -159,8 +159,9 @@ def test_paging_to_the_end_yields_each_match_exactly_once(shared_stack: Stack) -
         for number in range(MAX_PAGES + 1):
             first = data.draw(st.integers(smallest, 100), label=f"first of page {number}")
             result = page(shared_stack, filters, first, after)
-            if number == 0:
-                assert result["totalCount"] == len(expected)
+            if number == 0:  # Talynce cannot count whole-address matches: it scans for them
+                counted = not is_address(filters.search or "")
+                assert result["totalCount"] == (len(expected) if counted else None)
             assert len(result["edges"]) <= first
             seen += rows_of(result)
             if not result["pageInfo"]["hasNextPage"]:

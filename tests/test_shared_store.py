@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -59,6 +60,40 @@ class Processes:
     async def aclose(self) -> None:
         for link in self.links:
             await link.aclose()
+
+
+@asynccontextmanager
+async def harvest_in_processes(
+    processes: Processes, count: int
+) -> AsyncIterator[tuple[GreenhouseEmulator, GreenhouseOrg, list[GreenhouseHarvestAdapter]]]:
+    """A seeded Greenhouse org on its emulator, and `count` Harvest adapters of one account as
+    that many processes would build them: each with its own Redis link for budget and tokens."""
+    org = GreenhouseOrg.seeded(
+        "Hogwarts", partner_api_key="pk", client_id="cid", client_secret="csecret", candidates=5
+    )
+    emulator = GreenhouseEmulator([org])
+    with serve_in_thread(emulator.app) as url:
+        config = AccountConfig(
+            id="gh",
+            name="GH",
+            provider="greenhouse",
+            base_url=f"{url}/v3",
+            credentials={"client_id": "cid", "client_secret": "csecret"},
+            options={"api": "harvest", "user_id": str(org.users[0].id), "token_url": "/token"},
+        )
+        adapters = []
+        for _ in range(count):
+            link = processes.link()
+            sharing = Sharing(
+                budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
+                tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
+            )
+            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
+        try:
+            yield emulator, org, adapters
+        finally:
+            for adapter in adapters:
+                await adapter.aclose()
 
 
 @pytest.fixture
@@ -226,39 +261,15 @@ async def test_token_cache_keeps_a_token_until_its_refresh_time(processes: Proce
 
 
 async def test_harvest_processes_share_one_token(processes: Processes) -> None:
-    org = GreenhouseOrg.seeded(
-        "Hogwarts", partner_api_key="pk", client_id="cid", client_secret="csecret", candidates=5
-    )
-    emulator = GreenhouseEmulator([org])
-    with serve_in_thread(emulator.app) as url:
-        config = AccountConfig(
-            id="gh",
-            name="GH",
-            provider="greenhouse",
-            base_url=f"{url}/v3",
-            credentials={"client_id": "cid", "client_secret": "csecret"},
-            options={"api": "harvest", "user_id": str(org.users[0].id), "token_url": "/token"},
-        )
-        adapters = []
-        for _ in range(3):
-            link = processes.link()
-            sharing = Sharing(
-                budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
-                tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
-            )
-            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
-        try:
-            for adapter in adapters:
-                await adapter.list_candidates(CandidateQuery(), Position(), 2)
-            assert len(emulator.calls("token")) == 1
-            emulator.expire_tokens()  # every process hears 401; one mints, the others reuse it
-            await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
-            for adapter in adapters[1:]:
-                await adapter.list_candidates(CandidateQuery(), Position(), 2)
-            assert len(emulator.calls("token")) == 2
-        finally:
-            for adapter in adapters:
-                await adapter.aclose()
+    async with harvest_in_processes(processes, 3) as (emulator, _, adapters):
+        for adapter in adapters:
+            await adapter.list_candidates(CandidateQuery(), Position(), 2)
+        assert len(emulator.calls("token")) == 1
+        emulator.expire_tokens()  # every process hears 401; one mints, the others reuse it
+        await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
+        for adapter in adapters[1:]:
+            await adapter.list_candidates(CandidateQuery(), Position(), 2)
+        assert len(emulator.calls("token")) == 2
 
 
 # --- response cache ------------------------------------------------------------------------------

@@ -142,15 +142,6 @@ async def test_jobs_are_declared_and_listed_with_their_fields(talynce: Talynce) 
     assert talynce.emulator.requests[0].query == {"limit": "3", "offset": "0"}
 
 
-async def test_job_pages_give_every_job_exactly_once(talynce: Talynce) -> None:
-    async def fetch(position: Position, limit: int) -> JobPage:
-        return await talynce.adapter.list_jobs(JobQuery(), position, limit)
-
-    for seed in range(3):
-        seen, _ = await walk(fetch, random.Random(seed), max_limit=40)
-        assert seen == talynce.job_ids()
-
-
 async def test_job_search_is_pushed_down_on_the_title(talynce: Talynce) -> None:
     titles = {j.id: j.title.lower() for j in talynce.org.jobs}
     expected = [j for j in talynce.job_ids() if "engineer 1" in titles[j]]

@@ -33,16 +33,11 @@ from gateway.security import Client, hash_key
 from gateway.settings import Settings
 from providers.base import AccountConfig, CandidateQuery, Position
 from providers.errors import UpstreamAuthFailed
-from providers.greenhouse import GreenhouseHarvestAdapter
-from providers.upstream.http import build_client
-from providers.upstream.sharing import Sharing
 from resolvers.ids import encode_id
-from store.budget import RedisRateBudget
-from store.tokens import RedisTokenCache
 from tests.conftest import SecretWatch
 from tests.redis_support import RedisServer, redis_server
 from tests.servers import serve_in_thread
-from tests.test_shared_store import Processes
+from tests.test_shared_store import Processes, harvest_in_processes
 
 __all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
 
@@ -382,28 +377,8 @@ async def test_a_refused_token_is_dropped_from_the_shared_store(
     redis_server: RedisServer,
 ) -> None:
     processes = Processes(redis_server.url)
-    org = GreenhouseOrg.seeded(
-        "Shared", partner_api_key="pk", client_id="cid", client_secret="csecret", candidates=5
-    )
-    emulator = GreenhouseEmulator([org])
-    with serve_in_thread(emulator.app) as url:
-        config = AccountConfig(
-            id="gh",
-            name="GH",
-            provider="greenhouse",
-            base_url=f"{url}/v3",
-            credentials={"client_id": "cid", "client_secret": "csecret"},
-            options={"api": "harvest", "user_id": str(org.users[0].id), "token_url": "/token"},
-        )
-        adapters = []
-        for _ in range(2):
-            link = processes.link()
-            sharing = Sharing(
-                budget=lambda a, link=link: RedisRateBudget(link, a),  # type: ignore[misc]
-                tokens=lambda a, link=link: RedisTokenCache(link, a),  # type: ignore[misc]
-            )
-            adapters.append(GreenhouseHarvestAdapter(config, build_client(config), sharing))
-        try:
+    try:
+        async with harvest_in_processes(processes, 2) as (emulator, org, adapters):
             await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
             emulator.expire_tokens()
             org.refuse_tokens = 1
@@ -415,10 +390,8 @@ async def test_a_refused_token_is_dropped_from_the_shared_store(
             await adapters[0].list_candidates(CandidateQuery(), Position(), 2)
             assert [c.status for c in emulator.calls("harvest")[before:]] == [200, 200]
             assert len(emulator.calls("token")) == 3
-        finally:
-            for adapter in adapters:
-                await adapter.aclose()
-            await processes.aclose()
+    finally:
+        await processes.aclose()
 
 
 # --- the soak, with tiny numbers ------------------------------------------------------------------

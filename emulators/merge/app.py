@@ -9,7 +9,6 @@ them. Knobs per linked account add latency, rate limiting, outages and fault pro
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -24,14 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from emulators import Demo, DemoAccount
-from emulators.base import ALL_METHODS, RequestLog, parse_json
+from emulators.base import ALL_METHODS, RequestLog, parse_json, run_standalone
 from emulators.faults import (
     AfterServing,
     FaultProfile,
@@ -840,19 +839,17 @@ def demo() -> Demo:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run a standalone emulator with the demo's linked accounts."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8102)
-    args = parser.parse_args(argv)
-    emulator = demo_emulator()
-    print(f"Authorization: Bearer {emulator.api_key}")
-    for account in emulator.accounts.values():
-        print(
+
+    def seeded() -> tuple[ASGIApp, list[str]]:
+        emulator = demo_emulator()
+        lines = [f"Authorization: Bearer {emulator.api_key}"] + [
             f"{account.name}: X-Account-Token: {account.account_token} "
             f"({len(account.candidates)} candidates; remote_user_id {account.remote_users[0]})"
-        )
-    print(f"Merge emulator on http://{args.host}:{args.port}{PREFIX}", flush=True)
-    uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+            for account in emulator.accounts.values()
+        ]
+        return emulator.app, lines
+
+    run_standalone(argv, name="Merge", description=__doc__, port=8102, seeded=seeded, path=PREFIX)
 
 
 if __name__ == "__main__":

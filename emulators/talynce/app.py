@@ -7,7 +7,6 @@ dedup by email) and adds knobs for latency, rate limiting and outages.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import bisect
 import logging
@@ -21,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from emulators import Demo, DemoAccount
-from emulators.base import ALL_METHODS, RequestLog, parse_json
+from emulators.base import ALL_METHODS, RequestLog, parse_json, run_standalone
 from emulators.faults import (
     AfterServing,
     FaultProfile,
@@ -722,15 +721,18 @@ def demo() -> Demo:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run a standalone emulator with two seeded tenants."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8101)
-    args = parser.parse_args(argv)
-    emulator = demo_emulator()
-    for org in emulator.orgs.values():
-        print(f"{org.name}: Authorization: Bearer {org.api_key} ({len(org.candidates)} candidates)")
-    print(f"Talynce emulator on http://{args.host}:{args.port}/api/v1", flush=True)
-    uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+
+    def seeded() -> tuple[ASGIApp, list[str]]:
+        emulator = demo_emulator()
+        lines = [
+            f"{org.name}: Authorization: Bearer {org.api_key} ({len(org.candidates)} candidates)"
+            for org in emulator.orgs.values()
+        ]
+        return emulator.app, lines
+
+    run_standalone(
+        argv, name="Talynce", description=__doc__, port=8101, seeded=seeded, path="/api/v1"
+    )
 
 
 if __name__ == "__main__":

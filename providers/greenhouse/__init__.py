@@ -17,7 +17,8 @@ Harvest v3: OAuth2 client credentials `client_id` / `client_secret`, option `use
 is taken on `base_url`'s host, which is how the demo points at its emulator). Lists are cursor
 pages, one upstream page per `list_candidates` call, so a position is (cursor, rows already used
 from that page). Option `page_size` (default 100) sizes pages. A search that is a whole email
-address is pushed down as `email=` (Greenhouse matches the address exactly); any other search is
+address is pushed down as `email=` (Greenhouse matches the address exactly; rows are re-checked
+with `providers.search`, pages of `scan_rows`); any other search is
 a name or partial address Harvest cannot filter on, so those pages (option `scan_rows`, default
 500) are filtered here: one call scans at most `scan_rows` candidates and paging on continues
 the scan, so results are never unfiltered and never cut short.
@@ -46,7 +47,6 @@ from providers.greenhouse.harvest import GreenhouseHarvestAdapter
 from providers.greenhouse.mapping import (
     harvest_application,
     harvest_record,
-    matches_search,
     partner_record,
     split_name,
 )
@@ -59,7 +59,6 @@ __all__ = [
     "check",
     "harvest_application",
     "harvest_record",
-    "matches_search",
     "partner_record",
     "split_name",
 ]

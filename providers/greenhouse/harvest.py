@@ -58,7 +58,6 @@ from providers.greenhouse.mapping import (
     harvest_record,
     id_chunks,
     ignored_warnings,
-    matches_search,
     record_id,
     refused_values,
     split_name,
@@ -78,6 +77,7 @@ from providers.model import (
     WriteResult,
 )
 from providers.refusals import RefusesPipeline
+from providers.search import matches_search
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Reply, Sender
@@ -394,17 +394,18 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         params: dict[str, str | int]
         if position.token is not None:
             params = {"cursor": position.token}
-        elif scan:
-            params = {"per_page": self.scan_rows}
+        elif search:
+            # Rows are filtered here even when `email=` was pushed down, so `skip` counts kept
+            # rows: every first page of this listing must be the same size to hold the same ones.
+            params = {"per_page": self.scan_rows, **({} if scan else {"email": search})}
         else:
             # `skip` counts unfiltered rows here, so any first page longer than it holds them.
-            size = min(MAX_PER_PAGE, max(self.page_size, limit + position.skip))
-            params = {"per_page": size, **({"email": search} if search else {})}
+            params = {"per_page": min(MAX_PER_PAGE, max(self.page_size, limit + position.skip))}
         if position.token is None and query.updated_after is not None:
             params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("candidates", params)
         records = self._updated_after(self._records(rows), query.updated_after)
-        if scan:
+        if search:
             records = [record for record in records if matches_search(record, search)]
         return CandidatePage(
             tuple(records[position.skip :]), position, cursor, filtered_locally=scan

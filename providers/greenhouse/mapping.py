@@ -46,7 +46,6 @@ __all__ = [
     "WEBSITE_TYPES",
     "harvest_application",
     "harvest_record",
-    "matches_search",
     "partner_record",
     "split_name",
 ]
@@ -299,19 +298,6 @@ def harvest_record(raw: Any) -> CandidateRecord | None:
         custom_fields=extras or None,
         remote_data=dict(raw),
     )
-
-
-def matches_search(record: CandidateRecord, search: str) -> bool:
-    """Harvest accounts' `search`, the same on every path: a whole email address matches an
-    address exactly (as Harvest's `email=` does), anything else is a case-insensitive substring
-    of a name or an address.
-    """
-    needle = search.strip().casefold()
-    emails = [email.value.casefold() for email in record.emails]
-    if EMAIL.match(needle):
-        return needle in emails
-    names = [record.first_name, record.last_name, record.full_name]
-    return any(needle in text for text in [*(n.casefold() for n in names if n), *emails])
 
 
 # --- writing: drafts → wire JSON ----------------------------------------------------------------

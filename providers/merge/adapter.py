@@ -56,6 +56,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.refusals import RefusesPipeline
+from providers.search import matches_search
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
@@ -174,8 +175,9 @@ class MergeAdapter(RefusesPipeline):
     """Serves one linked account. Upstream call counts, per gateway operation:
 
     - list: one `GET /candidates` (page size = what is asked plus rows to skip, ≤ 100);
-      an email-looking search uses Merge's `email_addresses` filter; any other search scans
-      at most `search_scan_pages` pages of 100 per call, filtering names and emails here.
+      a whole-address search uses Merge's `email_addresses` filter (pages of 100, re-checked
+      here); any other search scans at most `search_scan_pages` pages of 100 per call,
+      filtering with `providers.search.matches_search` here.
     - job filter: one `GET /applications?job_id=…&expand=candidate` per page, candidates
       deduplicated within the page (an ATS holds one application per candidate and job, so
       a candidate on two pages of one job would take two applications to it).
@@ -324,7 +326,7 @@ class MergeAdapter(RefusesPipeline):
                 if record is not None:
                     unique.setdefault(record.remote_id, record)
             return list(unique.values()), following
-        if query.search is not None and EMAIL.match(query.search):
+        if self._pushed_down(query):
             params["email_addresses"] = query.search
         params["modified_after"] = _instant(after)
         body = await self._call("GET", "candidates", params=params, listing=True)
@@ -333,13 +335,10 @@ class MergeAdapter(RefusesPipeline):
             rows = [row for row in rows if wire.modified_after(row, after)]
         return [self._record(row) for row in rows], following
 
-    def _local_filter(self, query: CandidateQuery) -> str | None:
-        """The search this adapter applies itself: any search Merge's filters cannot express."""
-        if query.search is None:
-            return None
-        if query.job_remote_id is None and EMAIL.match(query.search):
-            return None
-        return query.search
+    @staticmethod
+    def _pushed_down(query: CandidateQuery) -> bool:
+        """Whether Merge's `email_addresses` filter narrows this search (a whole address)."""
+        return query.search is not None and EMAIL.match(query.search) is not None
 
     def _job(self, raw: Any, stages: tuple[JobStage, ...] | None = None) -> JobRecord:
         record = wire.job_record(raw, stages)
@@ -477,25 +476,29 @@ class MergeAdapter(RefusesPipeline):
         """
         if query.job_remote_id is not None and not _is_uuid(query.job_remote_id):
             return CandidatePage((), position, None)
-        needle = self._local_filter(query)
-        if needle is not None and query.job_remote_id is None and self._scan_pages == 0:
+        # Every search is checked here too (`matches_search`); one Merge cannot express (not a
+        # whole address, or within a job) is a scan here, reported as filtered locally.
+        pushed = self._pushed_down(query)
+        needle = query.search or None
+        scanned = needle is not None and (query.job_remote_id is not None or not pushed)
+        if scanned and query.job_remote_id is None and self._scan_pages == 0:
             raise UnsupportedByProvider(
                 f"account {self.upstream.account.id!r} (merge) searches by full email address "
                 "only; name search is switched off for it",
                 **self._context(),
             )
         token, skip = position.token, position.skip
-        budget = self._scan_pages if needle is not None else 1
+        budget = self._scan_pages if scanned else 1
         followed = {token}
         for _ in range(max(budget, 1)):
             size = MAX_PAGE if needle is not None else min(MAX_PAGE, skip + max(1, limit))
             rows, following = await self._candidate_page(query, token, size)
             following = None if following in followed else following
             if needle is not None:
-                rows = [row for row in rows if wire.matches(row, needle)]
+                rows = [row for row in rows if matches_search(row, needle)]
             records = tuple(rows[skip:])
-            if records or following is None or needle is None:
-                local = needle is not None or None not in (query.job_remote_id, query.updated_after)
+            if records or following is None or not scanned:
+                local = scanned or None not in (query.job_remote_id, query.updated_after)
                 return CandidatePage(
                     records, Position(token, skip), following, filtered_locally=local
                 )

@@ -47,7 +47,6 @@ __all__ = [
     "input_path",
     "job_record",
     "list_fields",
-    "matches",
     "modified_after",
     "note_record",
     "problems",
@@ -462,15 +461,6 @@ def debug_logs(raw: object) -> list[WriteWarning]:
             WriteWarning(f"Merge debug log: {method} → HTTP {status}; {where}", "MERGE_DEBUG_LOG")
         )
     return found
-
-
-def matches(record: CandidateRecord, needle: str) -> bool:
-    """The gateway's search: a case-insensitive substring of a name or an email address."""
-    wanted = needle.casefold()
-    names = (record.first_name, record.last_name, record.full_name)
-    if any(wanted in name.casefold() for name in names if name):
-        return True
-    return any(wanted in email.value.casefold() for email in record.emails)
 
 
 LIST_FIELDS: Mapping[str, tuple[str, str | None]] = {
