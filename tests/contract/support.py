@@ -6,8 +6,25 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from providers.base import CandidateQuery, Capability, JobQuery, Page, Position, Provider
-from providers.model import CandidateDraft, CandidatePatch, CandidateRecord, JobRecord
+from providers.base import (
+    ApplicationQuery,
+    CandidateQuery,
+    Capability,
+    JobQuery,
+    Page,
+    Position,
+    Provider,
+)
+from providers.model import (
+    ApplicationRecord,
+    ApplicationStatus,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    JobRecord,
+    JobRef,
+    NewApplication,
+)
 
 __all__ = ["MAX_CALLS", "operation", "walk"]
 
@@ -15,7 +32,10 @@ MAX_CALLS = 400
 
 
 async def walk(
-    fetch: Callable[[Position, int], Awaitable[Page[CandidateRecord] | Page[JobRecord]]],
+    fetch: Callable[
+        [Position, int],
+        Awaitable[Page[CandidateRecord] | Page[JobRecord] | Page[ApplicationRecord]],
+    ],
     rng: random.Random,
 ) -> list[str]:
     """Pages to the end as the gateway does, with random page sizes and random uneven use of
@@ -35,6 +55,9 @@ async def walk(
 def operation(adapter: Provider, capability: Capability) -> Callable[[], Awaitable[object]]:
     """The call a capability stands for, with arguments any provider accepts."""
     someone = "1"
+    # An application no account holds: a declared action is sent and refused (a 4xx), never
+    # reported unsupported.
+    nobody = ApplicationRecord(someone, someone, JobRef(someone), ApplicationStatus.ACTIVE)
     calls: dict[Capability, Callable[[], Awaitable[object]]] = {
         Capability.LIST: lambda: adapter.list_candidates(CandidateQuery(), Position(), 5),
         Capability.SEARCH: lambda: adapter.list_candidates(
@@ -51,5 +74,15 @@ def operation(adapter: Provider, capability: Capability) -> Callable[[], Awaitab
         Capability.JOBS: lambda: adapter.list_jobs(JobQuery(), Position(), 5),
         Capability.CREATE: lambda: adapter.create_candidate(CandidateDraft()),
         Capability.UPDATE: lambda: adapter.update_candidate(someone, CandidatePatch(title="x")),
+        Capability.LIST_APPLICATIONS: lambda: adapter.list_applications(
+            ApplicationQuery(candidate_remote_id=someone), Position(), 5
+        ),
+        Capability.REJECT_REASONS: lambda: adapter.list_reject_reasons(),
+        Capability.CREATE_APPLICATION: lambda: adapter.create_application(
+            NewApplication(someone, someone)
+        ),
+        Capability.MOVE_APPLICATION: lambda: adapter.move_application(nobody, someone),
+        Capability.REJECT_APPLICATION: lambda: adapter.reject_application(nobody, someone, None),
+        Capability.ADD_NOTE: lambda: adapter.add_note(someone, "a note", None),
     }
     return calls[capability]

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from providers.base import (
+    ApplicationPage,
+    ApplicationQuery,
     CandidatePage,
     CandidateQuery,
     Capability,
@@ -186,3 +188,28 @@ async def test_get_jobs_leaves_unknown_ids_out(backend: Backend) -> None:
         return
     found = await adapter.get_jobs(asked)
     assert sorted(job.remote_id for job in found) == known
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_paging_a_jobs_applications_yields_each_once(backend: Backend, seed: int) -> None:
+    """`list_applications(job)` holds the same applications as the job's candidates' own
+    `applications_for`: two read paths of one adapter, each row once whatever the page sizes."""
+    adapter = backend.adapter()
+    job = max(sorted(backend.jobs()), key=lambda job: len(backend.job_candidates(job)))
+
+    async def fetch(position: Position, limit: int) -> ApplicationPage:
+        return await adapter.list_applications(ApplicationQuery(job_remote_id=job), position, limit)
+
+    if not can(adapter, Capability.LIST_APPLICATIONS):
+        await expect_unsupported(lambda: walk(fetch, random.Random(seed)))
+        return
+    owners = sorted(backend.job_candidates(job))
+    assert owners, "the seeded job has applicants"
+    by_candidate = await adapter.applications_for(owners)
+    expected = {
+        application.remote_id
+        for applications in by_candidate.values()
+        for application in applications
+        if application.job is not None and application.job.remote_id == job
+    }
+    assert_once_each(await walk(fetch, random.Random(seed)), expected)
