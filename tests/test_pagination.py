@@ -24,6 +24,7 @@ from providers.base import (
 from providers.errors import UpstreamUnavailable
 from providers.model import CandidateRecord
 from resolvers.accounts import ServedAccount
+from resolvers.candidates import plan
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor
 from resolvers.ids import encode_id
@@ -107,8 +108,7 @@ def account(account_id: str, provider: object) -> ServedAccount:
     return ServedAccount(config, cast(Provider, provider))
 
 
-def query_for(_: ServedAccount) -> CandidateQuery:
-    return CandidateQuery()
+query_for = plan(CandidateQuery())
 
 
 def ids(page: MergedPage) -> list[str]:
@@ -223,7 +223,7 @@ def test_cursor_for_other_filters_is_refused_saying_so() -> None:
     with pytest.raises(BadCursor) as caught:
         codec.decode(cursor, other)
     message = caught.value.message
-    assert "other search, jobId or accounts" in message
+    assert "other search, jobId, status, updatedAfter or accounts" in message
     assert caught.value.field == ("after",)
 
 
