@@ -9,8 +9,9 @@ its expansion. Counts saturate at SATURATED, so even 2^300 stays a cheap number.
 Cost counts what a query may make the gateway fetch and send: every field counts once per
 object it is asked of, and a list field multiplies what is under it by its page size (`first`,
 or the most a variable could ask for), `nodes` by the number of ids (or the most a variable
-could hold) and, for `applications` and `stages`, by an assumed fan-out per object. Since cost is linear in that incoming weight, a selection set's cost is its weight
-times its cost at weight 1. Introspection fields count as fields (and their aliases as aliases)
+could hold) and, for `applications` and `stages`, by an assumed fan-out per object. Since
+cost is linear in that incoming weight, a selection set's cost is its weight times its cost at
+weight 1. Introspection fields count as fields (and their aliases as aliases)
 but not for depth or cost: what is under them is bounded by the schema and can be switched off.
 """
 
