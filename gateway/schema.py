@@ -42,6 +42,7 @@ from gateway.types import (
     Node,
     UserError,
     Warning,
+    names_jobs,
     node_of,
     selects,
 )
@@ -93,6 +94,7 @@ class Query:
             after=after,
             updated_after=updated_after,
             with_applications=selects(info, "edges", "node", "applications"),
+            with_job_names=names_jobs(info),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)

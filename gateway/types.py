@@ -55,6 +55,7 @@ __all__ = [
     "UserError",
     "Warning",
     "camel_path",
+    "names_jobs",
     "selects",
 ]
 
@@ -593,6 +594,7 @@ class Job(Node):
             first=DEFAULT_FIRST if first is None else first,
             after=after,
             with_applications=selects(info, "edges", "node", "applications"),
+            with_job_names=names_jobs(info),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)
@@ -937,6 +939,13 @@ TOTAL_COUNT = (
     "where it has one, is in `sources`). UNSUPPORTED accounts serve no rows and count for none."
 )
 SOURCES = "Per account: whether it answered, its total and latency."
+
+
+def names_jobs(info: Info) -> bool:
+    """Whether a candidates listing's selection reads its applications' jobs beyond their ids
+    (then the listing fetches those jobs up front, in one batch per account)."""
+    path = ("edges", "node", "applications", "job")
+    return selects(info, *path, "name") or selects(info, *path, "job")
 
 
 @strawberry.type(description="One page of candidates merged from several accounts.")

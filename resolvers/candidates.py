@@ -117,10 +117,12 @@ async def list_candidates(
     after: str | None,
     updated_after: datetime | None = None,
     with_applications: bool = False,
+    with_job_names: bool = False,
     path: Sequence[str | int] = ("candidates",),
 ) -> CandidateList:
     """One merged page; `with_applications` also fetches the page's applications before
-    answering (the same batched calls the fields asking for them would make one by one).
+    answering (the same batched calls the fields asking for them would make one by one), and
+    `with_job_names` the jobs those applications name only by id, in one batch per account.
     `path` is the field's place in the response (its alias, if any): failed accounts' errors
     are reported there."""
     check_first(first)
@@ -160,6 +162,8 @@ async def list_candidates(
         await context.loaders.prefetch_applications(
             [(account.id, record) for account, record in listing.rows]
         )
+        if with_job_names:
+            await context.loaders.prefetch_job_names(listing.rows)
     return listing
 
 

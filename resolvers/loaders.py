@@ -155,6 +155,27 @@ class Loaders:
     async def job(self, account_id: str, remote_id: str) -> JobRecord | None:
         return await self.jobs.load((account_id, remote_id))
 
+    async def prefetch_job_names(
+        self, found: Sequence[tuple[ServedAccount, CandidateRecord]]
+    ) -> None:
+        """Loads, in one batch per account, the jobs that prefetched applications of `found`
+        name by id only. Loads issued field by field start over several event-loop turns, so
+        the loader would split them into batches; these are all issued at once. A failure
+        stays with its keys, raised where each name is read."""
+        keys: dict[AccountKey, None] = {}
+        for account, record in found:
+            if not account.can(Capability.JOBS):
+                continue
+            try:
+                applications = self.applications_ready(account.id, record) or ()
+            except Exception:  # kept for the candidate's own field to raise
+                continue
+            for application in applications:
+                job = application.job
+                if job is not None and job.remote_id is not None and job.name is None:
+                    keys[(account.id, job.remote_id)] = None
+        await asyncio.gather(*(self.jobs.load(key) for key in keys), return_exceptions=True)
+
     def prime_job(self, account_id: str, record: JobRecord) -> None:
         """Remembers a job a listing returned, so naming it again costs no call."""
         self.jobs.prime((account_id, record.remote_id), record)
