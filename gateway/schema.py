@@ -42,7 +42,7 @@ from gateway.types import (
     Node,
     UserError,
     Warning,
-    names_jobs,
+    jobs_wanted,
     node_of,
     selects,
 )
@@ -94,7 +94,7 @@ class Query:
             after=after,
             updated_after=updated_after,
             with_applications=selects(info, "edges", "node", "applications"),
-            with_job_names=names_jobs(info),
+            with_jobs=jobs_wanted(info),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)

@@ -33,7 +33,7 @@ from providers.model import UrlType as UrlTypeValue
 from providers.registry import PROVIDERS
 from resolvers import candidates as candidate_reads
 from resolvers.accounts import ServedAccount
-from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate
+from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate, JobsWanted
 from resolvers.context import RequestContext
 from resolvers.ids import encode_id
 from resolvers.jobs import FoundJob, JobList
@@ -55,7 +55,7 @@ __all__ = [
     "UserError",
     "Warning",
     "camel_path",
-    "names_jobs",
+    "jobs_wanted",
     "selects",
 ]
 
@@ -594,7 +594,7 @@ class Job(Node):
             first=DEFAULT_FIRST if first is None else first,
             after=after,
             with_applications=selects(info, "edges", "node", "applications"),
-            with_job_names=names_jobs(info),
+            with_jobs=jobs_wanted(info),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)
@@ -941,11 +941,13 @@ TOTAL_COUNT = (
 SOURCES = "Per account: whether it answered, its total and latency."
 
 
-def names_jobs(info: Info) -> bool:
-    """Whether a candidates listing's selection reads its applications' jobs beyond their ids
-    (then the listing fetches those jobs up front, in one batch per account)."""
+def jobs_wanted(info: Info) -> JobsWanted:
+    """Which of its applications' jobs a candidates listing's selection reads beyond their
+    ids: the listing fetches those up front, in one batch per account."""
     path = ("edges", "node", "applications", "job")
-    return selects(info, *path, "name") or selects(info, *path, "job")
+    if selects(info, *path, "job"):
+        return JobsWanted.EVERY
+    return JobsWanted.UNNAMED if selects(info, *path, "name") else JobsWanted.NONE
 
 
 @strawberry.type(description="One page of candidates merged from several accounts.")

@@ -6,6 +6,7 @@ the account they came from; the GraphQL layer decides what a client sees of them
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ __all__ = [
     "CandidateList",
     "FoundApplication",
     "FoundCandidate",
+    "JobsWanted",
     "SourceResult",
     "SourceState",
     "check_first",
@@ -63,6 +65,15 @@ class FoundCandidate:
 class FoundApplication:
     account: ServedAccount
     record: ApplicationRecord
+
+
+class JobsWanted(enum.Enum):
+    """Which jobs of a page's applications the client reads: none, the ones whose name must
+    be looked up, or every one (it reads whole jobs)."""
+
+    NONE = "none"
+    UNNAMED = "unnamed"
+    EVERY = "every"
 
 
 def check_first(first: int) -> None:
@@ -117,12 +128,12 @@ async def list_candidates(
     after: str | None,
     updated_after: datetime | None = None,
     with_applications: bool = False,
-    with_job_names: bool = False,
+    with_jobs: JobsWanted = JobsWanted.NONE,
     path: Sequence[str | int] = ("candidates",),
 ) -> CandidateList:
     """One merged page; `with_applications` also fetches the page's applications before
     answering (the same batched calls the fields asking for them would make one by one), and
-    `with_job_names` the jobs those applications name only by id, in one batch per account.
+    `with_jobs` the jobs those applications name (see JobsWanted), in one batch per account.
     `path` is the field's place in the response (its alias, if any): failed accounts' errors
     are reported there."""
     check_first(first)
@@ -162,8 +173,10 @@ async def list_candidates(
         await context.loaders.prefetch_applications(
             [(account.id, record) for account, record in listing.rows]
         )
-        if with_job_names:
-            await context.loaders.prefetch_job_names(listing.rows)
+        if with_jobs is not JobsWanted.NONE:
+            await context.loaders.prefetch_jobs(
+                listing.rows, named_too=with_jobs is JobsWanted.EVERY
+            )
     return listing
 
 

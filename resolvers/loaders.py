@@ -155,13 +155,14 @@ class Loaders:
     async def job(self, account_id: str, remote_id: str) -> JobRecord | None:
         return await self.jobs.load((account_id, remote_id))
 
-    async def prefetch_job_names(
-        self, found: Sequence[tuple[ServedAccount, CandidateRecord]]
+    async def prefetch_jobs(
+        self, found: Sequence[tuple[ServedAccount, CandidateRecord]], *, named_too: bool
     ) -> None:
-        """Loads, in one batch per account, the jobs that prefetched applications of `found`
-        name by id only. Loads issued field by field start over several event-loop turns, so
-        the loader would split them into batches; these are all issued at once. A failure
-        stays with its keys, raised where each name is read."""
+        """Loads, in one batch per account, the jobs the prefetched applications of `found`
+        name by id only (with `named_too`, every job they name by id). Loads issued field by
+        field start over several event-loop turns, so the loader would split them into
+        batches; these are issued at once. A failure stays with its keys, raised where each
+        is read."""
         keys: dict[AccountKey, None] = {}
         for account, record in found:
             if not account.can(Capability.JOBS):
@@ -172,7 +173,7 @@ class Loaders:
                 continue
             for application in applications:
                 job = application.job
-                if job is not None and job.remote_id is not None and job.name is None:
+                if job is not None and job.remote_id is not None and (named_too or not job.name):
                     keys[(account.id, job.remote_id)] = None
         await asyncio.gather(*(self.jobs.load(key) for key in keys), return_exceptions=True)
 

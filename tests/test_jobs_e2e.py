@@ -466,3 +466,23 @@ def test_total_count_is_exact_or_null(stack: Stack) -> None:
     # Once paged through, the same listing's rows still number what `sources` said for acme.
     rows = page_through(stack, CANDIDATES, "candidates", 50, accounts=["acme"])
     assert len(rows) == acme["totalCount"]
+
+
+def test_job_names_are_looked_up_only_where_applications_lack_them(stack: Stack) -> None:
+    """Merge expands the job on its applications, so its names cost no call; Harvest names
+    jobs by id only, so its page's jobs cost one `ids=` read."""
+    before = stack.upstream_calls()
+    edges = stack.data(
+        "query($accounts: [ID!]) { candidates(accounts: $accounts, first: 40) { "
+        "edges { node { account { id } applications { job { remoteId name } } } } } }",
+        accounts=["gh-harvest", "merge-initech"],
+    )["candidates"]["edges"]
+    calls = stack.upstream_calls() - before
+    for edge in edges:
+        account = edge["node"]["account"]["id"]
+        for application in edge["node"]["applications"]:
+            job = application["job"]
+            if job is not None:
+                assert job["name"] == stack.job_truth(account)[job["remoteId"]][0]
+    assert calls["merge GET /jobs/{id}"] == 0
+    assert calls["harvest GET /v3/jobs"] == 1
