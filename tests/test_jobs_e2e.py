@@ -25,7 +25,7 @@ from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.settings import Settings
 from resolvers.ids import encode_id
-from tests.conftest import SecretWatch
+from tests.conftest import OperationLog, SecretWatch
 from tests.merge_support import MergeServer, running_merge
 from tests.servers import serve_in_thread
 from tests.test_greenhouse_e2e import (
@@ -162,7 +162,8 @@ def stack() -> Iterator[Stack]:
             merge.config("initech"),
         )
         settings = Settings(configs, cursor_secret=b"jobs-e2e-cursor-secret")
-        app = SecretWatch(create_app(settings), settings.secrets())
+        # OperationLog: test_compiled replays these queries through both execution paths.
+        app = SecretWatch(OperationLog(create_app(settings)), settings.secrets())
         with serve_in_thread(app, lifespan="on") as url:
             yield Stack(
                 url,
