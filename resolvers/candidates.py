@@ -16,7 +16,7 @@ from providers.base import CandidatePage, CandidateQuery, Capability, Position
 from providers.errors import ProviderError
 from providers.model import ApplicationRecord, CandidateRecord
 from resolvers.accounts import ServedAccount
-from resolvers.context import PartialError, RequestContext
+from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
 from resolvers.ids import GlobalId, decode_id
 from resolvers.pagination import (
@@ -162,9 +162,8 @@ async def list_candidates(
         turn,
         request_id=context.request_id,
     )
+    context.note_failures(page, path)
     for lane in page.lanes:
-        if lane.error is not None:
-            context.partial_errors.append(PartialError(tuple(path), lane.error))
         for candidate_page in lane.pages:
             for record in candidate_page.records:
                 context.loaders.prime(lane.account.id, record)

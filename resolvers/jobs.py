@@ -17,7 +17,7 @@ from providers.errors import ProviderError
 from providers.model import JobRecord, JobStatus
 from resolvers.accounts import ServedAccount
 from resolvers.candidates import check_first, instant_key, search_text
-from resolvers.context import PartialError, RequestContext
+from resolvers.context import RequestContext
 from resolvers.ids import GlobalId, decode_id
 from resolvers.pagination import Fetch, Listing, fingerprint, merge_page, unsupported
 
@@ -78,9 +78,8 @@ async def list_jobs(
         turn,
         request_id=context.request_id,
     )
+    context.note_failures(page, path)
     for lane in page.lanes:
-        if lane.error is not None:
-            context.partial_errors.append(PartialError(tuple(path), lane.error))
         for job_page in lane.pages:
             for record in job_page.records:
                 context.loaders.prime_job(lane.account.id, record)
