@@ -8,9 +8,10 @@ its expansion. Counts saturate at SATURATED, so even 2^300 stays a cheap number.
 
 Cost counts what a query may make the gateway fetch and send: every field counts once per
 object it is asked of, and a list field multiplies what is under it by its page size (`first`,
-or the most a variable could ask for) or, for `applications`, by an assumed fan-out per
-candidate. Since cost is linear in that incoming weight, a selection set's cost is its weight
-times its cost at weight 1. Introspection fields count as fields (and their aliases as aliases)
+or the most a variable could ask for), `nodes` by the number of ids (or the most a variable
+could hold) and, for `applications` and `stages`, by an assumed fan-out per object. Since
+cost is linear in that incoming weight, a selection set's cost is its weight times its cost at
+weight 1. Introspection fields count as fields (and their aliases as aliases)
 but not for depth or cost: what is under them is bounded by the schema and can be switched off.
 """
 
@@ -28,6 +29,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
@@ -35,8 +37,9 @@ from graphql import (
 
 __all__ = ["SATURATED", "QueryLimits", "Summary", "limit_errors", "limits_rule", "summarize"]
 
-PAGED_FIELDS = {"candidates": ("first", 20, 100)}
-FANNED_FIELDS = {"applications": 10}
+PAGED_FIELDS = {"candidates": ("first", 20, 100), "jobs": ("first", 20, 100)}  # and Job.candidates
+LISTED_FIELDS = {"nodes": ("ids", 100)}  # a list argument's length is the field's fan-out
+FANNED_FIELDS = {"applications": 10, "stages": 10}
 SATURATED = 10**15  # far over any limit; counts stop growing here
 
 
@@ -81,10 +84,21 @@ def _page_size(field: FieldNode, argument: str, default: int, cap: int) -> int:
     return default
 
 
+def _list_length(field: FieldNode, argument: str, cap: int) -> int:
+    for arg in field.arguments or ():
+        if arg.name.value == argument:
+            if isinstance(arg.value, ListValueNode):
+                return max(1, min(len(arg.value.values), cap))
+            return cap  # a variable: assume the most it could hold
+    return 1
+
+
 def _multiplier(field: FieldNode) -> int:
     name = field.name.value
     if name in PAGED_FIELDS:
         return _page_size(field, *PAGED_FIELDS[name])
+    if name in LISTED_FIELDS:
+        return _list_length(field, *LISTED_FIELDS[name])
     return FANNED_FIELDS.get(name, 1)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
@@ -16,6 +16,15 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from gateway.arguments import (
+    DEFAULT_FIRST,
+    After,
+    First,
+    JobSearch,
+    Search,
+    SelectAccounts,
+    UpdatedAfter,
+)
 from gateway.compiled_fence import compiled_executor
 from gateway.errors import is_expected
 from gateway.hidden_names import HiddenNames
@@ -27,21 +36,25 @@ from gateway.types import (
     Candidate,
     CandidateConnection,
     Info,
+    Job,
+    JobConnection,
+    JobStatus,
     Node,
     UserError,
     Warning,
+    jobs_wanted,
     node_of,
     selects,
 )
 from gateway.validation_cache import ValidationResults, validation_cache
-from resolvers import candidates, mutations
-from resolvers.candidates import MAX_FIRST, MAX_SEARCH
+from resolvers import candidates, mutations, nodes
+from resolvers import jobs as job_reads
 from resolvers.mutations import WriteOutcome
+from resolvers.nodes import MAX_NODES
 
 __all__ = ["GatewaySchema", "build_schema", "schema"]
 
 DEFAULT_LIMITS = QueryLimits()
-DEFAULT_FIRST = 20
 
 logger = logging.getLogger("gateway")
 
@@ -58,52 +71,20 @@ class Query:
     async def candidates(
         self,
         info: Info,
-        search: Annotated[
-            str | None,
-            strawberry.argument(
-                description=(
-                    'With "@": an email address, matching a candidate with exactly that '
-                    "address (any case). Otherwise part of the full, first or last name or of "
-                    "any email address, case-insensitive. At most "
-                    f"{MAX_SEARCH} characters; blanks around are ignored (blank means no "
-                    "filter). Accounts that cannot search read UNSUPPORTED; some filter a "
-                    "bounded scan (`filteredLocally`)."
-                )
-            ),
-        ] = None,
+        search: Search = None,
         job_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(
                 description=(
-                    "Only candidates who applied to this job (`Application.job.id`); only the "
-                    "job's account is asked."
+                    "Only candidates who applied to this job (`Job.id`, `Application.job.id`); "
+                    "only the job's account is asked."
                 )
             ),
         ] = None,
-        accounts: Annotated[
-            list[strawberry.ID] | None,
-            strawberry.argument(
-                description="Only these `Account.id`s; null means every account the caller may see."
-            ),
-        ] = None,
-        first: Annotated[
-            int | None,
-            strawberry.argument(
-                description=(
-                    f"Page size, 1 to {MAX_FIRST}; null or omitted means {DEFAULT_FIRST}. "
-                    "A page may hold fewer while more follow (see `pageInfo.hasNextPage`)."
-                )
-            ),
-        ] = DEFAULT_FIRST,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description=(
-                    "`pageInfo.endCursor` (or an edge's `cursor`) of a listing with the same "
-                    "filters: the page starts right after it. Otherwise BAD_CURSOR."
-                )
-            ),
-        ] = None,
+        updated_after: UpdatedAfter = None,
+        accounts: SelectAccounts = None,
+        first: First = DEFAULT_FIRST,
+        after: After = None,
     ) -> CandidateConnection:
         listing = await candidates.list_candidates(
             info.context,
@@ -112,7 +93,9 @@ class Query:
             account_ids=accounts,
             first=DEFAULT_FIRST if first is None else first,
             after=after,
+            updated_after=updated_after,
             with_applications=selects(info, "edges", "node", "applications"),
+            with_jobs=jobs_wanted(info),
             path=info.path.as_list(),
         )
         return CandidateConnection(listing=listing)
@@ -132,18 +115,91 @@ class Query:
         return Candidate.of(found) if found else None
 
     @strawberry.field(
-        description="Any object by global ID (a candidate or an application); null when not found."
+        description=(
+            "Jobs of every account the caller may see, merged like `candidates`: one from each "
+            "account in turn, in account order, with the same cursors and `sources`. Accounts "
+            "whose provider has no jobs listing (Greenhouse Partner) read UNSUPPORTED."
+        )
+    )
+    async def jobs(
+        self,
+        info: Info,
+        search: JobSearch = None,
+        status: Annotated[
+            JobStatus | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only jobs in this state; null means any."),
+        ] = None,
+        updated_after: UpdatedAfter = None,
+        accounts: SelectAccounts = None,
+        first: First = DEFAULT_FIRST,
+        after: After = None,
+    ) -> JobConnection:
+        listing = await job_reads.list_jobs(
+            info.context,
+            search=search,
+            status=status,
+            updated_after=updated_after,
+            account_ids=accounts,
+            first=DEFAULT_FIRST if first is None else first,
+            after=after,
+            path=info.path.as_list(),
+        )
+        return JobConnection(listing=listing)
+
+    @strawberry.field(
+        description=(
+            "One job by global ID; null when the account does not have it, cannot fetch jobs, "
+            "or the caller may not see the account."
+        )
+    )
+    async def job(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A `Job.id`.")],
+    ) -> Job | None:
+        found = await job_reads.get_job(info.context, id)
+        return Job.of(found) if found else None
+
+    @strawberry.field(
+        description=(
+            "Any object by global ID (a candidate, an application or a job); null when not found."
+        )
     )
     async def node(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="A `Node.id`.")],
     ) -> Node | None:
-        return node_of(await candidates.get_node(info.context, id))
+        return node_of(await nodes.get_node(info.context, id))
+
+    @strawberry.field(
+        description=(
+            f"Objects by global ID, in the order of `ids` (at most {MAX_NODES}, else "
+            "BAD_USER_INPUT); null where one is not found, with an error where its account "
+            "failed. Fetched in one batch per account and kind, like `node`."
+        )
+    )
+    def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"`Node.id`s, at most {MAX_NODES}."),
+        ],
+    ) -> list[Node | None]:
+        """A list of awaitables: graphql-core awaits them together (so the loaders batch them)
+        and places each one's error at its own index."""
+        return cast(
+            list[Node | None], [_node(found) for found in nodes.get_nodes(info.context, ids)]
+        )
 
     @strawberry.field(description="The accounts the caller may see, in configuration order.")
     def accounts(self, info: Info) -> list[Account]:
         return [Account.of(account) for account in info.context.accounts]
+
+
+async def _node(found: Awaitable[nodes.Found | None]) -> Node | None:
+    return node_of(await found)
 
 
 CHANGED = "The candidate as the provider has it after the write; null when nothing changed."
@@ -307,7 +363,7 @@ def build_schema(
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,
-        types=[Candidate, Application],
+        types=[Candidate, Application, Job],
         extensions=extensions,
         execution_context_class=compiled_executor() if compiled else None,
     )

@@ -6,12 +6,13 @@ import enum
 import weakref
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
+from gateway.arguments import DEFAULT_FIRST, After, First, Search
 from gateway.codes import USER_ERROR_CODES, WARNING_CODES, ErrorCode
 from gateway.scalars import DateTime, parse_instant
 from providers.base import Capability as CapabilityValue
@@ -20,20 +21,25 @@ from providers.model import Address as AddressRecord
 from providers.model import (
     ApplicationRecord,
     CandidateRecord,
+    JobRecord,
     WriteWarning,
 )
 from providers.model import ApplicationStatus as ApplicationStatusValue
 from providers.model import Compensation as CompensationRecord
 from providers.model import EmailType as EmailTypeValue
+from providers.model import JobStatus as JobStatusValue
 from providers.model import PhoneType as PhoneTypeValue
 from providers.model import UrlType as UrlTypeValue
 from providers.registry import PROVIDERS
+from resolvers import candidates as candidate_reads
 from resolvers.accounts import ServedAccount
-from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate, SourceResult
-from resolvers.candidates import SourceState as SourceStateValue
+from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate, JobsWanted
 from resolvers.context import RequestContext
 from resolvers.ids import encode_id
+from resolvers.jobs import FoundJob, JobList
 from resolvers.loaders import Loaders
+from resolvers.pagination import Listing, SourceResult
+from resolvers.pagination import SourceState as SourceStateValue
 
 __all__ = [
     "Account",
@@ -41,10 +47,15 @@ __all__ = [
     "Candidate",
     "CandidateConnection",
     "GatewayError",
+    "Job",
+    "JobConnection",
+    "JobRef",
+    "JobStatus",
     "Node",
     "UserError",
     "Warning",
     "camel_path",
+    "jobs_wanted",
     "selects",
 ]
 
@@ -84,10 +95,13 @@ Capability = described(
         "CREATE": "`createCandidate` can create (or match) candidates in this account.",
         "UPDATE": "`updateCandidate` can change this account's candidates.",
         "APPLICATIONS": "`Candidate.applications` can be read from this account.",
-        "JOBS": "The account's jobs can be listed and fetched by id.",
+        "JOBS": (
+            "`jobs`, `job`, `node` and `Application.job.job` can list and fetch this "
+            "account's jobs (and name the jobs its applications are for)."
+        ),
         "FILTER_UPDATED": (
-            "Listings can keep only records updated after an instant: the provider filters, "
-            "or the gateway filters a bounded scan."
+            "`updatedAfter` can filter this account's candidates and jobs: the provider "
+            "filters, or the gateway filters a bounded scan (`SourceStatus.filteredLocally`)."
         ),
         "LIST_APPLICATIONS": "`applications` can list this account's applications.",
         "REJECT_REASONS": "`rejectReasons` can list the reasons this account offers.",
@@ -108,6 +122,18 @@ ApplicationStatus = described(
         "REJECTED": "Rejected (or withdrawn, where the provider counts that as a rejection).",
         "HIRED": "Hired (Merge: the application has a signed or accepted offer).",
         "OTHER": "A status the gateway cannot place (e.g. Harvest `converted`); see `rawStatus`.",
+    },
+)
+JobStatus = described(
+    JobStatusValue,
+    "JobStatus",
+    "Whether a job takes applications, in words every provider's own states map onto.",
+    {
+        "OPEN": "Open: taking applications.",
+        "CLOSED": "Closed: filled or no longer taking applications.",
+        "DRAFT": "Not yet opened (Harvest `draft`, Merge `DRAFT`, Talynce `draft`).",
+        "ARCHIVED": "Archived: kept for the record only.",
+        "OTHER": "A state the gateway cannot place (e.g. Merge `PENDING`); see `rawStatus`.",
     },
 )
 EmailType = described(
@@ -430,23 +456,163 @@ class Compensation:
 
 
 @strawberry.type(description="The job an application is for, as far as the provider names it.")
-class Job:
+class JobRef:
     id: strawberry.ID | None = strawberry.field(
         description="Global ID to pass as `jobId`; null when the provider names the job only."
     )
     remote_id: str | None = strawberry.field(
         description="The job's id at the provider; null when it gives only a name (Partner API)."
     )
-    name: str | None = strawberry.field(
-        description="The job's title; null when the provider does not send it with the application."
+    account_id: strawberry.Private[str]
+    known_name: strawberry.Private[str | None]
+
+    @strawberry.field(
+        description=(
+            "The job's title: as the application names it, or else looked up (one batched "
+            "jobs call per account per request); null only when neither gives one."
+        )
     )
+    def name(self, info: Info) -> str | None:
+        """The application's own name when it has one, else an awaitable of the looked-up
+        one: a synchronous field costs a fraction of an awaited one, per application."""
+        if self.known_name is not None or self.remote_id is None:
+            return self.known_name
+        return cast(str | None, self._looked_up_name(info.context))
+
+    async def _looked_up_name(self, context: RequestContext) -> str | None:
+        assert self.remote_id is not None
+        record = await context.loaders.job(self.account_id, self.remote_id)
+        return record.name if record is not None else None
+
+    @strawberry.field(
+        description=(
+            "The whole job; null when the provider cannot fetch jobs (Greenhouse Partner), "
+            "names no job id, or no longer has the job."
+        )
+    )
+    async def job(self, info: Info) -> Job | None:
+        context = info.context
+        account = context.accounts.get(self.account_id)
+        if self.remote_id is None or account is None:
+            return None
+        record = await context.loaders.job(self.account_id, self.remote_id)
+        return Job.of(FoundJob(account, record)) if record is not None else None
+
+
+@strawberry.type(description="One step of a job's interview pipeline.")
+class JobStage:
+    id: str = strawberry.field(
+        description=(
+            "The stage's id at the provider (a remote id, not a global ID: stages cannot be "
+            "fetched on their own). Talynce: the status name applications carry as `stage`."
+        )
+    )
+    name: str | None = strawberry.field(
+        description="The stage's name; null when the provider does not send it."
+    )
+    order: int | None = strawberry.field(
+        description="The stage's position in the pipeline as the provider gives it; null if none."
+    )
+
+
+@strawberry.type(description="A job (requisition) in one account of one ATS.")
+class Job(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Global ID; `job(id:)` and `node(id:)` fetch it again, `candidates(jobId:)` "
+        "filters by it."
+    )
+    account: Account = strawberry.field(description="The account this job is in.")
+    remote_id: str = strawberry.field(description="The job's id at the provider.")
+    name: str | None = strawberry.field(
+        description="The job's title (Talynce: `title`); null when the provider has none."
+    )
+    status: JobStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Whether it takes applications, normalized."
+    )
+    raw_status: str | None = strawberry.field(
+        description="The provider's own status word; null when it sends none."
+    )
+    departments: list[str] = strawberry.field(
+        description="Names of the departments it belongs to (Harvest: resolved from ids)."
+    )
+    offices: list[str] = strawberry.field(
+        description="Names of the offices it belongs to (Harvest: resolved from ids)."
+    )
+    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When the provider created it; null when not reported or no timestamp."
+    )
+    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When it last changed at the provider; null when not reported."
+    )
+    opened_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When it was opened; null when not reported or never opened."
+    )
+    closed_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When it was closed; null when not reported or still open."
+    )
+    stages: list[JobStage] | None = strawberry.field(
+        description=(
+            "Its interview stages in pipeline order; null where the provider has no stages "
+            "for jobs, empty when this job has none."
+        )
+    )
+    found: strawberry.Private[FoundJob]
+
+    @classmethod
+    def of(cls, found: FoundJob) -> Job:
+        r: JobRecord = found.record
+        account = found.account
+        return cls(
+            id=strawberry.ID(encode_id("Job", account.id, r.remote_id)),
+            account=Account.of(account),
+            remote_id=r.remote_id,
+            name=r.name,
+            status=r.status,
+            raw_status=r.raw_status,
+            departments=list(r.departments),
+            offices=list(r.offices),
+            created_at=instant(r.created_at),
+            updated_at=instant(r.updated_at),
+            opened_at=instant(r.opened_at),
+            closed_at=instant(r.closed_at),
+            stages=None
+            if r.stages is None
+            else [JobStage(id=s.remote_id, name=s.name, order=s.order) for s in r.stages],
+            found=found,
+        )
+
+    @strawberry.field(description="The provider's raw JSON for this job.")
+    def remote_data(self) -> JSON | None:
+        return cast(JSON | None, self.found.record.remote_data)
+
+    @strawberry.field(
+        description=(
+            "Candidates who applied to this job: `candidates(jobId:)` with this job's id, "
+            "asked of this job's account only."
+        )
+    )
+    async def candidates(
+        self, info: Info, search: Search = None, first: First = DEFAULT_FIRST, after: After = None
+    ) -> CandidateConnection:
+        listing = await candidate_reads.list_candidates(
+            info.context,
+            search=search,
+            job_id=self.id,
+            account_ids=None,
+            first=DEFAULT_FIRST if first is None else first,
+            after=after,
+            with_applications=selects(info, "edges", "node", "applications"),
+            with_jobs=jobs_wanted(info),
+            path=info.path.as_list(),
+        )
+        return CandidateConnection(listing=listing)
 
 
 @strawberry.type(description="A candidate's application to one job, in the candidate's account.")
 class Application(Node):
     id: strawberry.ID = strawberry.field(description="Global ID; `node(id:)` fetches it again.")
     remote_id: str = strawberry.field(description="The application's id at the provider.")
-    job: Job | None = strawberry.field(
+    job: JobRef | None = strawberry.field(
         description="The job applied to; null for a prospect or when the provider does not say."
     )
     status: ApplicationStatus = strawberry.field(  # type: ignore[valid-type]
@@ -481,12 +647,13 @@ class Application(Node):
                 encode_id("Application", account.id, record.remote_id, record.candidate_remote_id)
             ),
             remote_id=record.remote_id,
-            job=Job(
+            job=JobRef(
                 id=strawberry.ID(encode_id("Job", account.id, job.remote_id))
                 if job.remote_id
                 else None,
                 remote_id=job.remote_id,
-                name=job.name,
+                account_id=account.id,
+                known_name=job.name,
             )
             if job
             else None,
@@ -667,9 +834,11 @@ class Candidate(Node):
         return [Application.of(account, record) for record in records]
 
 
-def node_of(found: FoundCandidate | FoundApplication | None) -> Node | None:
+def node_of(found: FoundCandidate | FoundApplication | FoundJob | None) -> Node | None:
     if isinstance(found, FoundCandidate):
         return Candidate.of(found)
+    if isinstance(found, FoundJob):
+        return Job.of(found)
     if isinstance(found, FoundApplication):
         return Application.of(found.account, found.record)
     return None
@@ -710,7 +879,7 @@ class SourceStatus:
         description="Why it did not, for ERROR and UNSUPPORTED; null otherwise."
     )
     total_count: int | None = strawberry.field(
-        description="How many candidates it has for these filters; null when it does not say."
+        description="How many rows it has for these filters; null when it does not say."
     )
     latency_ms: float | None = strawberry.field(
         description="Milliseconds its calls for this page took; null when it was not called."
@@ -753,38 +922,89 @@ def selects(info: Info, *path: str) -> bool:
     return False
 
 
+def _page_info(listing: Listing[Any]) -> PageInfo:
+    count = len(listing.page.items)
+    return PageInfo(
+        has_next_page=listing.page.has_next,
+        has_previous_page=False,
+        start_cursor=listing.cursor_after(1) if count else None,
+        # Even an empty page moves on when upstream pages came back empty: keep the way out.
+        end_cursor=listing.cursor_after(count) if count or listing.page.has_next else None,
+    )
+
+
+def _cursors(info: Info, listing: Listing[Any]) -> list[str]:
+    """Each edge's cursor; blanks when none is read, as signing one per edge is most of a
+    large page's cost."""
+    if not selects(info, "cursor"):
+        return [""] * len(listing.page.items)
+    return listing.edge_cursors()
+
+
+TOTAL_COUNT = (
+    "How many {rows} paging this listing to its end yields, exact; null when any account "
+    "that serves it reports no total (Merge and Harvest never do: each account's own total, "
+    "where it has one, is in `sources`). UNSUPPORTED accounts serve no rows and count for none."
+)
+SOURCES = "Per account: whether it answered, its total and latency."
+
+
+def jobs_wanted(info: Info) -> JobsWanted:
+    """Which of its applications' jobs a candidates listing's selection reads beyond their
+    ids: the listing fetches those up front, in one batch per account."""
+    path = ("edges", "node", "applications", "job")
+    if selects(info, *path, "job"):
+        return JobsWanted.EVERY
+    return JobsWanted.UNNAMED if selects(info, *path, "name") else JobsWanted.NONE
+
+
 @strawberry.type(description="One page of candidates merged from several accounts.")
 class CandidateConnection:
     listing: strawberry.Private[CandidateList]
 
     @strawberry.field(description="The page's candidates, taken from each account in turn.")
     def edges(self, info: Info) -> list[CandidateEdge]:
-        nodes = [Candidate.of(found) for found in self.listing.items]
-        # Signing a cursor per edge is most of a large page's cost; skip it when none is read.
-        if not selects(info, "cursor"):
-            return [CandidateEdge(node=node, cursor="") for node in nodes]
-        cursors = self.listing.edge_cursors()
+        nodes = [Candidate.of(FoundCandidate(a, r)) for a, r in self.listing.rows]
+        cursors = _cursors(info, self.listing)
         return [CandidateEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
 
     @strawberry.field(description="How to get the next page.")
     def page_info(self) -> PageInfo:
-        count = len(self.listing.page.items)
-        return PageInfo(
-            has_next_page=self.listing.page.has_next,
-            has_previous_page=False,
-            start_cursor=self.listing.cursor_after(1) if count else None,
-            # Even an empty page moves on when upstream pages came back empty: keep the way out.
-            end_cursor=(
-                self.listing.cursor_after(count) if count or self.listing.page.has_next else None
-            ),
-        )
+        return _page_info(self.listing)
 
-    @strawberry.field(
-        description="The sum of the totals the accounts reported; null when none reported one."
-    )
+    @strawberry.field(description=TOTAL_COUNT.format(rows="candidates"))
     def total_count(self) -> int | None:
         return self.listing.page.total
 
-    @strawberry.field(description="Per account: whether it answered, its total and latency.")
+    @strawberry.field(description=SOURCES)
+    def sources(self) -> list[SourceStatus]:
+        return [SourceStatus.of(source) for source in self.listing.sources]
+
+
+@strawberry.type(description="One job of a listing and where it is in it.")
+class JobEdge:
+    node: Job = strawberry.field(description="The job.")
+    cursor: str = strawberry.field(description="Resume the listing right after this job.")
+
+
+@strawberry.type(description="One page of jobs merged from several accounts.")
+class JobConnection:
+    listing: strawberry.Private[JobList]
+
+    @strawberry.field(description="The page's jobs, taken from each account in turn.")
+    def edges(self, info: Info) -> list[JobEdge]:
+        nodes = [Job.of(FoundJob(a, r)) for a, r in self.listing.rows]
+        cursors = _cursors(info, self.listing)
+        return [JobEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
+
+    @strawberry.field(description="How to get the next page.")
+    def page_info(self) -> PageInfo:
+        return _page_info(self.listing)
+
+    @strawberry.field(description=TOTAL_COUNT.format(rows="jobs"))
+    def total_count(self) -> int | None:
+        return self.listing.page.total
+
+    @strawberry.field(description=SOURCES)
     def sources(self) -> list[SourceStatus]:
         return [SourceStatus.of(source) for source in self.listing.sources]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from providers.errors import ProviderError
 from resolvers.accounts import Accounts
 from resolvers.loaders import Loaders
-from resolvers.pagination import CursorCodec
+from resolvers.pagination import CursorCodec, MergedPage
 from store.idempotency import IdempotencyStore
 
 __all__ = ["PartialError", "RequestContext"]
@@ -32,6 +34,13 @@ class RequestContext:
     operation_name: str | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
     client: str = ""  # the caller's name: idempotency keys are scoped by it
+
+    def note_failures(self, page: MergedPage[Any], path: Sequence[str | int]) -> None:
+        """Each failed account of a listing, as an error at the listing's `path` (its alias,
+        if any), beside the other accounts' rows."""
+        for lane in page.lanes:
+            if lane.error is not None:
+                self.partial_errors.append(PartialError(tuple(path), lane.error))
 
     @classmethod
     def create(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from providers.base import Capability
 from providers.errors import (
     ProviderError,
     UnsupportedByProvider,
@@ -22,7 +23,7 @@ from providers.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
-from providers.model import ApplicationRecord, CandidateRecord
+from providers.model import ApplicationRecord, CandidateRecord, JobRecord
 from resolvers.accounts import Accounts, ServedAccount
 from resolvers.errors import contain
 
@@ -116,6 +117,7 @@ class Loaders:
         self.candidates = DataLoader[AccountKey, CandidateRecord | None](self._load_candidates)
         self.applications = DataLoader[AccountKey, list[ApplicationRecord]](self._load_applications)
         self._applications_ready: dict[AccountKey, list[ApplicationRecord] | BaseException] = {}
+        self.jobs = DataLoader[AccountKey, JobRecord | None](self._load_jobs)
 
     async def _load_candidates(self, keys: list[AccountKey]) -> list[Any]:
         async def fetch(
@@ -138,6 +140,46 @@ class Loaders:
             return await account.provider.applications_for(ids)
 
         return await _per_account(self._accounts, keys, fetch, list, self._request_id)
+
+    async def _load_jobs(self, keys: list[AccountKey]) -> list[Any]:
+        """One `get_jobs` per account per batch; an account that cannot fetch jobs is not
+        asked, and its keys read None."""
+
+        async def fetch(account: ServedAccount, ids: list[str]) -> dict[str, JobRecord | None]:
+            if not account.can(Capability.JOBS):
+                return {}
+            return {record.remote_id: record for record in await account.provider.get_jobs(ids)}
+
+        return await _per_account(self._accounts, keys, fetch, lambda: None, self._request_id)
+
+    async def job(self, account_id: str, remote_id: str) -> JobRecord | None:
+        return await self.jobs.load((account_id, remote_id))
+
+    async def prefetch_jobs(
+        self, found: Sequence[tuple[ServedAccount, CandidateRecord]], *, named_too: bool
+    ) -> None:
+        """Loads, in one batch per account, the jobs the prefetched applications of `found`
+        name by id only (with `named_too`, every job they name by id). Loads issued field by
+        field start over several event-loop turns, so the loader would split them into
+        batches; these are issued at once. A failure stays with its keys, raised where each
+        is read."""
+        keys: dict[AccountKey, None] = {}
+        for account, record in found:
+            if not account.can(Capability.JOBS):
+                continue
+            try:
+                applications = self.applications_ready(account.id, record) or ()
+            except Exception:  # kept for the candidate's own field to raise
+                continue
+            for application in applications:
+                job = application.job
+                if job is not None and job.remote_id is not None and (named_too or not job.name):
+                    keys[(account.id, job.remote_id)] = None
+        await asyncio.gather(*(self.jobs.load(key) for key in keys), return_exceptions=True)
+
+    def prime_job(self, account_id: str, record: JobRecord) -> None:
+        """Remembers a job a listing returned, so naming it again costs no call."""
+        self.jobs.prime((account_id, record.remote_id), record)
 
     async def candidate(self, account_id: str, remote_id: str) -> CandidateRecord | None:
         return await self.candidates.load((account_id, remote_id))

@@ -1,5 +1,9 @@
 """Merged paging across accounts: composite cursors and the fan-out that fills one page.
 
+Generic over the record type (`Page[R]`): candidates and jobs page through this one merge, one
+cursor codec and one per-account `sources` report; a listing differs only in how it asks an
+account for a page (`Plan`).
+
 Order: a fair interleave in account order, one row from each account in turn; the cursor keeps
 whose turn is next, so the order is the same whatever page sizes a client uses.
 Each account is asked for about its share of the page, and accounts that still have rows top up
@@ -13,26 +17,45 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import enum
 import hashlib
 import hmac
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic
 
-from providers.base import CandidatePage, CandidateQuery, Capability, Position
+from providers.base import Capability, Page, Position, R
 from providers.errors import ProviderError, UnsupportedByProvider
-from providers.model import CandidateRecord
 from providers.upstream.resilience import remaining
 from resolvers.accounts import ServedAccount
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor, contain
 
-__all__ = ["AccountState", "CursorCodec", "Lane", "MergedPage", "fingerprint", "merge_page"]
+__all__ = [
+    "AccountState",
+    "CursorCodec",
+    "Fetch",
+    "Lane",
+    "Listing",
+    "MergedPage",
+    "Plan",
+    "SourceResult",
+    "SourceState",
+    "fingerprint",
+    "merge_page",
+    "unsupported",
+]
 
 MAX_ROUNDS = 8
 START = Position()
+
+Fetch = Callable[[Position, int], Awaitable[Page[R]]]
+"""One account's list call for one listing: `(position, limit)` → a page."""
+Plan = Callable[[ServedAccount], Fetch[R] | ProviderError]
+"""How a listing asks each account: its list call, or why the account cannot serve it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +106,8 @@ class CursorCodec:
         data = json.loads(payload)
         if data.get("f") != filters:
             raise BadCursor(
-                "after was issued for other search, jobId or accounts arguments; "
-                "start again without it",
+                "after was issued for another listing or other search, jobId, status, "
+                "updatedAfter or accounts arguments; start again without it",
                 field=("after",),
             )
         states = {}
@@ -95,13 +118,13 @@ class CursorCodec:
 
 
 @dataclass(eq=False)
-class Lane:
+class Lane(Generic[R]):
     """One account's part of a page: what it was asked, what it answered, how it went."""
 
     account: ServedAccount
     start: AccountState
-    query: CandidateQuery
-    pages: list[CandidatePage] = field(default_factory=list)
+    list_page: Fetch[R]
+    pages: list[Page[R]] = field(default_factory=list)
     next_fetch: Position | None = None
     total: int | None = None
     error: ProviderError | None = None
@@ -126,7 +149,7 @@ class Lane:
         assert self.next_fetch is not None
         began = time.perf_counter()
         try:
-            page = await self.account.provider.list_candidates(self.query, self.next_fetch, limit)
+            page = await self.list_page(self.next_fetch, limit)
         except Exception as error:  # any failure is this account's alone; cancellation is not
             account = self.account
             self.error = contain(
@@ -159,10 +182,10 @@ class Lane:
 
 
 @dataclass
-class MergedPage:
-    lanes: list[Lane]
+class MergedPage(Generic[R]):
+    lanes: list[Lane[R]]
     skipped: list[tuple[ServedAccount, ProviderError]]
-    items: list[tuple[Lane, CandidateRecord]]
+    items: list[tuple[Lane[R], R]]
     turn: int = 0
 
     def turn_after(self, count: int) -> int:
@@ -200,18 +223,15 @@ class MergedPage:
 
     @property
     def total(self) -> int | None:
-        if not self.lanes and not self.skipped:
-            return 0  # no account in scope: nothing can match
-        totals = [lane.total for lane in self.lanes if lane.total is not None]
-        return sum(totals) if totals else None
+        """How many rows paging this listing to its end yields: exact or None. None as soon as
+        one account that serves it reports no total (summing the others would under-count);
+        an UNSUPPORTED account serves no rows, so it counts for nothing either way."""
+        totals = [lane.total for lane in self.lanes]
+        return None if None in totals else sum(t for t in totals if t is not None)
 
 
-def _unsupported(account: ServedAccount, query: CandidateQuery) -> ProviderError | None:
-    needs = [Capability.LIST]
-    if query.search:
-        needs.append(Capability.SEARCH)
-    if query.job_remote_id:
-        needs.append(Capability.FILTER_JOB)
+def unsupported(account: ServedAccount, needs: Sequence[Capability]) -> ProviderError | None:
+    """UNSUPPORTED_BY_PROVIDER naming what the account lacks of `needs`, or None."""
     missing = [c for c in needs if not account.can(c)]
     if not missing:
         return None
@@ -223,7 +243,7 @@ def _unsupported(account: ServedAccount, query: CandidateQuery) -> ProviderError
     )
 
 
-def _interleave(lanes: Sequence[Lane], first: int, turn: int) -> list[tuple[Lane, CandidateRecord]]:
+def _interleave(lanes: Sequence[Lane[R]], first: int, turn: int) -> list[tuple[Lane[R], R]]:
     """Takes rows in turn from each account that has any, starting with `turn`.
 
     An account that ran out of fetched rows but still has more upstream ends the page early
@@ -231,7 +251,7 @@ def _interleave(lanes: Sequence[Lane], first: int, turn: int) -> list[tuple[Lane
     """
     queues = [[record for page in lane.pages for record in page.records] for lane in lanes]
     used = [0] * len(lanes)
-    items: list[tuple[Lane, CandidateRecord]] = []
+    items: list[tuple[Lane[R], R]] = []
     while len(items) < first:
         for step in range(len(lanes)):
             n = (turn + step) % len(lanes)
@@ -249,27 +269,26 @@ def _interleave(lanes: Sequence[Lane], first: int, turn: int) -> list[tuple[Lane
 
 async def merge_page(
     accounts: Sequence[ServedAccount],
-    query_for: Callable[[ServedAccount], CandidateQuery],
+    plan: Plan[R],
     start: Mapping[str, AccountState],
     first: int,
     turn: int = 0,
     *,
     request_id: str = "-",
-) -> MergedPage:
+) -> MergedPage[R]:
     """Fills one page of `first` rows from the accounts, concurrently, asking each for its share.
 
     Whatever an account's call raises (but cancellation) becomes that account's error, so the
     others' rows are still served; `request_id` names the request in the log of a bug."""
-    lanes: list[Lane] = []
+    lanes: list[Lane[R]] = []
     skipped: list[tuple[ServedAccount, ProviderError]] = []
     for account in accounts:
-        query = query_for(account)
-        refusal = _unsupported(account, query)
-        if refusal is not None:
-            skipped.append((account, refusal))
+        list_page = plan(account)
+        if isinstance(list_page, ProviderError):
+            skipped.append((account, list_page))
         else:
             state = start.get(account.id, AccountState())
-            lanes.append(Lane(account, state, query, request_id=request_id))
+            lanes.append(Lane(account, state, list_page, request_id=request_id))
     for _ in range(MAX_ROUNDS):
         need = first - sum(lane.buffered for lane in lanes)
         active = [lane for lane in lanes if lane.can_fetch]
@@ -280,3 +299,69 @@ async def merge_page(
         await asyncio.gather(*(lane.fetch(share) for lane in active))
     turn = turn % len(lanes) if lanes else 0
     return MergedPage(lanes, skipped, _interleave(lanes, first, turn), turn)
+
+
+class SourceState(enum.StrEnum):
+    OK = "OK"
+    DONE = "DONE"
+    ERROR = "ERROR"
+    UNSUPPORTED = "UNSUPPORTED"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    account: ServedAccount
+    state: SourceState
+    error: ProviderError | None
+    total: int | None
+    latency_ms: float | None
+    filtered_locally: bool = False
+
+
+@dataclass
+class Listing(Generic[R]):
+    """One merged page as a connection shows it: its rows, their cursors, and how each account
+    fared. `accounts` gives the order `sources` are reported in (configuration order)."""
+
+    page: MergedPage[R]
+    cursors: CursorCodec
+    filters: str
+    accounts: Sequence[ServedAccount]
+
+    @property
+    def rows(self) -> list[tuple[ServedAccount, R]]:
+        return [(lane.account, record) for lane, record in self.page.items]
+
+    def edge_cursors(self) -> list[str]:
+        """The cursor after each item, in order: `[cursor_after(1), cursor_after(2), …]`."""
+        encode = self.cursors.encode
+        return [encode(self.filters, states, turn) for states, turn in self.page.steps()]
+
+    def cursor_after(self, count: int) -> str:
+        page = self.page
+        return self.cursors.encode(self.filters, page.states_after(count), page.turn_after(count))
+
+    @property
+    def sources(self) -> list[SourceResult]:
+        results = []
+        for lane in self.page.lanes:
+            if lane.error is not None:
+                state = SourceState.ERROR
+            elif lane.calls == 0:
+                state = SourceState.DONE
+            else:
+                state = SourceState.OK
+            results.append(
+                SourceResult(
+                    lane.account,
+                    state,
+                    lane.error,
+                    lane.total,
+                    lane.latency_ms,
+                    lane.filtered_locally,
+                )
+            )
+        for account, refusal in self.page.skipped:
+            results.append(SourceResult(account, SourceState.UNSUPPORTED, refusal, None, None))
+        order = {account.id: n for n, account in enumerate(self.accounts)}
+        return sorted(results, key=lambda source: order[source.account.id])

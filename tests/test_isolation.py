@@ -32,6 +32,7 @@ from providers.base import (
 )
 from providers.errors import UpstreamRateLimited
 from resolvers.accounts import Accounts, ServedAccount
+from resolvers.candidates import plan
 from resolvers.errors import AccountFailed
 from resolvers.ids import encode_id
 from resolvers.loaders import Loaders
@@ -306,7 +307,7 @@ async def test_any_exception_of_a_lane_becomes_that_accounts_internal_error() ->
         fake_account("c", OffsetProvider(rows("c", 5))),
     ]
     with gateway_log() as log:
-        page = await merge_page(accounts, lambda _: CandidateQuery(), {}, 4, request_id="rq1")
+        page = await merge_page(accounts, plan(CandidateQuery()), {}, 4, request_id="rq1")
     assert [record.remote_id for _, record in page.items] == ["a0", "c0", "a1", "c1"]
     error = page.lanes[1].error
     assert isinstance(error, AccountFailed)

@@ -173,10 +173,13 @@ def expanded(document: str) -> Summary:
                     tally["depth"] = max(tally["depth"], depth + (0 if inside else 1))
                     walk(selection.selection_set, depth, weight, True)
                     continue
-                inner = weight * {"applications": 10}.get(name, 1)
-                if name == "candidates":
+                inner = weight * {"applications": 10, "stages": 10}.get(name, 1)
+                if name in ("candidates", "jobs"):
                     firsts = [a for a in selection.arguments if a.name.value == "first"]
                     inner = weight * (int(getattr(firsts[0].value, "value", 100)) if firsts else 20)
+                if name == "nodes":
+                    [ids] = [a for a in selection.arguments if a.name.value == "ids"]
+                    inner = weight * len(getattr(ids.value, "values", [None] * 100))
                 tally["cost"] += inner
                 tally["depth"] = max(tally["depth"], depth + 1)
                 walk(selection.selection_set, depth + 1, inner, False)
@@ -200,6 +203,11 @@ def expanded(document: str) -> Summary:
         "fragment C on Candidate { id applications { id candidate { ...D } } } fragment D on Candidate { fullName } "
         "{ candidates(first: 3) { edges { node { ...C ... on Candidate { ...D applications { id } } } } } }",
         "{ __typename accounts { __typename id } }",
+        "{ jobs(first: 9) { edges { node { id stages { id name } candidates(first: 4) "
+        "{ edges { node { id applications { job { name } } } } } } } } }",
+        "query($n: Int) { jobs(first: $n) { totalCount edges { node { name } } } }",
+        '{ nodes(ids: ["a", "b", "c"]) { id ... on Job { stages { id } } } }',
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
         doubling(6),
         aliased(5),
         nested(4),
@@ -220,6 +228,25 @@ async def test_leaf_fields_count_in_the_cost() -> None:
     assert result.errors and [e.message for e in result.errors] == [
         "query cost 20300 is over the limit of 20000"
     ]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ jobs(first: 100) { edges { node { candidates(first: 100) { edges { node { id } } } } } } }",
+        "{ jobs(first: 100) { edges { node { " + " ".join(["id"] * 200) + " } } } }",
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Job { stages { "
+        + " ".join(["id"] * 20)
+        + " } } } }",
+    ],
+)
+async def test_jobs_nodes_stages_and_job_candidates_are_costed_like_candidates(
+    document: str,
+) -> None:
+    """Each asks the gateway for far more than 20 000 values, and is refused before a call."""
+    result = await build_schema().execute(document)
+    assert result.errors and result.errors[0].extensions == {"code": "QUERY_TOO_COMPLEX"}
+    assert "cost" in result.errors[0].message
 
 
 async def test_fields_after_expansion_have_their_own_limit() -> None:

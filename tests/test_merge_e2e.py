@@ -146,7 +146,8 @@ def test_one_query_interleaves_merge_and_talynce(shared: MixedStack) -> None:
         ("merge-initech", "OK", None),
         ("merge-hooli", "OK", None),
     ]
-    assert page["totalCount"] == 20 and page["pageInfo"]["hasNextPage"] is True
+    # Merge reports no total, so no exact one exists for the listing (acme's is in sources).
+    assert page["totalCount"] is None and page["pageInfo"]["hasNextPage"] is True
     initech = shared.merge.accounts["initech"].ordered_candidates()
     merge_rows = [e["node"] for e in page["edges"] if e["node"]["account"]["id"] == "merge-initech"]
     assert [n["remoteId"] for n in merge_rows] == [c.id for c in initech[:3]]

@@ -18,12 +18,14 @@ from providers.base import (
     CandidatePage,
     CandidateQuery,
     Capability,
+    JobPage,
     Position,
     Provider,
 )
 from providers.errors import UpstreamUnavailable
-from providers.model import CandidateRecord
+from providers.model import CandidateRecord, JobRecord
 from resolvers.accounts import ServedAccount
+from resolvers.candidates import plan
 from resolvers.compact import compact_json
 from resolvers.errors import BadCursor
 from resolvers.ids import encode_id
@@ -107,8 +109,7 @@ def account(account_id: str, provider: object) -> ServedAccount:
     return ServedAccount(config, cast(Provider, provider))
 
 
-def query_for(_: ServedAccount) -> CandidateQuery:
-    return CandidateQuery()
+query_for = plan(CandidateQuery())
 
 
 def ids(page: MergedPage) -> list[str]:
@@ -223,7 +224,7 @@ def test_cursor_for_other_filters_is_refused_saying_so() -> None:
     with pytest.raises(BadCursor) as caught:
         codec.decode(cursor, other)
     message = caught.value.message
-    assert "other search, jobId or accounts" in message
+    assert "other search, jobId, status, updatedAfter or accounts" in message
     assert caught.value.field == ("after",)
 
 
@@ -486,3 +487,47 @@ def test_a_global_id_is_the_base64_of_its_standard_json(account: str, remote_id:
     raw = json.dumps(["Candidate", account, remote_id], separators=(",", ":")).encode()
     expected = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     assert encode_id("Candidate", account, remote_id) == expected
+
+
+async def test_the_total_is_exact_or_none() -> None:
+    """Summing only the accounts that report a total under-counts the rows paging yields."""
+    counted = [
+        account("a", OffsetProvider(rows("a", 5))),
+        account("c", OffsetProvider(rows("c", 3))),
+    ]
+    page = await merge_page(counted, query_for, {}, 4)
+    assert page.total == 8
+    mixed = [*counted, account("b", CursorProvider(rows("b", 4), page_size=2))]
+    assert (await merge_page(mixed, query_for, {}, 4)).total is None
+    assert (await merge_page([], query_for, {}, 4)).total == 0
+
+
+async def test_the_merge_pages_jobs_through_the_same_code() -> None:
+    """One merge for every record type: a plan that lists jobs pages them like candidates."""
+    jobs = {
+        name: [JobRecord(remote_id=f"{name}{n}") for n in range(count)]
+        for name, count in (("a", 3), ("b", 5))
+    }
+
+    def plan(served: ServedAccount) -> Any:
+        async def list_page(position: Position, limit: int) -> JobPage:
+            offset = int(position.token or 0) + position.skip
+            records = jobs[served.id][offset : offset + limit]
+            end = offset + len(records)
+            following = str(end) if end < len(jobs[served.id]) else None
+            return JobPage(tuple(records), Position(str(offset)), following, len(jobs[served.id]))
+
+        return list_page
+
+    accounts = [account("a", object()), account("b", object())]
+    seen: list[str] = []
+    states: dict[str, AccountState] = {}
+    turn = 0
+    for _ in range(10):
+        page = await merge_page(accounts, plan, states, 2, turn)
+        seen += [record.remote_id for _, record in page.items]
+        if not page.has_next:
+            break
+        states, turn = page.end_states, page.turn_after(len(page.items))
+    assert seen == ["a0", "b0", "a1", "b1", "a2", "b2", "b3", "b4"]
+    assert page.total == 8
