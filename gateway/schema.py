@@ -37,13 +37,14 @@ from gateway.types import (
     CandidateConnection,
     Info,
     Node,
+    RejectReason,
     UserError,
     Warning,
     node_of,
     selects,
 )
 from gateway.validation_cache import ValidationResults, validation_cache
-from resolvers import candidates, mutations, pipeline
+from resolvers import applications, candidates, mutations, pipeline
 from resolvers.candidates import MAX_FIRST, MAX_SEARCH
 from resolvers.mutations import WriteOutcome
 
@@ -145,6 +146,21 @@ class Query:
         id: Annotated[strawberry.ID, strawberry.argument(description="A `Node.id`.")],
     ) -> Node | None:
         return node_of(await candidates.get_node(info.context, id))
+
+    @strawberry.field(
+        description=(
+            "The reasons `account` offers for `rejectApplication`, in the provider's order. "
+            "An error UNSUPPORTED_BY_PROVIDER where the account keeps none (`Account."
+            "capabilities` lacks REJECT_REASONS); NOT_FOUND for an account the caller may not see."
+        )
+    )
+    async def reject_reasons(
+        self,
+        info: Info,
+        account: Annotated[strawberry.ID, strawberry.argument(description="An `Account.id`.")],
+    ) -> list[RejectReason]:
+        served, reasons = await applications.reject_reasons(info.context, str(account))
+        return [RejectReason.of(served, reason) for reason in reasons]
 
     @strawberry.field(description="The accounts the caller may see, in configuration order.")
     def accounts(self, info: Info) -> list[Account]:
