@@ -4,7 +4,8 @@
 merge-ats-openapi.yml uses: type, properties, required, enum, nullable, items, allOf/oneOf/anyOf,
 $ref, additionalProperties, min/maxLength, and the formats uuid, date-time, email and uri.
 The file is Merge's 2023 spec; `CURRENT_API` adds what Merge has documented since (in
-../shared/reference/providers.md): `PATCH /candidates/{id}`, `expand`, `Application.offers`.
+../shared/reference/providers.md and the current SDKs): `PATCH /candidates/{id}`, `expand`,
+`Application.offers`, `POST /activities` with an Activity that names its candidate.
 Expandable fields (`x-merge-expands-to`) may hold the expanded object instead of its id.
 Request bodies are checked strictly: no property the schema does not name, none read-only.
 """
@@ -33,14 +34,18 @@ PATCHABLE = (
     "can_email", "locations", "phone_numbers", "email_addresses", "urls", "tags", "applications",
     "attachments", "remote_template_id", "integration_params", "linked_account_params",
 )  # fmt: skip
+APPLICATION_EXPANDS = {
+    "candidate", "credited_to", "current_stage", "job", "offers", "reject_reason",
+    "screening_question_answers", "screening_question_answers.question",
+}  # fmt: skip
 EXPANDS = {
     "/candidates": {"applications", "attachments"},
     "/candidates/{id}": {"applications", "attachments"},
-    "/applications": {
-        "candidate", "credited_to", "current_stage", "job", "offers", "reject_reason",
-        "screening_question_answers", "screening_question_answers.question",
-    },
-}  # fmt: skip
+    "/applications": APPLICATION_EXPANDS,
+    "/applications/{id}": APPLICATION_EXPANDS,
+}
+# Write routes the 2023 file lacks, with the query parameters every Merge write takes.
+CURRENT_WRITES = {("PATCH", "/candidates/{id}"), ("POST", "/activities")}
 
 
 def _current_api(schemas: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,6 +66,30 @@ def _current_api(schemas: Mapping[str, Any]) -> dict[str, Any]:
         "modified_at": {"type": "string", "format": "date-time"},
         "screening_question_answers": {"type": "array"},
     }
+    activity = dict(schemas["Activity"])
+    candidate_ref = {
+        "type": "string",
+        "format": "uuid",
+        "nullable": True,
+        "x-merge-expands-to": "Candidate",
+    }
+    activity["properties"] = {
+        **activity["properties"],
+        "candidate": candidate_ref,
+        "created_at": {"type": "string", "format": "date-time"},
+        "modified_at": {"type": "string", "format": "date-time"},
+    }
+    activity_request = {
+        "type": "object",
+        "properties": {
+            name: activity["properties"][name]
+            for name in ("user", "activity_type", "subject", "body", "visibility", "candidate")
+        }
+        | {
+            name: schemas["ApplicationRequest"]["properties"][name]
+            for name in ("remote_template_id", "integration_params", "linked_account_params")
+        },
+    }
     problems = {"type": "array", "items": {"$ref": REF + "ErrorValidationProblem"}}
     warnings = {"type": "array", "items": {"$ref": REF + "WarningValidationProblem"}}
     return {
@@ -74,6 +103,26 @@ def _current_api(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "required": ["model", "remote_user_id"],
         },
         "Application": application,
+        "Activity": activity,
+        "ActivityRequest": activity_request,
+        "ActivityEndpointRequest": {
+            "type": "object",
+            "properties": {
+                "model": {"$ref": REF + "ActivityRequest"},
+                "remote_user_id": {"type": "string"},
+            },
+            "required": ["model", "remote_user_id"],
+        },
+        "ActivityResponse": {
+            "type": "object",
+            "properties": {
+                "model": {"$ref": REF + "Activity"},
+                "warnings": warnings,
+                "errors": problems,
+                "logs": {"type": "array", "items": {"$ref": REF + "DebugModeLog"}},
+            },
+            "required": ["model", "warnings", "errors"],
+        },
         # Merge's 400 on a write: its problems, in the same shape as a 201's.
         "WriteErrorResponse": {
             "type": "object",
@@ -218,10 +267,18 @@ RESPONSES = {
     ("PATCH", "/candidates/{id}", 200): "CandidateResponse",
     ("GET", "/candidates/meta/post", 200): "MetaResponse",
     ("GET", "/applications", 200): "PaginatedApplicationList",
+    ("GET", "/applications/{id}", 200): "Application",
+    ("POST", "/applications", 201): "ApplicationResponse",
+    ("POST", "/applications/{id}/change-stage", 201): "ApplicationResponse",
+    ("GET", "/reject-reasons", 200): "PaginatedRejectReasonList",
+    ("POST", "/activities", 201): "ActivityResponse",
 }
 REQUESTS = {
     ("POST", "/candidates"): "CandidateEndpointRequest",
     ("PATCH", "/candidates/{id}"): "PatchedCandidateEndpointRequest",
+    ("POST", "/applications"): "ApplicationEndpointRequest",
+    ("POST", "/applications/{id}/change-stage"): "UpdateApplicationStageRequest",
+    ("POST", "/activities"): "ActivityEndpointRequest",
 }
 
 
@@ -240,8 +297,8 @@ def _response_schema(request: RecordedRequest) -> str:
 
 
 def _query_problems(spec: Mapping[str, Any], request: RecordedRequest) -> list[str]:
-    if (request.method, request.route) == ("PATCH", "/candidates/{id}"):
-        documented = {"is_debug_mode", "run_async"}  # the current API: POST's query parameters
+    if (request.method, request.route) in CURRENT_WRITES:
+        documented = {"is_debug_mode", "run_async"}  # the current API: every write's parameters
     else:
         operation = spec["paths"].get(request.route, {}).get(request.method.lower())
         if operation is None:

@@ -175,6 +175,8 @@ def test_accounts_show_each_apis_own_capabilities(stack: Stack) -> None:
         [
             *("APPLICATIONS", "CREATE", "FILTER_JOB", "FILTER_UPDATED", "GET_MANY", "JOBS"),
             *("LIST", "SEARCH", "UPDATE"),
+            *("LIST_APPLICATIONS", "REJECT_REASONS", "CREATE_APPLICATION", "MOVE_APPLICATION"),
+            *("REJECT_APPLICATION", "ADD_NOTE"),
         ]
     )
 

@@ -224,7 +224,7 @@ async def test_applications_one_call_per_candidate_with_derived_status(merge: Me
     await adapter.aclose()
     calls = merge.calls("initech", "/applications")
     assert len(calls) == len(ids)
-    assert {c.query["expand"] for c in calls} == {"current_stage,job,offers"}
+    assert {c.query["expand"] for c in calls} == {"current_stage,job,offers,reject_reason"}
     assert set(found) == set(ids)
     seen = set()
     for candidate_id, records in found.items():

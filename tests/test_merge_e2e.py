@@ -134,7 +134,8 @@ def test_accounts_show_merge_with_its_capabilities(shared: MixedStack) -> None:
     ]
     assert set(accounts[1]["capabilities"]) == {
         "LIST", "SEARCH", "FILTER_JOB", "GET_MANY", "APPLICATIONS", "CREATE", "UPDATE", "JOBS",
-        "FILTER_UPDATED",
+        "FILTER_UPDATED", "LIST_APPLICATIONS", "REJECT_REASONS", "CREATE_APPLICATION",
+        "MOVE_APPLICATION", "ADD_NOTE",
     }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from providers.model import (
     JobRef,
     Phone,
     PhoneType,
+    RejectReason,
     Url,
     UrlType,
 )
@@ -172,7 +173,7 @@ def test_application_status_is_derived(
     assert wire.application_status(application) is status
 
 
-def test_application_keeps_the_raw_stage_and_expanded_names() -> None:
+def test_application_keeps_the_stage_id_and_expanded_names() -> None:
     plain = wire.application_record(
         {
             "id": "a1",
@@ -183,21 +184,33 @@ def test_application_keeps_the_raw_stage_and_expanded_names() -> None:
         }
     )
     assert plain is not None
-    assert (plain.candidate_remote_id, plain.job, plain.stage) == ("c1", JobRef("j1"), "s1")
+    # An unexpanded stage has an id and no name: the id is never passed off as one.
+    assert (plain.candidate_remote_id, plain.job, plain.stage, plain.stage_id) == (
+        "c1",
+        JobRef("j1"),
+        None,
+        "s1",
+    )
     expanded = wire.application_record(
         {
             "id": "a2",
             "candidate": {"id": "c2"},
             "job": {"id": "j2", "name": "Backend Engineer"},
             "current_stage": {"id": "s2", "name": "Onsite"},
+            "reject_reason": {"id": "r2", "name": "Withdrew"},
+            "rejected_at": "2024-02-01T00:00:00Z",
+            "source": "Referral",
         }
     )
     assert expanded is not None
-    assert (expanded.candidate_remote_id, expanded.job, expanded.stage) == (
+    assert (expanded.candidate_remote_id, expanded.job, expanded.stage, expanded.stage_id) == (
         "c2",
         JobRef("j2", "Backend Engineer"),
         "Onsite",
+        "s2",
     )
+    assert expanded.reject_reason == RejectReason("r2", "Withdrew")
+    assert (expanded.rejected_at, expanded.source) == ("2024-02-01T00:00:00Z", "Referral")
     assert expanded.raw_status is None
     assert wire.application_record({"id": "a3"}, candidate_id="c3") is not None
     assert wire.application_record({"id": "a4"}) is None

@@ -68,6 +68,23 @@ def test_the_validator_finds_what_breaks_the_schemas() -> None:
     assert problems_in({"results": [], "next": None}, "PaginatedCandidateList") == []
 
 
+def test_the_validator_knows_the_pipeline_writes() -> None:
+    """The current API's activity write and the 2023 file's application writes are checked."""
+    load_spec()
+    note = {
+        "model": {"candidate": "not-a-uuid", "activity_type": "MEMO", "colour": "red"},
+        "remote_user_id": "u",
+    }
+    found = problems_in(note, "ActivityEndpointRequest", request=True)
+    assert any("candidate: 'not-a-uuid' is not a uuid" in p for p in found)
+    assert any("'MEMO' is not one of" in p for p in found)
+    assert any("colour: not in the schema" in p for p in found)
+    assert problems_in({"job_interview_stage": 5}, "UpdateApplicationStageRequest", request=True)
+    answer = {"model": {"id": "x", "candidate": {"id": "y"}}, "warnings": [], "errors": []}
+    assert any("is not a uuid" in p for p in problems_in(answer, "ActivityResponse"))
+    assert any("errors is required" in p for p in problems_in({"model": {}}, "ApplicationResponse"))
+
+
 def test_the_seed_example_conforms_to_candidate_response() -> None:
     assert problems_in(seed_example(), "CandidateResponse") == []
 

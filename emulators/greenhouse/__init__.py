@@ -5,7 +5,8 @@ listed by Harvest. It follows the documents in `reference/` (Partner: Basic auth
 user name plus `On-Behalf-Of`, `{"errors": [{message, field}]}`, unknown ids silently dropped;
 Harvest v3: client-credentials tokens at `POST /token`, bearer checks, bare-array lists paged by
 `Link: rel="next"` with an opaque cursor that carries the filters, `{message, errors}` bodies,
-rate-limit headers) and adds knobs for latency, outages, rate limits and token lifetime.
+rate-limit headers; the pipeline's applications, rejection reasons, actions and notes as
+`pipeline.py` describes) and adds knobs for latency, outages, rate limits and token lifetime.
 
 Where the documents are silent it is strict, so an adapter bug shows up as an error rather than
 as silently unfiltered rows: unknown query parameters and body fields are refused (422 on

@@ -43,6 +43,8 @@ from emulators.greenhouse.partner import (
     partner_jobs,
     partner_prospect_pools,
 )
+from emulators.greenhouse.pipeline import ROUTES as PIPELINE_ROUTES
+from emulators.greenhouse.pipeline import harvest_application_create
 from emulators.greenhouse.store import GreenhouseOrg
 
 __all__ = ["GreenhouseEmulator", "RecordedRequest", "demo", "demo_emulator"]
@@ -94,7 +96,10 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
                 partner("/v1/partner/{rest:path}"),
                 harvest("/v3/candidates", GET=harvest_candidates, POST=harvest_create),
                 harvest("/v3/candidates/{candidate_id}", PATCH=harvest_update),
-                harvest("/v3/applications", GET=harvest_applications),
+                harvest(
+                    "/v3/applications", GET=harvest_applications, POST=harvest_application_create
+                ),
+                *(harvest(path, **handlers) for path, handlers in PIPELINE_ROUTES.items()),
                 harvest("/v3/jobs", GET=harvest_jobs),
                 harvest("/v3/departments", GET=harvest_departments),
                 harvest("/v3/offices", GET=harvest_offices),
@@ -320,6 +325,8 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
             return faulted  # served (a write stored), and then its answer is lost
         if isinstance(faulted, Reshaped) and kind == "huge_rows":
             payload = repeat_first_row(payload, faulted.rows)
+        if status == 204:
+            return Response(status_code=204, headers=dict(headers))
         return JSONResponse(payload, status_code=status, headers=dict(headers))
 
 

@@ -36,7 +36,15 @@ from emulators.greenhouse.store import (
     GhJobStage,
 )
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE"]
+__all__ = [
+    "DEFAULT_PER_PAGE",
+    "MAX_PER_PAGE",
+    "date_filter",
+    "harvest_application_row",
+    "ids_filter",
+    "list_page",
+    "list_request",
+]
 
 MAX_PER_PAGE: Final = 500
 DEFAULT_PER_PAGE: Final = 100
@@ -65,7 +73,7 @@ class _Listing:
     after: int
 
 
-def _listing(query: QueryParams, allowed: frozenset[str]) -> _Listing:
+def list_request(query: QueryParams, allowed: frozenset[str]) -> _Listing:
     """The filters, page size and position of a list request, from its params or its cursor."""
     if "cursor" in query:
         if len(query.multi_items()) > 1:
@@ -85,7 +93,7 @@ def _listing(query: QueryParams, allowed: frozenset[str]) -> _Listing:
     return _Listing({k: v for k, v in query.items() if k != "per_page"}, int(raw), 0)
 
 
-def _page(
+def list_page(
     call: Call, listing: _Listing, rows: Sequence[Any], render: Callable[[Any], object]
 ) -> Result:
     """A bare JSON array of the rows after the position; `Link: rel="next"` when more remain."""
@@ -99,13 +107,13 @@ def _page(
     return 200, [render(row) for row in page], headers
 
 
-def _ids_filter(filters: Mapping[str, str], name: str) -> set[int] | None:
+def ids_filter(filters: Mapping[str, str], name: str) -> set[int] | None:
     if name not in filters:
         return None
     return set(id_list(filters[name], name, lambda m: unprocessable({name: m})))
 
 
-def _date_filter(filters: Mapping[str, str], name: str) -> Callable[[datetime], bool]:
+def date_filter(filters: Mapping[str, str], name: str) -> Callable[[datetime], bool]:
     raw = filters.get(name)
     if raw is None:
         return lambda moment: True
@@ -152,7 +160,9 @@ def _harvest_candidate(candidate: GhCandidate) -> dict[str, object]:
     }
 
 
-def _harvest_application(application: GhApplication) -> dict[str, object]:
+def harvest_application_row(application: GhApplication) -> dict[str, object]:
+    """An application as v3 sends it: flat ids, the plan stage (`job_interview_stage_id`) and its
+    name, and `stage_id`, the id of the application's current `/v3/application_stages` row."""
     return {
         "id": application.id,
         "candidate_id": application.candidate_id,
@@ -160,22 +170,32 @@ def _harvest_application(application: GhApplication) -> dict[str, object]:
         "prospect": application.prospect,
         "prospective_job_ids": list(application.prospective_job_ids),
         "job_post_id": None,
+        "job_interview_stage_id": application.job_interview_stage_id,
+        "stage_id": application.stage_entry,
         "stage_name": application.stage_name,
         "status": application.status,
-        "rejected_at": iso(application.updated_at) if application.status == "rejected" else None,
+        "rejected_at": iso(application.rejected_at),
+        "rejection_reason_id": application.rejection_reason_id,
         "last_activity_at": iso(application.updated_at),
         "created_at": iso(application.created_at),
         "updated_at": iso(application.updated_at),
-        "source_id": None,
+        "source_id": application.source_id,
+        "referrer_id": None,
+        "recruiter_id": None,
+        "coordinator_id": None,
+        "needs_decision": False,
         "answers": [],
         "custom_fields": {},
     }
 
 
 _CANDIDATE_FILTERS: Final = frozenset({"ids", "email", "tag", "created_at", "updated_at"})
-_APPLICATION_FILTERS: Final = frozenset(
-    {"ids", "candidate_ids", "job_ids", "status", "created_at", "updated_at"}
-)
+# fmt: off
+_APPLICATION_FILTERS: Final = frozenset({
+    "ids", "candidate_ids", "job_ids", "stage_ids", "job_interview_stage_ids", "status",
+    "stage_name", "created_at", "updated_at",
+})
+# fmt: on
 _APPLICATION_STATUS_FILTER: Final = {
     "active": "in_process",
     "rejected": "rejected",
@@ -185,11 +205,11 @@ _APPLICATION_STATUS_FILTER: Final = {
 
 
 def harvest_candidates(call: Call) -> Result:
-    listing = _listing(call.query, _CANDIDATE_FILTERS)
+    listing = list_request(call.query, _CANDIDATE_FILTERS)
     f = listing.filters
-    ids = _ids_filter(f, "ids")
+    ids = ids_filter(f, "ids")
     email = f.get("email", "").strip().casefold()
-    created, updated = _date_filter(f, "created_at"), _date_filter(f, "updated_at")
+    created, updated = date_filter(f, "created_at"), date_filter(f, "updated_at")
     rows = [
         c
         for c in sorted(call.org.candidates.values(), key=lambda c: c.id)
@@ -199,28 +219,34 @@ def harvest_candidates(call: Call) -> Result:
         and created(c.created_at)
         and updated(c.updated_at)
     ]
-    return _page(call, listing, rows, _harvest_candidate)
+    return list_page(call, listing, rows, _harvest_candidate)
 
 
 def harvest_applications(call: Call) -> Result:
-    listing = _listing(call.query, _APPLICATION_FILTERS)
+    listing = list_request(call.query, _APPLICATION_FILTERS)
     f = listing.filters
-    ids, candidates, jobs = (_ids_filter(f, name) for name in ("ids", "candidate_ids", "job_ids"))
+    ids, candidates, jobs, entries, stages = (
+        ids_filter(f, name)
+        for name in ("ids", "candidate_ids", "job_ids", "stage_ids", "job_interview_stage_ids")
+    )
     status = f.get("status")
     if status is not None and status not in _APPLICATION_STATUS_FILTER:
         raise unprocessable({"status": f"must be one of {', '.join(_APPLICATION_STATUS_FILTER)}"})
-    created, updated = _date_filter(f, "created_at"), _date_filter(f, "updated_at")
+    created, updated = date_filter(f, "created_at"), date_filter(f, "updated_at")
     rows = [
         a
         for a in sorted(call.org.applications.values(), key=lambda a: a.id)
         if (ids is None or a.id in ids)
         and (candidates is None or a.candidate_id in candidates)
         and (jobs is None or a.job_id in jobs)
+        and (entries is None or a.stage_entry in entries)
+        and (stages is None or a.job_interview_stage_id in stages)
+        and ("stage_name" not in f or a.stage_name == f["stage_name"])
         and (status is None or a.status == _APPLICATION_STATUS_FILTER[status])
         and created(a.created_at)
         and updated(a.updated_at)
     ]
-    return _page(call, listing, rows, _harvest_application)
+    return list_page(call, listing, rows, harvest_application_row)
 
 
 _JOB_FILTERS: Final = frozenset(
@@ -259,14 +285,14 @@ def _one_id(filters: Mapping[str, str], name: str) -> int | None:
 def harvest_jobs(call: Call) -> Result:
     """`/v3/jobs`: `ids`, `status`, singular `department_id` / `office_id`, date filters; no
     filter on the name (Harvest v3 documents none)."""
-    listing = _listing(call.query, _JOB_FILTERS)
+    listing = list_request(call.query, _JOB_FILTERS)
     f = listing.filters
-    ids = _ids_filter(f, "ids")
+    ids = ids_filter(f, "ids")
     status = f.get("status")
     if status is not None and status not in _JOB_STATUSES:
         raise unprocessable({"status": f"must be one of {', '.join(_JOB_STATUSES)}"})
     department, office = _one_id(f, "department_id"), _one_id(f, "office_id")
-    created, updated = _date_filter(f, "created_at"), _date_filter(f, "updated_at")
+    created, updated = date_filter(f, "created_at"), date_filter(f, "updated_at")
     rows = [
         j
         for j in sorted(call.org.jobs.values(), key=lambda j: j.id)
@@ -277,15 +303,15 @@ def harvest_jobs(call: Call) -> Result:
         and created(j.created_at)
         and updated(j.last_update)
     ]
-    return _page(call, listing, rows, _harvest_job)
+    return list_page(call, listing, rows, _harvest_job)
 
 
 def harvest_departments(call: Call) -> Result:
-    listing = _listing(call.query, frozenset({"ids"}))
-    ids = _ids_filter(listing.filters, "ids")
+    listing = list_request(call.query, frozenset({"ids"}))
+    ids = ids_filter(listing.filters, "ids")
     rows = sorted(call.org.departments.values(), key=lambda d: d.id)
     rows = [d for d in rows if ids is None or d.id in ids]
-    return _page(
+    return list_page(
         call,
         listing,
         rows,
@@ -294,11 +320,11 @@ def harvest_departments(call: Call) -> Result:
 
 
 def harvest_offices(call: Call) -> Result:
-    listing = _listing(call.query, frozenset({"ids"}))
-    ids = _ids_filter(listing.filters, "ids")
+    listing = list_request(call.query, frozenset({"ids"}))
+    ids = ids_filter(listing.filters, "ids")
     rows = sorted(call.org.offices.values(), key=lambda o: o.id)
     rows = [o for o in rows if ids is None or o.id in ids]
-    return _page(
+    return list_page(
         call,
         listing,
         rows,
@@ -308,8 +334,8 @@ def harvest_offices(call: Call) -> Result:
 
 def harvest_job_interview_stages(call: Call) -> Result:
     """`/v3/job_interview_stages`: every job's plan, or those of `job_ids` (at most 50)."""
-    listing = _listing(call.query, frozenset({"ids", "job_ids"}))
-    ids, jobs = _ids_filter(listing.filters, "ids"), _ids_filter(listing.filters, "job_ids")
+    listing = list_request(call.query, frozenset({"ids", "job_ids"}))
+    ids, jobs = ids_filter(listing.filters, "ids"), ids_filter(listing.filters, "job_ids")
     rows = [
         s
         for s in sorted(call.org.job_stages.values(), key=lambda s: s.id)
@@ -329,7 +355,7 @@ def harvest_job_interview_stages(call: Call) -> Result:
             "updated_at": moment,
         }
 
-    return _page(call, listing, rows, render)
+    return list_page(call, listing, rows, render)
 
 
 # fmt: off
@@ -413,7 +439,7 @@ def harvest_create(call: Call) -> Result:
             now,
             now,
         )
-        org.applications[application.id] = application
+        org.add_application(application)
     return 201, _harvest_candidate(candidate), {}
 
 

@@ -227,7 +227,7 @@ def _partner_create_one(call: Call, body: object) -> dict[str, object]:
         prospective_job_ids=[job_id] if prospect and job_id is not None else [],
     )
     org.candidates[candidate.id] = candidate
-    org.applications[application.id] = application
+    org.add_application(application)
     return {
         "id": candidate.id,
         "application_id": application.id,

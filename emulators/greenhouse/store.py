@@ -25,6 +25,8 @@ __all__ = [
     "OFFICES",
     "PARTNER_PHONE_TYPES",
     "PROFILE",
+    "REJECTION_REASONS",
+    "SOURCES",
     "STAGES",
     "WEBSITE_TYPES",
     "GhApplication",
@@ -32,7 +34,10 @@ __all__ = [
     "GhDepartment",
     "GhJob",
     "GhJobStage",
+    "GhNote",
     "GhOffice",
+    "GhRejectionReason",
+    "GhSource",
     "GhUser",
     "GreenhouseOrg",
     "ProspectPool",
@@ -63,6 +68,14 @@ JOB_STAGES: Final = (
 )
 """Every seeded job's interview plan, in order (the stages applications are in)."""
 DEPARTMENTS: Final = ("Engineering", "Product", "Sales")
+REJECTION_REASONS: Final = (
+    ("Lacking skill(s)/qualification(s)", "WE_REJECTED_THEM", False),
+    ("Accepted another offer", "THEY_REJECTED_US", False),
+    ("Position filled", "NONE_SPECIFIED", False),
+    ("Other (add notes below)", "NONE_SPECIFIED", True),
+)
+"""Seeded rejection reasons: (name, type key, one of Greenhouse's defaults)."""
+SOURCES: Final = ("LinkedIn (Prospecting)", "Referral", "Company website")
 OFFICES: Final = ("London", "Bangalore", "Remote")
 PROFILE: Final = "https://app.greenhouse.io/people/{candidate}?application_id={application}"
 
@@ -125,6 +138,42 @@ class GhApplication:
     updated_at: datetime
     prospect: bool = False
     prospective_job_ids: list[int] = field(default_factory=list)
+    job_interview_stage_id: int | None = None  # the job's plan stage it is in
+    stage_entry: int | None = None  # its current `/v3/application_stages` row (`stage_id`)
+    rejected_at: datetime | None = None
+    rejection_reason_id: int | None = None
+    source_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GhRejectionReason:
+    """A reason to reject; `default` ones are Greenhouse's own (listed with include_defaults)."""
+
+    id: int
+    name: str
+    type_key: str  # WE_REJECTED_THEM | THEY_REJECTED_US | NONE_SPECIFIED
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GhSource:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GhNote:
+    """A note on a candidate (`/v3/notes`); `visibility` in the read vocabulary
+    (admin_only_visible | privately_visible | publicly_visible)."""
+
+    id: int
+    candidate_id: int
+    body: str
+    visibility: str
+    user_id: int | None
+    created_at: datetime
+    application_id: int | None = None
+    note_type: str = "NOTE"  # NOTE | ACTIVITY
 
 
 @dataclass(slots=True)
@@ -172,6 +221,9 @@ class GreenhouseOrg:
     job_stages: dict[int, GhJobStage] = field(default_factory=dict)
     candidates: dict[int, GhCandidate] = field(default_factory=dict)
     applications: dict[int, GhApplication] = field(default_factory=dict)
+    rejection_reasons: dict[int, GhRejectionReason] = field(default_factory=dict)
+    sources: dict[int, GhSource] = field(default_factory=dict)
+    notes: dict[int, GhNote] = field(default_factory=dict)
     prospect_pools: list[ProspectPool] = field(default_factory=list)
     latency: float = 0.0
     outage: bool = False
@@ -183,6 +235,7 @@ class GreenhouseOrg:
     """The next this many tokens minted are refused when used (revoked as soon as issued)."""
     faults: FaultProfile = field(default_factory=FaultProfile)
     _window: tuple[float, int] = field(default=(0.0, 0), init=False, repr=False)
+    _stage_entries: int = field(default=0, init=False, repr=False)
 
     @classmethod
     def seeded(
@@ -223,6 +276,13 @@ class GreenhouseOrg:
                 department_id=[*org.departments][n % len(DEPARTMENTS)],
                 office_ids=tuple([*org.offices][n % len(OFFICES) : n % len(OFFICES) + 1 + n % 2]),
             )
+        org.rejection_reasons = {
+            base + 600 + n: GhRejectionReason(base + 600 + n, name, key, default)
+            for n, (name, key, default) in enumerate(REJECTION_REASONS)
+        }
+        org.sources = {
+            base + 650 + n: GhSource(base + 650 + n, name) for n, name in enumerate(SOURCES)
+        }
         org.prospect_pools = [
             ProspectPool(
                 base + 901, "Future Engineers", ((base + 911, "New"), (base + 912, "Contacted"))
@@ -242,8 +302,12 @@ class GreenhouseOrg:
                     stage,
                     row.created_at,
                     row.updated_at,
+                    rejected_at=row.updated_at if status == "rejected" else None,
+                    source_id=[*org.sources][n % len(SOURCES)],
                 )
-                org.applications[application.id] = application
+                if status == "rejected":
+                    application.rejection_reason_id = [*org.rejection_reasons][n % 2]
+                org.add_application(application)
             if not person.applications and extras.random() < 0.5:
                 prospect = GhApplication(
                     org.next_id(org.applications, base + 500_000),
@@ -256,7 +320,7 @@ class GreenhouseOrg:
                     prospect=True,
                     prospective_job_ids=[extras.choice(list(org.jobs))],
                 )
-                org.applications[prospect.id] = prospect
+                org.add_application(prospect)
         return org
 
     def add_job(
@@ -290,6 +354,28 @@ class GreenhouseOrg:
             stage_id = floor + order
             self.job_stages[stage_id] = GhJobStage(stage_id, job_id, stage, order)
         return job
+
+    def add_application(self, application: GhApplication) -> GhApplication:
+        """Stores an application, placing it on its job's plan stage of the same name."""
+        if application.job_interview_stage_id is None and application.stage_name is not None:
+            stage = self.stage_named(application.job_id, application.stage_name)
+            application.job_interview_stage_id = stage.id if stage else None
+        if application.job_interview_stage_id is not None and application.stage_entry is None:
+            application.stage_entry = self.next_stage_entry()
+        self.applications[application.id] = application
+        return application
+
+    def stage_named(self, job_id: int | None, name: str) -> GhJobStage | None:
+        return next((s for s in self.plan(job_id) if s.name == name), None)
+
+    def plan(self, job_id: int | None) -> list[GhJobStage]:
+        """A job's interview stages in order."""
+        stages = (s for s in self.job_stages.values() if s.job_id == job_id)
+        return sorted(stages, key=lambda s: (s.sort_order, s.id))
+
+    def next_stage_entry(self) -> int:
+        self._stage_entries += 1
+        return 70_000_000 + self._stage_entries
 
     @staticmethod
     def next_id(table: Mapping[int, object], floor: int) -> int:

@@ -40,8 +40,10 @@ from emulators.faults import (
     fault_admin_route,
     repeat_first_row,
 )
+from emulators.merge.pipeline import check_activity, check_application, check_stage_change
 from emulators.merge.seed import (
     ANCHOR,
+    Activity,
     Application,
     Candidate,
     Group,
@@ -51,7 +53,7 @@ from emulators.merge.seed import (
     new_id,
     seed_linked_account,
 )
-from emulators.merge.writes import CREATABLE, Write, apply_write, check_write
+from emulators.merge.writes import CREATABLE, Write, apply_write, check_write, parse_time
 
 __all__ = [
     "PREFIX",
@@ -133,6 +135,8 @@ class LinkedAccount:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     applications: dict[str, Application] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
+    reject_reasons: dict[str, Group] = field(default_factory=dict)
+    activities: dict[str, Activity] = field(default_factory=dict)
     _limiter: RateLimiter = field(
         default_factory=RateLimiter, init=False, repr=False, compare=False
     )
@@ -168,6 +172,7 @@ class LinkedAccount:
             candidates={c.id: c for c in data.candidates},
             applications={a.id: a for a in data.applications},
             offers={o.id: o for o in data.offers},
+            reject_reasons={r.id: r for r in data.reject_reasons},
             **settings,
         )
 
@@ -220,7 +225,11 @@ class MergeEmulator(RequestLog[RecordedRequest]):
                 self._route("/candidates", GET=_list_candidates, POST=_create_candidate),
                 self._route("/candidates/meta/post", GET=_candidate_meta),
                 self._route("/candidates/{id}", GET=_get_candidate, PATCH=_update_candidate),
-                self._route("/applications", GET=_list_applications),
+                self._route("/applications", GET=_list_applications, POST=_create_application),
+                self._route("/applications/{id}", GET=_get_application),
+                self._route("/applications/{id}/change-stage", POST=_change_stage),
+                self._route("/reject-reasons", GET=_list_reject_reasons),
+                self._route("/activities", POST=_create_activity),
                 self._route("/jobs", GET=_list_jobs),
                 self._route("/jobs/{id}", GET=_get_job),
                 self._route("/job-interview-stages", GET=_list_stages),
@@ -431,12 +440,40 @@ def _get_candidate(account: LinkedAccount, call: _Call) -> _Result:
 
 
 def _list_applications(account: LinkedAccount, call: _Call) -> _Result:
-    rows = sorted(account.applications.values(), key=lambda a: (a.created_at, a.id))
-    for name, attribute in (("candidate_id", "candidate_id"), ("job_id", "job_id")):
+    ordered = sorted(account.applications.values(), key=lambda a: (a.created_at, a.id))
+    rows = _current(ordered, call.query, lambda a: a.changed_at)
+    for name, attribute in (
+        ("candidate_id", "candidate_id"),
+        ("job_id", "job_id"),
+        ("current_stage_id", "stage_id"),
+        ("reject_reason_id", "reject_reason_id"),
+        ("source", "source"),
+        ("remote_id", "remote_id"),
+    ):
         if name in call.query:
             rows = [a for a in rows if getattr(a, attribute) == call.query[name]]
     keys = [(a.created_at, a.id) for a in rows]
     return _paginate(rows, keys, call.query, lambda a: _application_json(account, a, call))
+
+
+def _application_or_404(account: LinkedAccount, call: _Call) -> Application:
+    application = account.applications.get(call.path_params["id"])
+    if application is None:
+        raise ApiError(404, {"detail": "Not found."})
+    return application
+
+
+def _get_application(account: LinkedAccount, call: _Call) -> _Result:
+    return 200, _application_json(account, _application_or_404(account, call), call)
+
+
+def _list_reject_reasons(account: LinkedAccount, call: _Call) -> _Result:
+    """Reasons in the ATS's own order, keyed by that place as stages are."""
+    placed = [
+        (ANCHOR + timedelta(seconds=n), r) for n, r in enumerate(account.reject_reasons.values())
+    ]
+    keys = [(at, r.id) for at, r in placed]
+    return _paginate([r for _, r in placed], keys, call.query, _reject_reason_json)
 
 
 def _list_jobs(account: LinkedAccount, call: _Call) -> _Result:
@@ -554,11 +591,14 @@ def _application_json(account: LinkedAccount, a: Application, call: _Call) -> di
     offers: list[object] = list(a.offer_ids)
     if "offers" in expand:
         offers = [_offer_json(account.offers[o]) for o in a.offer_ids]
+    reason: object = a.reject_reason_id
+    if "reject_reason" in expand and a.reject_reason_id in account.reject_reasons:
+        reason = _reject_reason_json(account.reject_reasons[a.reject_reason_id])
     return {
         "id": a.id,
         "remote_id": a.remote_id,
         "created_at": _iso(a.created_at),
-        "modified_at": _iso(a.rejected_at or a.created_at),
+        "modified_at": _iso(a.changed_at),
         "candidate": candidate,
         "job": job,
         "applied_at": _iso(a.applied_at),
@@ -568,8 +608,8 @@ def _application_json(account: LinkedAccount, a: Application, call: _Call) -> di
         "credited_to": None,
         "screening_question_answers": [],
         "current_stage": stage,
-        "reject_reason": None,
-        "remote_was_deleted": False,
+        "reject_reason": reason,
+        "remote_was_deleted": a.remote_was_deleted,
         "field_mappings": _FIELD_MAPPINGS,
         "remote_data": _remote_data(call, f"/applications/{a.remote_id}", {"id": a.remote_id}),
     }
@@ -609,6 +649,26 @@ def _stage_json(stage: Stage) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _reject_reason_json(reason: Group) -> dict[str, object]:
+    return {
+        "id": reason.id, "remote_id": reason.remote_id, "name": reason.name, "remote_data": None,
+        "remote_was_deleted": False, "field_mappings": _FIELD_MAPPINGS,
+    }  # fmt: skip
+
+
+def _activity_json(activity: Activity) -> dict[str, object]:
+    """An Activity as the current API sends it, naming its candidate."""
+    return {
+        "id": activity.id, "remote_id": activity.remote_id,
+        "created_at": _iso(activity.created_at), "modified_at": _iso(activity.created_at),
+        "user": activity.user_id, "remote_created_at": _iso(activity.created_at),
+        "activity_type": activity.activity_type, "subject": activity.subject,
+        "body": activity.body, "visibility": activity.visibility,
+        "candidate": activity.candidate_id, "remote_was_deleted": False,
+        "field_mappings": _FIELD_MAPPINGS, "remote_data": None,
+    }  # fmt: skip
+
+
 def _offer_json(offer: Offer) -> dict[str, object]:
     return {
         "id": offer.id, "remote_id": offer.remote_id, "application": offer.application_id,
@@ -623,25 +683,34 @@ def _offer_json(offer: Offer) -> dict[str, object]:
 
 
 def _response(
-    account: LinkedAccount, candidate: Candidate, write: Write, call: _Call, method: str
+    account: LinkedAccount,
+    model: dict[str, object],
+    warnings: list[dict[str, object]],
+    call: _Call,
+    third_party: tuple[str, str],
 ) -> dict[str, object]:
-    body: dict[str, object] = {
-        "model": _candidate_json(account, candidate, _Call({}, {}, None)),
-        "warnings": write.warnings,
-        "errors": [],
-    }
+    """A write's answer: the model as stored, its warnings, and in debug mode a log entry
+    naming the third party's method and URL (which clients must never see)."""
+    body: dict[str, object] = {"model": model, "warnings": warnings, "errors": []}
     if call.flag("is_debug_mode"):
         log_id = account.new_id()
-        third_party = f"https://harvest.greenhouse.io/v1/candidates/{candidate.remote_id}"
-        summary = {"url": third_party, "method": method, "status_code": 200}
+        method, url = third_party
         body["logs"] = [
             {
                 "log_id": log_id,
                 "dashboard_view": f"https://app.merge.dev/logs/{log_id}",
-                "log_summary": summary,
+                "log_summary": {"url": url, "method": method, "status_code": 200},
             }
         ]
     return body
+
+
+def _candidate_response(
+    account: LinkedAccount, candidate: Candidate, write: Write, call: _Call, method: str
+) -> dict[str, object]:
+    model = _candidate_json(account, candidate, _Call({}, {}, None))
+    url = f"https://harvest.greenhouse.io/v1/candidates/{candidate.remote_id}"
+    return _response(account, model, write.warnings, call, (method, url))
 
 
 def _now() -> datetime:
@@ -657,7 +726,7 @@ def _create_candidate(account: LinkedAccount, call: _Call) -> _Result:
     candidate = Candidate(id=account.new_id(), remote_id=remote_id, created_at=now, modified_at=now)
     apply_write(candidate, write.model, now)
     account.candidates[candidate.id] = candidate
-    return 201, _response(account, candidate, write, call, "POST")
+    return 201, _candidate_response(account, candidate, write, call, "POST")
 
 
 def _update_candidate(account: LinkedAccount, call: _Call) -> _Result:
@@ -666,7 +735,72 @@ def _update_candidate(account: LinkedAccount, call: _Call) -> _Result:
     if write.errors:
         raise ApiError(400, {"warnings": write.warnings, "errors": write.errors})
     apply_write(candidate, write.model, max(_now(), candidate.modified_at))
-    return 200, _response(account, candidate, write, call, "PATCH")
+    return 200, _candidate_response(account, candidate, write, call, "PATCH")
+
+
+def _stored_time(value: object, default: datetime) -> datetime:
+    moment = parse_time(value) if value is not None else None
+    if moment is None:
+        return default
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _create_application(account: LinkedAccount, call: _Call) -> _Result:
+    write, stage = check_application(account, call.body)
+    if write.errors:
+        raise ApiError(400, {"warnings": write.warnings, "errors": write.errors})
+    model, now = write.model, _now()
+    rejected = model.get("rejected_at")
+    application = Application(
+        id=account.new_id(),
+        remote_id=str(190000 + len(account.applications)),
+        candidate_id=str(model["candidate"]),
+        job_id=str(model["job"]),
+        stage_id=stage.id if stage else None,
+        applied_at=_stored_time(model.get("applied_at"), now),
+        created_at=now,
+        rejected_at=_stored_time(rejected, now) if rejected is not None else None,
+        source=source if isinstance(source := model.get("source"), str) else None,
+        reject_reason_id=str(model["reject_reason"]) if model.get("reject_reason") else None,
+        modified_at=now,
+    )
+    account.applications[application.id] = application
+    url = "https://harvest.greenhouse.io/v1/candidates/applications"
+    plain = _application_json(account, application, _Call({}, {}, None))
+    return 201, _response(account, plain, write.warnings, call, ("POST", url))
+
+
+def _change_stage(account: LinkedAccount, call: _Call) -> _Result:
+    application = _application_or_404(account, call)
+    errors, stage = check_stage_change(account, application, call.body)
+    if errors or stage is None:
+        raise ApiError(400, {"warnings": [], "errors": errors})
+    application.stage_id = stage.id
+    application.modified_at = max(_now(), application.changed_at)
+    url = f"https://harvest.greenhouse.io/v1/applications/{application.remote_id}/move"
+    plain = _application_json(account, application, _Call({}, {}, None))
+    return 201, _response(account, plain, [], call, ("POST", url))
+
+
+def _create_activity(account: LinkedAccount, call: _Call) -> _Result:
+    write = check_activity(account, call.body)
+    if write.errors:
+        raise ApiError(400, {"warnings": write.warnings, "errors": write.errors})
+    model = {k: v if isinstance(v, str) else None for k, v in write.model.items()}
+    activity = Activity(
+        id=account.new_id(),
+        remote_id=str(80000 + len(account.activities)),
+        candidate_id=str(model["candidate"]),
+        user_id=model.get("user"),
+        activity_type=model.get("activity_type"),
+        subject=model.get("subject"),
+        body=model.get("body"),
+        visibility=model.get("visibility"),
+        created_at=_now(),
+    )
+    account.activities[activity.id] = activity
+    url = "https://harvest.greenhouse.io/v1/candidates/activity_feed/notes"
+    return 201, _response(account, _activity_json(activity), write.warnings, call, ("POST", url))
 
 
 # --- demo --------------------------------------------------------------------------------------

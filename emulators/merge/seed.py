@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "ANCHOR",
+    "Activity",
     "Application",
     "Candidate",
     "Group",
@@ -45,6 +46,7 @@ _DEPARTMENTS = ("Engineering", "Data", "Design", "Operations")
 _OFFICES = ("San Francisco", "Berlin", "Remote")
 _STAGES = ("Application Review", "Phone Screen", "Onsite", "Offer")
 _SOURCES = ("Referral", "LinkedIn", "Careers Page", "Campus recruiting event", None)
+_REJECT_REASONS = ("Not a fit", "Hired elsewhere", "Withdrew", "Salary expectations")
 _PHONE_TYPES = ("MOBILE", "WORK", "HOME", "SKYPE", "OTHER", None)
 _URL_TYPES = ("PERSONAL", "COMPANY", "PORTFOLIO", "BLOG", "SOCIAL_MEDIA", "OTHER")
 
@@ -111,6 +113,29 @@ class Application:
     rejected_at: datetime | None = None
     source: str | None = None
     offer_ids: list[str] = field(default_factory=list)
+    reject_reason_id: str | None = None
+    modified_at: datetime | None = None
+    remote_was_deleted: bool = False
+
+    @property
+    def changed_at(self) -> datetime:
+        """When Merge last saw it change: a write's time, else its rejection or creation."""
+        return self.modified_at or self.rejected_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A note, email or other activity on a candidate, by a RemoteUser."""
+
+    id: str
+    remote_id: str
+    candidate_id: str
+    user_id: str | None
+    activity_type: str | None
+    subject: str | None
+    body: str | None
+    visibility: str | None
+    created_at: datetime
 
 
 @dataclass(slots=True)
@@ -147,6 +172,7 @@ class SeededLinkedAccount:
     candidates: tuple[Candidate, ...]
     applications: tuple[Application, ...]
     offers: tuple[Offer, ...]
+    reject_reasons: tuple[Group, ...] = ()
 
 
 def seed_linked_account(
@@ -154,8 +180,8 @@ def seed_linked_account(
 ) -> SeededLinkedAccount:
     """A linked account's data: jobs with stages, candidates, their applications and offers.
 
-    A candidate applies to a job at most once, some applications are rejected, and some have
-    a signed offer, so every derived application status appears.
+    A candidate applies to a job at most once, some applications are rejected (each with a
+    reason), and some have a signed offer, so every derived application status appears.
     """
     users = (new_id(rng), new_id(rng))
     departments = _groups(email_domain, "department", 3000, _DEPARTMENTS)
@@ -175,6 +201,11 @@ def seed_linked_account(
         for job in rng.sample(job_rows, k=min(len(job_rows), rng.choice((0, 1, 1, 2, 3)))):
             job_stages = [s for s in stages if s.job_id == job.id]
             applications.append(_application(rng, person, job, job_stages, offers))
+    reasons = _groups(email_domain, "reject-reason", 6000, _REJECT_REASONS)
+    for application in applications:
+        if application.rejected_at is not None:  # by its remote id: no draw from the stream
+            reason = reasons[int(application.remote_id) % len(reasons)]
+            application.reject_reason_id = reason.id
     return SeededLinkedAccount(
         users,
         departments,
@@ -184,6 +215,7 @@ def seed_linked_account(
         tuple(people),
         tuple(applications),
         tuple(offers),
+        reasons,
     )
 
 

@@ -17,7 +17,18 @@ from emulators.merge.seed import Candidate
 if TYPE_CHECKING:
     from emulators.merge.app import LinkedAccount
 
-__all__ = ["CREATABLE", "PATCHABLE", "Write", "apply_write", "check_write"]
+__all__ = [
+    "CREATABLE",
+    "PATCHABLE",
+    "Write",
+    "apply_write",
+    "check_user",
+    "check_write",
+    "envelope",
+    "missing",
+    "parse_time",
+    "problem",
+]
 
 EMAIL_RE: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL_RE: Final = re.compile(r"^https?://\S+$")
@@ -41,7 +52,7 @@ PATCHABLE: Final = frozenset(
 CREATABLE: Final = PATCHABLE | {"remote_id", "remote_created_at", "remote_updated_at"}
 
 
-def _problem(problem_type: str, title: str, detail: str, pointer: str) -> dict[str, object]:
+def problem(problem_type: str, title: str, detail: str, pointer: str) -> dict[str, object]:
     return {
         "source": {"pointer": pointer},
         "title": title,
@@ -50,8 +61,8 @@ def _problem(problem_type: str, title: str, detail: str, pointer: str) -> dict[s
     }
 
 
-def _missing(pointer: str, name: str) -> dict[str, object]:
-    return _problem(
+def missing(pointer: str, name: str) -> dict[str, object]:
+    return problem(
         "MISSING_REQUIRED_FIELD",
         "Missing Required Field",
         f"{name} is a required field on model.",
@@ -60,7 +71,7 @@ def _missing(pointer: str, name: str) -> dict[str, object]:
 
 
 def _incorrect(pointer: str, detail: str) -> dict[str, object]:
-    return _problem("INCORRECT_FIELD_TYPE", "Incorrect Field Type", detail, pointer)
+    return problem("INCORRECT_FIELD_TYPE", "Incorrect Field Type", detail, pointer)
 
 
 @dataclass
@@ -72,29 +83,41 @@ class Write:
     warnings: list[dict[str, object]] = field(default_factory=list)
 
 
-def check_write(
-    account: LinkedAccount, body: object, *, creating: bool, own_id: str | None = None
-) -> Write:
-    """Checks a `{"model", "remote_user_id"}` body as Merge does; unknown fields are dropped."""
-    allowed = CREATABLE if creating else PATCHABLE
-    if not isinstance(body, dict):
-        return Write({}, errors=[_missing("/model", "model")])
-    model, user = body.get("model"), body.get("remote_user_id")
-    write = Write(model if isinstance(model, dict) else {})
-    if not isinstance(model, dict):
-        write.errors.append(_missing("/model", "model"))
+def check_user(account: LinkedAccount, user: object) -> list[dict[str, object]]:
+    """The body's `remote_user_id`: required, and one of the linked account's RemoteUsers."""
     if not isinstance(user, str) or not user:
-        write.errors.append(_missing("/remote_user_id", "remote_user_id"))
-    elif user not in account.remote_users:
+        return [missing("/remote_user_id", "remote_user_id")]
+    if user not in account.remote_users:
         detail = "remote_user_id does not match a RemoteUser of this Linked Account."
-        write.errors.append(_problem("ERROR", "Error", detail, "/remote_user_id"))
+        return [problem("ERROR", "Error", detail, "/remote_user_id")]
+    return []
+
+
+def envelope(account: LinkedAccount, body: object, allowed: frozenset[str]) -> Write:
+    """A `{"model", "remote_user_id"}` body checked as Merge does; unknown fields are dropped
+    with an UNRECOGNIZED_FIELD warning."""
+    if not isinstance(body, dict):
+        return Write({}, errors=[missing("/model", "model")])
+    model = body.get("model")
+    write = Write(dict(model) if isinstance(model, dict) else {})
+    if not isinstance(model, dict):
+        write.errors.append(missing("/model", "model"))
+    write.errors += check_user(account, body.get("remote_user_id"))
     for name in list(write.model):
         if name not in allowed or name in account.unrecognized_fields:
             detail = f"An unrecognized field, {name}, was passed in with request data."
             write.warnings.append(
-                _problem("UNRECOGNIZED_FIELD", "Unrecognized Field", detail, f"/model/{name}")
+                problem("UNRECOGNIZED_FIELD", "Unrecognized Field", detail, f"/model/{name}")
             )
             del write.model[name]
+    return write
+
+
+def check_write(
+    account: LinkedAccount, body: object, *, creating: bool, own_id: str | None = None
+) -> Write:
+    """Checks a candidate write body as Merge does; unknown fields are dropped."""
+    write = envelope(account, body, CREATABLE if creating else PATCHABLE)
     for name, value in write.model.items():
         _check_field(write, name, value)
     _check_required(account, write, creating)
@@ -140,7 +163,7 @@ def _check_contacts(write: Write, name: str, value: object) -> None:
 def _check_required(account: LinkedAccount, write: Write, creating: bool) -> None:
     for name in account.required_fields:
         if (creating or name in write.model) and write.model.get(name) in (None, "", []):
-            write.errors.append(_missing(f"/model/{name}", name))
+            write.errors.append(missing(f"/model/{name}", name))
 
 
 def _check_duplicates(account: LinkedAccount, write: Write, own_id: str | None) -> None:
@@ -158,7 +181,7 @@ def _check_duplicates(account: LinkedAccount, write: Write, own_id: str | None) 
             detail = "A candidate with this email address already exists."
             pointer = f"/model/email_addresses/{n}/value"
             write.errors.append(
-                _problem("DUPLICATE_MODEL_EXISTS", "Duplicate Model Exists", detail, pointer)
+                problem("DUPLICATE_MODEL_EXISTS", "Duplicate Model Exists", detail, pointer)
             )
 
 

@@ -30,6 +30,11 @@ scanned here: v3 has no name filter), `ids` per 50 for lookups; department and o
 `/v3/departments` and `/v3/offices` (cached a minute per adapter), stages from
 `/v3/job_interview_stages?job_ids=` per 50 jobs. Partner has no jobs listing.
 
+Pipeline (providers/greenhouse/pipeline.py): Harvest lists applications with every filter pushed
+down (the stage as `job_interview_stage_ids`: an application's stage id is its job's interview
+stage), lists rejection reasons, and creates, moves, rejects and unrejects applications and adds
+notes. Partner declares none of it.
+
 Update semantics for list fields (emails, phones, urls, locations, tags): entries the client
 gives are added, or retyped when the value is already there; entries it does not name are kept.
 Harvest replaces whole lists, so the adapter reads the candidate and sends the merged list.

@@ -66,6 +66,7 @@ from providers.greenhouse.mapping import (
     typed_entries,
     without_empty,
 )
+from providers.greenhouse.pipeline import HarvestPipeline
 from providers.greenhouse.tokens import TokenSource, token_endpoint
 from providers.model import (
     ApplicationRecord,
@@ -87,8 +88,16 @@ __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGES", "MAX_PER_PAGE", "GreenhouseHarvestA
 MAX_PER_PAGE = 500
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 20  # pages one call reads: 10 000 applications of 50 candidates
-NAMES_TTL = 60.0  # seconds the department and office names of an account are reused
+NAMES_TTL = 60.0  # seconds the names of `_NAMED` resources of an account are reused
 
+
+_NAMED: dict[str, dict[str, str | int]] = {
+    "departments": {},
+    "offices": {},
+    "sources": {},
+    "rejection_reasons": {"include_defaults": "true"},
+}
+"""The resources whose names rows refer to by id, and the parameters that list all of them."""
 
 _ListChanges = dict[str, tuple[list[dict[str, str]], bool]]  # wire list → (entries, typed)
 _LIST_INPUT = {
@@ -141,8 +150,9 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
-class GreenhouseHarvestAdapter(RefusesPipeline):
-    """Greenhouse Harvest v3: cursor-paged lists, filters, applications, create and update."""
+class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
+    """Greenhouse Harvest v3: cursor-paged lists, filters, applications, create and update, and
+    the hiring pipeline (providers/greenhouse/pipeline.py)."""
 
     name = NAME
     capabilities = frozenset(
@@ -156,6 +166,12 @@ class GreenhouseHarvestAdapter(RefusesPipeline):
             Capability.APPLICATIONS,
             Capability.JOBS,
             Capability.FILTER_UPDATED,
+            Capability.LIST_APPLICATIONS,
+            Capability.REJECT_REASONS,
+            Capability.CREATE_APPLICATION,
+            Capability.MOVE_APPLICATION,
+            Capability.REJECT_APPLICATION,
+            Capability.ADD_NOTE,
         }
     )
 
@@ -171,7 +187,7 @@ class GreenhouseHarvestAdapter(RefusesPipeline):
         root = urlsplit(account.base_url).path.rstrip("/")
         self._prefix = "" if root.endswith("/v3") else "v3/"
         self._names: dict[str, tuple[float, dict[str, str]]] = {}
-        self._name_locks = {"departments": asyncio.Lock(), "offices": asyncio.Lock()}
+        self._name_locks = {resource: asyncio.Lock() for resource in _NAMED}
 
     def _context(self) -> Origin:
         return {"account": self.upstream.account.id, "provider": self.name}
@@ -207,15 +223,21 @@ class GreenhouseHarvestAdapter(RefusesPipeline):
         body = self.upstream.json(response)
         if response.status_code >= 400:
             raise self._error(
-                response.status_code, body, write=method != "GET", one=method == "PATCH"
+                response.status_code,
+                body,
+                write=method != "GET",
+                one="candidate" if method == "PATCH" else None,
             )
         return body, response
 
-    def _error(self, status: int, body: Any, *, write: bool, one: bool = False) -> ProviderError:
-        """`one`: the call named one candidate, so a 404 means it does not exist; on any other
-        call a 404 means the route is wrong (base_url, most likely), never a missing candidate."""
+    def _error(
+        self, status: int, body: Any, *, write: bool, one: str | None = None
+    ) -> ProviderError:
+        """`one`: what the call's path named (a candidate, an application), so a 404 means it
+        does not exist; on any other call a 404 means the route is wrong (base_url, most
+        likely), never a missing record."""
         if status == 404 and one:
-            return NotFound("Greenhouse found no such candidate", **self._context())
+            return NotFound(f"Greenhouse found no such {one}", **self._context())
         if status == 404:
             return self.upstream.bad_response(
                 "HTTP 404 for a Harvest v3 route: check the account's base_url"
@@ -270,12 +292,13 @@ class GreenhouseHarvestAdapter(RefusesPipeline):
         return [record for record in records if record is not None]
 
     async def _names_of(self, resource: str) -> dict[str, str]:
-        """Id → name of every department or office, read once per `NAMES_TTL` (paged, capped)."""
+        """Id → name of every row of a small named resource (`_NAMED`), read once per
+        `NAMES_TTL` (paged, capped)."""
         async with self._name_locks[resource]:
             cached = self._names.get(resource)
             if cached is not None and cached[0] > time.monotonic():
                 return cached[1]
-            rows = await self._all_pages(resource, {"per_page": MAX_PER_PAGE})
+            rows = await self._all_pages(resource, {**_NAMED[resource], "per_page": MAX_PER_PAGE})
             names = {
                 remote_id: name
                 for row in rows
@@ -454,10 +477,7 @@ class GreenhouseHarvestAdapter(RefusesPipeline):
             )
         )
         found: dict[str, list[ApplicationRecord]] = {i: [] for i in remote_ids}
-        for row in (row for page in pages for row in page):
-            application = harvest_application(row)
-            if application is None:
-                raise self.upstream.bad_response("an application without ids")
+        for application in await self._applications([row for page in pages for row in page]):
             found.setdefault(application.candidate_remote_id, []).append(application)
         return found
 

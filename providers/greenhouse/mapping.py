@@ -26,6 +26,7 @@ from providers.model import (
     JobRef,
     Phone,
     PhoneType,
+    RejectReason,
     Url,
     UrlType,
     WriteWarning,
@@ -225,12 +226,19 @@ def _contacts(
 
 
 def harvest_application(raw: Any) -> ApplicationRecord | None:
-    """Maps one Harvest v3 application (flat ids, `stage_name`, `status`); None without ids."""
+    """Maps one Harvest v3 application (flat ids, `stage_name`, `status`); None without ids.
+
+    `stage_id` is the job's interview stage (`job_interview_stage_id`, one of the ids
+    `/v3/job_interview_stages` lists), not the row's own `stage_id`, which names its
+    `/v3/application_stages` entry and is no stage a move takes. The reject reason carries its
+    id only and `source` stays None: v3 sends ids, which the adapter resolves to names.
+    """
     remote_id = record_id(raw)
     candidate_id = text_or_integer(raw, "candidate_id") if remote_id is not None else None
     if remote_id is None or candidate_id is None:
         return None
     status, job_id = text_or_integer(raw, "status"), text_or_integer(raw, "job_id")
+    reason = text_or_integer(raw, "rejection_reason_id")
     return ApplicationRecord(
         remote_id=remote_id,
         candidate_remote_id=candidate_id,
@@ -239,6 +247,12 @@ def harvest_application(raw: Any) -> ApplicationRecord | None:
         raw_status=status,
         stage=text_or_integer(raw, "stage_name"),
         applied_at=text_or_integer(raw, "created_at"),
+        stage_id=text_or_integer(raw, "job_interview_stage_id"),
+        created_at=text_or_integer(raw, "created_at"),
+        updated_at=text_or_integer(raw, "updated_at"),
+        rejected_at=text_or_integer(raw, "rejected_at"),
+        reject_reason=RejectReason(remote_id=reason) if reason else None,
+        remote_data=dict(raw),
     )
 
 

@@ -2,8 +2,9 @@
 
 Merge pages with opaque cursors, filters candidates by exact email only, reaches a job's candidates
 and a candidate's applications through `/applications`, and wraps writes in
-`{"model": …, "remote_user_id": …}` answered with `warnings` and `errors`. Wire mapping lives in
-`providers.merge.wire`; this module decides which calls serve each gateway operation.
+`{"model": …, "remote_user_id": …}` answered with `warnings` and `errors`. Its unified API can
+create and move applications and add notes (activities), but has no reject or unreject. Wire
+mapping lives in `providers.merge.wire`; this module decides which calls serve each operation.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from providers.base import (
     AccountConfig,
+    ApplicationPage,
+    ApplicationQuery,
     CandidatePage,
     CandidateQuery,
     Capability,
@@ -37,12 +40,18 @@ from providers.errors import (
 from providers.merge import wire as wire
 from providers.model import (
     ApplicationRecord,
+    ApplicationStatus,
+    ApplicationWriteResult,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
     JobRecord,
     JobStage,
     JobStatus,
+    NewApplication,
+    NoteVisibility,
+    NoteWriteResult,
+    RejectReason,
     WriteResult,
     WriteWarning,
 )
@@ -73,8 +82,9 @@ OPTIONS = frozenset(
 MAX_PAGE = 100
 SCAN_PAGES = 5
 MAX_APPLICATION_PAGES = 10  # more is UPSTREAM_BAD_RESPONSE: no candidate has 1000 applications
-# Expanding applications' offers and stage lets one call derive status and name the stage.
-APPLICATION_EXPAND = "current_stage,job,offers"
+MAX_REASON_PAGES = 5  # more is UPSTREAM_BAD_RESPONSE: no ATS offers 500 reject reasons
+# Expanding offers, stage, job and reason lets one call derive status and name all three.
+APPLICATION_EXPAND = "current_stage,job,offers,reject_reason"
 # Departments and offices expanded, so a job names them without a call per id (current API).
 JOB_EXPAND = "departments,offices"
 MAX_STAGE_PAGES = 5  # more is UPSTREAM_BAD_RESPONSE: no job has 500 interview stages
@@ -87,7 +97,18 @@ READS = (
     Capability.APPLICATIONS,
     Capability.JOBS,
     Capability.FILTER_UPDATED,
+    Capability.LIST_APPLICATIONS,
+    Capability.REJECT_REASONS,
 )
+# Writes act as a RemoteUser; REJECT_APPLICATION is never declared: Merge has no such endpoint.
+WRITES = (
+    Capability.CREATE,
+    Capability.UPDATE,
+    Capability.CREATE_APPLICATION,
+    Capability.MOVE_APPLICATION,
+    Capability.ADD_NOTE,
+)
+T = TypeVar("T")
 
 
 def _is_uuid(value: str) -> bool:
@@ -172,6 +193,12 @@ class MergeAdapter(RefusesPipeline):
     - updated_after: Merge's `modified_after` (its own copy's last change, never before the
       ATS's), the boundary re-checked here as Merge does not say it is exclusive; on the job
       filter it would filter applications, so the candidates are filtered here.
+    - applications: one `GET /applications` per page (stage, job, offers and reject reason
+      expanded), `job_id`, `candidate_id`, `current_stage_id` and `modified_after` pushed
+      down; a status (Merge has none: it is derived) scans at most `search_scan_pages` pages.
+    - reject reasons: one `GET /reject-reasons` per 100.
+    - create/move an application: one POST (`/applications`, `/applications/{id}/change-stage`)
+      then one `GET /applications/{id}` to read it back expanded; a note: one `POST /activities`.
 
     A page maps at most the rows it asked for; an empty page, or a cursor already followed,
     ends a listing whatever `next` says.
@@ -196,7 +223,7 @@ class MergeAdapter(RefusesPipeline):
         self._run_async = _flag(options, "run_async")
         pages = options.get("search_scan_pages", SCAN_PAGES)
         self._scan_pages = pages if isinstance(pages, int) else SCAN_PAGES
-        writes = (Capability.CREATE, Capability.UPDATE) if self._remote_user_id else ()
+        writes = WRITES if self._remote_user_id else ()
         # Writes need a RemoteUser to act as; without one they are declared missing, not faked.
         self.capabilities = frozenset((*READS, *writes))
 
@@ -211,6 +238,8 @@ class MergeAdapter(RefusesPipeline):
         params: Mapping[str, str | int | None] | None = None,
         json: Any = None,
         listing: bool = False,
+        inputs: wire.Inputs = None,
+        missing: str = "candidate",
     ) -> Any:
         response = await self.upstream.send(
             method, self._root + url, params=params, json=json, headers=self._headers
@@ -220,11 +249,23 @@ class MergeAdapter(RefusesPipeline):
             return body
         if response.status_code < 300:
             raise self.upstream.bad_response("a body that is not an object")
-        raise self._error(response.status_code, body, write=json is not None, listing=listing)
+        write = json is not None
+        raise self._error(
+            response.status_code, body, write=write, listing=listing, inputs=inputs, missing=missing
+        )
 
-    def _error(self, status: int, body: Any, *, write: bool, listing: bool) -> ProviderError:
+    def _error(
+        self,
+        status: int,
+        body: Any,
+        *,
+        write: bool,
+        listing: bool,
+        inputs: wire.Inputs = None,
+        missing: str = "candidate",
+    ) -> ProviderError:
         """Only the gateway's words: Merge's `detail` (and every other text) reaches no client."""
-        found = wire.problems(body.get("errors")) if isinstance(body, Mapping) else []
+        found = wire.problems(body.get("errors"), inputs) if isinstance(body, Mapping) else []
         if write and status == 400:
             refusal = FieldProblem("ERROR", "Merge refused the request as invalid")
             return Rejected(found or [refusal], **self._context())
@@ -232,7 +273,7 @@ class MergeAdapter(RefusesPipeline):
             # Merge answers 404 for a cursor it no longer accepts (Django REST cursor paging).
             return self.upstream.bad_response("HTTP 404 for a page it had offered")
         if status == 404:
-            return NotFound("no such candidate", **self._context())
+            return NotFound(f"no such {missing}", **self._context())
         if status == 403:
             return UpstreamAuthFailed(
                 f"Merge refused account {self.upstream.account.id!r} (HTTP 403)",
@@ -337,52 +378,78 @@ class MergeAdapter(RefusesPipeline):
             and (needle is None or needle in (job.name or "").casefold())
         )
 
-    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
-        """Paged like candidates: a page resumes `position.skip` rows into the Merge page at
-        `position.token`, and a locally filtered listing scans whole pages, at most
-        `search_scan_pages` per call."""
-        keep = self._job_filter(query)
-        if keep is not None and self._scan_pages == 0:
-            raise UnsupportedByProvider(
-                f"account {self.upstream.account.id!r} (merge) cannot filter jobs by name or by "
-                "status OTHER: scanning is switched off for it",
-                **self._context(),
-            )
+    async def _scan(
+        self,
+        fetch: Callable[[str | None, int], Awaitable[tuple[list[T], str | None]]],
+        keep: Callable[[T], bool] | None,
+        position: Position,
+        limit: int,
+    ) -> tuple[tuple[T, ...], Position, str | None]:
+        """One page of a listing: `position.skip` rows into the Merge page at `position.token`.
+
+        Merge's cursor names where a page starts, so re-fetching it with a larger page size and
+        dropping the rows already used resumes exactly. A locally filtered listing (`keep`)
+        counts `skip` in matching rows and reads whole pages, so the same rows match again, and
+        scans at most `search_scan_pages` pages per call.
+        """
         token, skip = position.token, position.skip
         followed = {token}
         for _ in range(self._scan_pages if keep is not None else 1):
             size = MAX_PAGE if keep is not None else min(MAX_PAGE, skip + max(1, limit))
-            rows, following = await self._job_page(query, token, size)
+            rows, following = await fetch(token, size)
             following = None if following in followed else following
             if keep is not None:
                 rows = [row for row in rows if keep(row)]
             records = tuple(rows[skip:])
             if records or following is None or keep is None:
-                return JobPage(
-                    records, Position(token, skip), following, filtered_locally=keep is not None
-                )
+                return records, Position(token, skip), following
             followed.add(following)
             token, skip = following, 0
-        return JobPage((), Position(token, 0), token, filtered_locally=True)
+        return (), Position(token, 0), token
 
-    async def _stages(self, job_id: str) -> tuple[JobStage, ...]:
-        found: list[JobStage] = []
+    def _cannot_scan(self, what: str) -> UnsupportedByProvider:
+        return UnsupportedByProvider(
+            f"account {self.upstream.account.id!r} (merge) cannot {what}: scanning is switched "
+            "off for it",
+            **self._context(),
+        )
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        """Paged as `_scan` says; a name search or status OTHER is filtered here."""
+        keep = self._job_filter(query)
+        if keep is not None and self._scan_pages == 0:
+            raise self._cannot_scan("filter jobs by name or by status OTHER")
+
+        async def fetch(token: str | None, size: int) -> tuple[list[JobRecord], str | None]:
+            return await self._job_page(query, token, size)
+
+        records, at, following = await self._scan(fetch, keep, position, limit)
+        return JobPage(records, at, following, filtered_locally=keep is not None)
+
+    async def _every_row(
+        self, url: str, params: Mapping[str, str | int | None], pages: int, what: str
+    ) -> list[Any]:
+        """Every row of a short listing, following cursors; more than `pages` pages is
+        UPSTREAM_BAD_RESPONSE, as no account holds that many of `what`."""
+        found: list[Any] = []
         token: str | None = None
         followed: set[str] = set()
-        for _ in range(MAX_STAGE_PAGES):
-            params: dict[str, str | int | None] = {
-                "job_id": job_id,
-                "page_size": MAX_PAGE,
-                "cursor": token,
-            }
-            body = await self._call("GET", "job-interview-stages", params=params, listing=True)
+        for _ in range(pages):
+            query = {**params, "page_size": MAX_PAGE, "cursor": token}
+            body = await self._call("GET", url, params=query, listing=True)
             rows, token = self._results(body, MAX_PAGE, token)
-            stages = [wire.stage_record(row, len(found) + n) for n, row in enumerate(rows)]
-            found.extend(stage for stage in stages if stage is not None)
+            found.extend(rows)
             if token is None or token in followed:
-                return tuple(found)
+                return found
             followed.add(token)
-        raise self.upstream.bad_response(f"more than {MAX_STAGE_PAGES} pages of stages for a job")
+        raise self.upstream.bad_response(f"more than {pages} pages of {what}")
+
+    async def _stages(self, job_id: str) -> tuple[JobStage, ...]:
+        rows = await self._every_row(
+            "job-interview-stages", {"job_id": job_id}, MAX_STAGE_PAGES, "stages for a job"
+        )
+        stages = (wire.stage_record(row, n) for n, row in enumerate(rows))
+        return tuple(stage for stage in stages if stage is not None)
 
     async def _get_job(self, remote_id: str) -> JobRecord | None:
         if not _is_uuid(remote_id):
@@ -455,26 +522,12 @@ class MergeAdapter(RefusesPipeline):
     async def _applications(self, candidate_id: str) -> list[ApplicationRecord]:
         if not _is_uuid(candidate_id):
             return []
-        found: list[ApplicationRecord] = []
-        token: str | None = None
-        followed: set[str] = set()
-        for _ in range(MAX_APPLICATION_PAGES):
-            params: dict[str, str | int | None] = {
-                "candidate_id": candidate_id,
-                "expand": APPLICATION_EXPAND,
-                "page_size": MAX_PAGE,
-                "cursor": token,
-            }
-            body = await self._call("GET", "applications", params=params, listing=True)
-            rows, token = self._results(body, MAX_PAGE, token)
-            records = (wire.application_record(row, candidate_id) for row in rows)
-            found.extend(r for r in records if r is not None)
-            if token is None or token in followed:
-                return found
-            followed.add(token)
-        raise self.upstream.bad_response(
-            f"more than {MAX_APPLICATION_PAGES} pages of applications for one candidate"
+        params = {"candidate_id": candidate_id, "expand": APPLICATION_EXPAND}
+        rows = await self._every_row(
+            "applications", params, MAX_APPLICATION_PAGES, "applications for one candidate"
         )
+        records = (wire.application_record(row, candidate_id) for row in rows)
+        return [record for record in records if record is not None]
 
     async def applications_for(
         self, remote_ids: Sequence[str]
@@ -483,6 +536,62 @@ class MergeAdapter(RefusesPipeline):
         ids = list(dict.fromkeys(remote_ids))
         found = await asyncio.gather(*(self._applications(i) for i in ids))
         return dict(zip(ids, found, strict=True))
+
+    def _application(self, raw: Any) -> ApplicationRecord:
+        record = wire.application_record(raw)
+        if record is None:
+            raise self.upstream.bad_response("an application without an id or candidate")
+        return record
+
+    async def _application_page(
+        self, query: ApplicationQuery, token: str | None, size: int
+    ) -> tuple[list[ApplicationRecord], str | None]:
+        """One upstream page of applications, in Merge's order, with its filters pushed down."""
+        params = {
+            **self._read_params(),
+            "cursor": token,
+            "page_size": size,
+            "expand": APPLICATION_EXPAND,
+            "job_id": query.job_remote_id,
+            "candidate_id": query.candidate_remote_id,
+            "current_stage_id": query.stage_remote_id,
+            "modified_after": _instant(query.updated_after),
+        }
+        body = await self._call("GET", "applications", params=params, listing=True)
+        rows, following = self._results(body, size, token)
+        after = query.updated_after
+        if after is not None:
+            rows = [row for row in rows if wire.modified_after(row, after)]
+        # Merge's `candidate` is nullable: an application of no one has no place in the gateway.
+        records = (wire.application_record(row) for row in rows)
+        return [record for record in records if record is not None], following
+
+    async def list_applications(
+        self, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        """Paged as `_scan` says. Merge has no application status, so a status filter scans
+        (derived as `wire.application_status` does, which never yields OTHER)."""
+        ids = (query.job_remote_id, query.candidate_remote_id, query.stage_remote_id)
+        status = query.status
+        if any(i is not None and not _is_uuid(i) for i in ids) or status is ApplicationStatus.OTHER:
+            return ApplicationPage((), position, None, filtered_locally=status is not None)
+        if status is not None and self._scan_pages == 0:
+            raise self._cannot_scan("filter applications by status")
+
+        def keep(record: ApplicationRecord) -> bool:
+            return record.status is status
+
+        async def fetch(token: str | None, size: int) -> tuple[list[ApplicationRecord], str | None]:
+            return await self._application_page(query, token, size)
+
+        scan = keep if status is not None else None
+        records, at, following = await self._scan(fetch, scan, position, limit)
+        return ApplicationPage(records, at, following, filtered_locally=scan is not None)
+
+    async def list_reject_reasons(self) -> list[RejectReason]:
+        rows = await self._every_row("reject-reasons", {}, MAX_REASON_PAGES, "reject reasons")
+        reasons = (wire.reject_reason_record(row) for row in rows)
+        return [reason for reason in reasons if reason is not None]
 
     def _require_user(self) -> str:
         if self._remote_user_id is None:
@@ -498,18 +607,27 @@ class MergeAdapter(RefusesPipeline):
             "run_async": "true" if self._run_async else None,
         }
 
+    async def _send(
+        self, method: str, url: str, body: dict[str, Any], inputs: wire.Inputs, missing: str
+    ) -> tuple[Mapping[str, Any], list[WriteWarning]]:
+        """Sends one write; Merge's answer and its warnings, or `Rejected` for its errors."""
+        answer = await self._call(
+            method, url, params=self._write_params(), json=body, inputs=inputs, missing=missing
+        )
+        refused = wire.problems(answer.get("errors"), inputs)
+        if refused:
+            raise Rejected(refused, **self._context())
+        found = wire.warnings(answer.get("warnings"), inputs)
+        if self._debug:
+            found.extend(wire.debug_logs(answer.get("logs")))
+        return answer, found
+
     async def _write(
         self, method: str, url: str, model: dict[str, Any], warnings: list[WriteWarning]
     ) -> tuple[CandidateRecord, tuple[WriteWarning, ...]]:
         body = {"model": model, "remote_user_id": self._require_user()}
-        answer = await self._call(method, url, params=self._write_params(), json=body)
-        refused = wire.problems(answer.get("errors"))
-        if refused:
-            raise Rejected(refused, **self._context())
-        warnings.extend(wire.warnings(answer.get("warnings")))
-        if self._debug:
-            warnings.extend(wire.debug_logs(answer.get("logs")))
-        return self._record(answer.get("model")), tuple(warnings)
+        answer, found = await self._send(method, url, body, None, "candidate")
+        return self._record(answer.get("model")), (*warnings, *found)
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
         warnings = wire.unwritable({n: getattr(draft, n) for n in wire.UNWRITABLE})
@@ -568,13 +686,105 @@ class MergeAdapter(RefusesPipeline):
         record, found = await self._write("PATCH", path("candidates", remote_id), model, warnings)
         return WriteResult(record, warnings=found)
 
+    async def _read_back(self, answer: Mapping[str, Any]) -> ApplicationRecord:
+        """The application a write answered with, read again with stage, job, offers and
+        reason expanded (Merge answers writes with bare ids); if that read fails, the write
+        still happened, so the answer's own model stands."""
+        written = self._application(answer.get("model"))
+        params = {**self._read_params(), "expand": APPLICATION_EXPAND}
+        try:
+            body = await self._call("GET", path("applications", written.remote_id), params=params)
+        except ProviderError:
+            return written
+        return wire.application_record(body) or written
+
+    def _unknown_ids(self, named: Mapping[str, str | None]) -> list[FieldProblem]:
+        return [
+            FieldProblem(
+                "NOT_FOUND", f"no such {name.removesuffix('_id')} in this account", (name,)
+            )
+            for name, value in named.items()
+            if value is not None and not _is_uuid(value)
+        ]
+
+    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
+        """One `POST /applications`; no stage leaves the ATS to start at the job's first."""
+        user = self._require_user()
+        named = {
+            "candidate_id": new.candidate_remote_id,
+            "job_id": new.job_remote_id,
+            "stage_id": new.stage_remote_id,
+        }
+        if problems := self._unknown_ids(named):
+            raise Rejected(problems, **self._context())
+        model = {
+            key: value
+            for key, value in (
+                ("candidate", new.candidate_remote_id),
+                ("job", new.job_remote_id),
+                ("current_stage", new.stage_remote_id),
+                ("source", new.source),
+            )
+            if value is not None
+        }
+        body = {"model": model, "remote_user_id": user}
+        answer, found = await self._send(
+            "POST", "applications", body, wire.APPLICATION_INPUTS, "application"
+        )
+        record = await self._read_back(answer)
+        return ApplicationWriteResult(record, created=True, warnings=tuple(found))
+
+    async def move_application(
+        self, application: ApplicationRecord, stage_remote_id: str
+    ) -> ApplicationWriteResult:
+        """One `POST /applications/{id}/change-stage`; Merge refuses a stage of another job."""
+        user = self._require_user()
+        if not _is_uuid(application.remote_id):
+            raise NotFound("no such application", **self._context())
+        if problems := self._unknown_ids({"stage_id": stage_remote_id}):
+            raise Rejected(problems, **self._context())
+        body = {"job_interview_stage": stage_remote_id, "remote_user_id": user}
+        url = path("applications", application.remote_id, "change-stage")
+        answer, found = await self._send("POST", url, body, wire.APPLICATION_INPUTS, "application")
+        record = await self._read_back(answer)
+        return ApplicationWriteResult(record, created=False, warnings=tuple(found))
+
+    async def add_note(
+        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
+    ) -> NoteWriteResult:
+        """One `POST /activities`: a NOTE on the candidate, by the account's RemoteUser."""
+        user = self._require_user()
+        problems = self._unknown_ids({"candidate_id": candidate_remote_id})
+        if not body.strip():
+            problems.append(FieldProblem("REQUIRED", "a note needs a body", ("body",)))
+        if problems:
+            raise Rejected(problems, **self._context())
+        model = {
+            "candidate": candidate_remote_id,
+            "activity_type": "NOTE",
+            "body": body,
+            "user": user,
+            "visibility": None if visibility is None else str(visibility),
+        }
+        request = {
+            "model": {k: v for k, v in model.items() if v is not None},
+            "remote_user_id": user,
+        }
+        answer, found = await self._send(
+            "POST", "activities", request, wire.NOTE_INPUTS, "candidate"
+        )
+        record = wire.note_record(answer.get("model"), candidate_remote_id)
+        if record is None:
+            raise self.upstream.bad_response("a note without an id")
+        return NoteWriteResult(record, created=True, warnings=tuple(found))
+
     async def aclose(self) -> None:
         await self.upstream.aclose()
 
 
 SPEC = ProviderSpec(
     name=MergeAdapter.name,
-    capabilities=frozenset((*READS, Capability.CREATE, Capability.UPDATE)),
+    capabilities=frozenset((*READS, *WRITES)),
     build=MergeAdapter,
     credentials=("api_key", "account_token"),
     check=check_account,

@@ -1,4 +1,4 @@
-"""Merge ATS wire JSON ⇄ normalized records: candidates, applications, enums, write problems.
+"""Merge ATS wire JSON ⇄ normalized records: candidates, applications, notes, write problems.
 
 Merge's Application has no status, contacts carry Merge's own type enums, and write problems
 point at the request body with JSON pointers; this module is where those facts meet the gateway's
@@ -25,8 +25,11 @@ from providers.model import (
     JobRef,
     JobStage,
     JobStatus,
+    NoteRecord,
+    NoteVisibility,
     Phone,
     PhoneType,
+    RejectReason,
     Url,
     UrlType,
     WriteWarning,
@@ -34,6 +37,8 @@ from providers.model import (
 from providers.wire import strings, text
 
 __all__ = [
+    "APPLICATION_INPUTS",
+    "NOTE_INPUTS",
     "application_record",
     "application_status",
     "candidate_record",
@@ -44,7 +49,9 @@ __all__ = [
     "list_fields",
     "matches",
     "modified_after",
+    "note_record",
     "problems",
+    "reject_reason_record",
     "stage_record",
     "unwritable",
     "url_type_warnings",
@@ -97,6 +104,19 @@ FIELD_TO_INPUT = {
     "phone_numbers": "phones",
     "urls": "urls",
 }
+# Where Merge points in an application or activity write → the gateway's input field names.
+APPLICATION_INPUTS: Mapping[str, tuple[str, ...]] = {
+    "/model/candidate": ("candidate_id",),
+    "/model/job": ("job_id",),
+    "/model/current_stage": ("stage_id",),
+    "/model/source": ("source",),
+    "/job_interview_stage": ("stage_id",),
+}
+NOTE_INPUTS: Mapping[str, tuple[str, ...]] = {
+    "/model/candidate": ("candidate_id",),
+    "/model/body": ("body",),
+    "/model/visibility": ("visibility",),
+}
 ENTRY_TO_INPUT = {
     "value": "value",
     "email_address_type": "type",
@@ -108,6 +128,8 @@ MAX_PROBLEMS = 50  # entries looked at in one answer's errors, warnings or logs
 LOG_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 LOG_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 LOG_VIEW = re.compile(r"https://app(\.[a-z]{2})?\.merge\.dev/logs/[0-9A-Za-z-]{1,64}")
+
+VISIBILITIES = {v.value: v for v in NoteVisibility}
 
 # Offer statuses that mean the candidate accepted: Merge's OfferStatusEnum has SIGNED only.
 ACCEPTED_OFFERS = frozenset({"SIGNED"})
@@ -263,8 +285,20 @@ def application_status(raw: Mapping[str, Any]) -> ApplicationStatus:
     return ApplicationStatus.ACTIVE
 
 
+def reject_reason_record(raw: Any) -> RejectReason | None:
+    """Maps one Merge RejectReason (listed, or expanded on an application)."""
+    if not isinstance(raw, Mapping) or text(raw, "id") is None:
+        return None
+    return RejectReason(remote_id=str(raw["id"]), name=text(raw, "name"))
+
+
 def application_record(raw: Any, candidate_id: str | None = None) -> ApplicationRecord | None:
-    """Maps one Merge Application; None when it has no id or names no candidate."""
+    """Maps one Merge Application; None when it has no id or names no candidate.
+
+    `stage_id` is the JobInterviewStage id (a job's `JobStage.remote_id`, the value a
+    change-stage takes) and `stage` its name, known only when the stage was expanded.
+    Times are Merge's own (`created_at`/`modified_at`); the ATS's is `applied_at`.
+    """
     if not isinstance(raw, Mapping) or text(raw, "id") is None:
         return None
     owner, _ = _ref(raw.get("candidate"))
@@ -273,14 +307,39 @@ def application_record(raw: Any, candidate_id: str | None = None) -> Application
         return None
     job_id, job = _ref(raw.get("job"))
     stage_id, stage = _ref(raw.get("current_stage"))
+    reason_id, reason = _ref(raw.get("reject_reason"))
     return ApplicationRecord(
         remote_id=str(raw["id"]),
         candidate_remote_id=owner,
         job=JobRef(job_id, text(job, "name") if job else None) if job_id else None,
         status=application_status(raw),
         raw_status=None,
-        stage=(text(stage, "name") if stage else None) or stage_id,
+        stage=text(stage, "name") if stage else None,
         applied_at=text(raw, "applied_at"),
+        stage_id=stage_id,
+        created_at=text(raw, "created_at"),
+        updated_at=text(raw, "modified_at"),
+        rejected_at=text(raw, "rejected_at"),
+        reject_reason=(reject_reason_record(reason) or RejectReason(reason_id))
+        if reason_id
+        else None,
+        source=text(raw, "source"),
+        remote_data=dict(raw),
+    )
+
+
+def note_record(raw: Any, candidate_id: str) -> NoteRecord | None:
+    """Maps one Merge Activity written as a note; None when it has no id."""
+    if not isinstance(raw, Mapping) or text(raw, "id") is None:
+        return None
+    owner, _ = _ref(raw.get("candidate"))
+    visibility = text(raw, "visibility")
+    return NoteRecord(
+        remote_id=str(raw["id"]),
+        candidate_remote_id=owner or candidate_id,
+        body=text(raw, "body") or "",
+        visibility=VISIBILITIES.get(visibility or ""),
+        created_at=text(raw, "remote_created_at") or text(raw, "created_at"),
     )
 
 
@@ -322,7 +381,7 @@ def input_path(pointer: object) -> tuple[str, ...] | None:
 PROBLEM_MESSAGES = {
     "CORRUPTED_FILE": "Merge could not read the file's contents",
     "CREDENTIAL_REFRESH_FAILED": "Merge could not refresh its credentials for the ATS",
-    "DISABLED_MODEL_WRITE": "writing candidates is disabled for this Merge linked account",
+    "DISABLED_MODEL_WRITE": "writing this kind of record is disabled for this Merge linked account",
     "DUPLICATE_MODEL_EXISTS": "the ATS already has a record with these unique values",
     "ERROR": "Merge refused the write",
     "INCORRECT_FIELD_TYPE": "Merge could not convert this value to the type the ATS expects",
@@ -337,8 +396,11 @@ WARNING_MESSAGES = PROBLEM_MESSAGES | {
 }
 
 
+Inputs = Mapping[str, tuple[str, ...]] | None
+
+
 def _problem_parts(
-    raw: object, messages: Mapping[str, str]
+    raw: object, messages: Mapping[str, str], inputs: Inputs
 ) -> tuple[str, str, tuple[str, ...] | None] | None:
     if not isinstance(raw, Mapping):
         return None
@@ -346,19 +408,22 @@ def _problem_parts(
     code = given if given is not None and given in messages else "ERROR"
     source = raw.get("source")
     pointer = source.get("pointer") if isinstance(source, Mapping) else None
-    return code, messages[code], input_path(pointer)
+    if inputs is None:
+        return code, messages[code], input_path(pointer)
+    return code, messages[code], inputs.get(pointer) if isinstance(pointer, str) else None
 
 
-def problems(raw: object) -> list[FieldProblem]:
+def problems(raw: object, inputs: Inputs = None) -> list[FieldProblem]:
     """Merge `errors` entries as field problems: a documented problem_type is the code, the
-    message is the gateway's, and the path is one the adapter wrote (else none)."""
-    parts = [_problem_parts(entry, PROBLEM_MESSAGES) for entry in _entries(raw)]
+    message is the gateway's, and the path is one the adapter wrote (else none). `inputs`
+    places pointers of a write other than a candidate's (APPLICATION_INPUTS, NOTE_INPUTS)."""
+    parts = [_problem_parts(entry, PROBLEM_MESSAGES, inputs) for entry in _entries(raw)]
     return [FieldProblem(*part) for part in dict.fromkeys(parts) if part is not None]
 
 
-def warnings(raw: object) -> list[WriteWarning]:
+def warnings(raw: object, inputs: Inputs = None) -> list[WriteWarning]:
     """Merge `warnings` entries as write warnings, worded and placed as problems are."""
-    parts = [_problem_parts(entry, WARNING_MESSAGES) for entry in _entries(raw)]
+    parts = [_problem_parts(entry, WARNING_MESSAGES, inputs) for entry in _entries(raw)]
     return [
         WriteWarning(message, code, path)
         for code, message, path in filter(None, dict.fromkeys(parts))

@@ -21,17 +21,24 @@ call, reported `filtered_locally`; a row without a readable `updated_at` is left
 passed through unfiltered. The position is (offset of the page read, matching rows used), so
 paging resumes the scan and yields each matching row once. `scan_pages = 0` refuses such a
 listing (UNSUPPORTED_BY_PROVIDER).
+
+Applications (facts in applications.py) are listed by candidate (its one GET) or by job (the
+candidates list's `job_id`, then each candidate's GET), created and moved by the candidate
+update's `application {job_id, status}`. Talynce documents no reject action, rejection reasons
+or notes, and no pipeline status list (so no status a reject could rely on): those stay refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from providers.base import (
     AccountConfig,
+    ApplicationPage,
+    ApplicationQuery,
     CandidatePage,
     CandidateQuery,
     Capability,
@@ -52,7 +59,7 @@ from providers.errors import (
 from providers.model import (
     ApplicationDraft,
     ApplicationRecord,
-    ApplicationStatus,
+    ApplicationWriteResult,
     CandidateDraft,
     CandidatePatch,
     CandidateRecord,
@@ -61,21 +68,30 @@ from providers.model import (
     Email,
     EmailType,
     JobRecord,
-    JobRef,
     JobStage,
     JobStatus,
+    NewApplication,
     Phone,
     PhoneType,
     WriteResult,
     WriteWarning,
 )
 from providers.refusals import RefusesPipeline
+from providers.talynce.applications import (
+    CREATE_INPUTS,
+    MOVE_INPUTS,
+    application_records,
+    application_status,
+    keeper,
+    locally_filtered,
+    updated_after,
+)
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
-from providers.wire import figure, instant, strings, text
+from providers.wire import figure, strings, text
 
-__all__ = ["SPEC", "TalynceAdapter"]
+__all__ = ["SPEC", "TalynceAdapter", "application_status"]
 
 MAX_PAGE = 100
 SCAN_PAGES = 5  # pages of MAX_PAGE one call may read to filter locally (option `scan_pages`)
@@ -92,12 +108,6 @@ UNTYPED = frozenset({None, EmailType.OTHER, PhoneType.OTHER})
 R = TypeVar("R", CandidateRecord, JobRecord)  # what one scan maps rows to
 LAKH = 100_000
 MAX_FIGURE = 2**31 - 1  # GraphQL's Int is 32-bit; no CTC, tenure or notice period comes near
-
-HIRED = frozenset({"hired", "joined"})
-REJECTED = frozenset({"rejected"})
-ACTIVE = frozenset(
-    {"applied", "sourced", "screening", "shortlisted", "interview", "interviewing", "offered"}
-)
 
 # Talynce's field names → the gateway's input field names (snake case), for error paths.
 WIRE_TO_INPUT = {
@@ -165,32 +175,6 @@ def _ctc(raw: Mapping[str, Any], key: str) -> Compensation | None:
     )
 
 
-def application_status(raw: str | None) -> ApplicationStatus:
-    key = (raw or "").strip().lower()
-    if key in HIRED:
-        return ApplicationStatus.HIRED
-    if key in REJECTED:
-        return ApplicationStatus.REJECTED
-    if key in ACTIVE:
-        return ApplicationStatus.ACTIVE
-    return ApplicationStatus.OTHER
-
-
-def _application(raw: Mapping[str, Any], candidate_id: str) -> ApplicationRecord:
-    status = text(raw, "status")
-    job_id = text(raw, "job_id")
-    return ApplicationRecord(
-        remote_id=str(raw.get("id")),
-        candidate_remote_id=text(raw, "candidate_id") or candidate_id,
-        job=JobRef(remote_id=job_id) if job_id else None,
-        status=application_status(status),
-        raw_status=status,
-        stage=status,
-        applied_at=text(raw, "created_at"),
-        notes=text(raw, "notes"),
-    )
-
-
 def candidate_record(raw: Any) -> CandidateRecord | None:
     """Maps one wire candidate; None when it is not an object with an id."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
@@ -250,7 +234,7 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         updated_at=text(raw, "updated_at"),
         custom_fields=extras or None,
         remote_data=dict(raw),
-        applications=_applications(raw.get("applications"), remote_id),
+        applications=application_records(raw.get("applications"), remote_id),
     )
 
 
@@ -282,24 +266,6 @@ def job_record(raw: Any) -> JobRecord | None:
         closed_at=text(raw, "closed_at"),
         stages=stages,
         remote_data=dict(raw),
-    )
-
-
-def updated_after(value: str | None, after: datetime) -> bool:
-    """Whether a row's `updated_at` is strictly after `after`; an unreadable one is not."""
-    moment = instant(value)
-    bound = after if after.tzinfo is not None else after.replace(tzinfo=UTC)
-    return moment is not None and moment > bound
-
-
-def _applications(raw: Any, candidate_id: str) -> tuple[ApplicationRecord, ...] | None:
-    """A candidate's `applications[]`; None when the answer carried no list at all."""
-    if not isinstance(raw, list):
-        return None
-    return tuple(
-        _application(a, candidate_id)
-        for a in raw
-        if isinstance(a, Mapping) and a.get("id") is not None
     )
 
 
@@ -383,6 +349,9 @@ class TalynceAdapter(RefusesPipeline):
             Capability.APPLICATIONS,
             Capability.JOBS,
             Capability.FILTER_UPDATED,
+            Capability.LIST_APPLICATIONS,
+            Capability.CREATE_APPLICATION,
+            Capability.MOVE_APPLICATION,
         }
     )
 
@@ -405,6 +374,7 @@ class TalynceAdapter(RefusesPipeline):
         *,
         params: Mapping[str, str | int | None] | None = None,
         json: Any = None,
+        inputs: Mapping[str, tuple[str, ...]] = WIRE_TO_INPUT,
     ) -> tuple[int, Any]:
         response = await self.upstream.send(
             method, url, params=params, json=json, headers=self._headers
@@ -414,9 +384,11 @@ class TalynceAdapter(RefusesPipeline):
             if not isinstance(body, Mapping) or "data" not in body:
                 raise self.upstream.bad_response("a body without data")
             return response.status_code, body
-        raise self._error(response.status_code, body)
+        raise self._error(response.status_code, body, inputs)
 
-    def _error(self, status: int, body: Any) -> ProviderError:
+    def _error(
+        self, status: int, body: Any, inputs: Mapping[str, tuple[str, ...]] = WIRE_TO_INPUT
+    ) -> ProviderError:
         """The gateway's own words for an error answer: of the upstream body only a known code
         and known field names are used, never its text (it reaches clients)."""
         error = body.get("error") if isinstance(body, Mapping) else None
@@ -430,7 +402,10 @@ class TalynceAdapter(RefusesPipeline):
             wire_fields = details.get("fields")
             if not isinstance(wire_fields, list):
                 wire_fields = [details.get("field")]
-            paths = dict.fromkeys(self._input_path(wire) for wire in wire_fields[:MAX_PROBLEMS])
+            paths = dict.fromkeys(
+                inputs.get(wire) if isinstance(wire, str) else None
+                for wire in wire_fields[:MAX_PROBLEMS]
+            )
             problems = [
                 FieldProblem(PROBLEM_CODES[code], PROBLEM_MESSAGES[code], path)
                 for path in paths or (None,)
@@ -443,11 +418,6 @@ class TalynceAdapter(RefusesPipeline):
                 **self._context(),
             )
         return self.upstream.bad_response(f"an unexpected HTTP {status}")
-
-    @staticmethod
-    def _input_path(wire: object) -> tuple[str, ...] | None:
-        """The gateway input a Talynce field name stands for; None for a name not in the map."""
-        return WIRE_TO_INPUT.get(wire) if isinstance(wire, str) else None
 
     def _record(self, raw: Any) -> CandidateRecord:
         record = candidate_record(raw)
@@ -620,7 +590,9 @@ class TalynceAdapter(RefusesPipeline):
         for raw in found:
             if raw is not None:
                 remote_id = str(raw["id"])
-                answers[remote_id] = list(_applications(raw.get("applications"), remote_id) or ())
+                answers[remote_id] = list(
+                    application_records(raw.get("applications"), remote_id) or ()
+                )
         return answers
 
     async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
@@ -730,6 +702,188 @@ class TalynceAdapter(RefusesPipeline):
             return WriteResult(record, warnings=tuple(warnings))
         _, answer = await self._call("PATCH", path("candidates", remote_id), json=body)
         return WriteResult(self._record(answer["data"]), warnings=tuple(warnings))
+
+    # --- the hiring pipeline (see providers/talynce/applications.py) ---------------------------
+
+    async def list_applications(
+        self, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        """A candidate's rows from its one GET; a job's from the candidates it lists (`job_id`
+        pushed down) and one GET each. Without either filter the listing would cost one GET per
+        candidate of the org, most holding no row to return: refused (UNSUPPORTED)."""
+        if query.candidate_remote_id is not None:
+            return await self._candidate_applications(
+                query.candidate_remote_id, query, position, limit
+            )
+        if query.job_remote_id is not None:
+            return await self._job_applications(query.job_remote_id, query, position, limit)
+        raise self._refusal(
+            "list applications without a job or candidate filter (Talynce lists them only "
+            "with their candidate, one call per candidate)"
+        )
+
+    async def _candidate_applications(
+        self, candidate_id: str, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        """One GET per page: the candidate's rows, every other filter applied here."""
+        raw = await self._fetch(candidate_id)
+        rows = () if raw is None else self._application_rows(raw)
+        kept = tuple(filter(keeper(query), rows))
+        offset = int(position.token or 0) + position.skip
+        limit = max(1, min(limit, MAX_PAGE))
+        end = min(offset + limit, len(kept))
+        return ApplicationPage(
+            kept[offset:end],
+            Position(str(offset)),
+            str(end) if end < len(kept) else None,
+            total=len(kept),
+            filtered_locally=query.job_remote_id is not None or locally_filtered(query),
+        )
+
+    async def _job_applications(
+        self, job_id: str, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        """Windows of the candidates Talynce links to the job, each read by its GET for its row
+        there. A position is (the window read as `offset:size`, rows used), so resuming re-reads
+        the same candidates and skips exactly the rows handed out before. Other filters are
+        applied here over at most `scan_pages` windows per call."""
+        windows = 1
+        if locally_filtered(query):
+            if self._scan_pages == 0:
+                raise self._refusal(
+                    "filter a job's applications by status, stage or update time (scanning is "
+                    "switched off for it: scan_pages = 0)"
+                )
+            windows = self._scan_pages
+        start, _, width = (position.token or "0").partition(":")
+        offset, skip = int(start), position.skip
+        size = int(width) if width else max(1, min(limit, MAX_PAGE))
+        keep = keeper(query)
+        for _ in range(windows):
+            rows, total = await self._rows(
+                "candidates", {"job_id": job_id, "limit": size, "offset": offset}
+            )
+            rows = rows[:size]  # more were not asked for
+            end = offset + len(rows)
+            more = bool(rows) and (end < total if total is not None else len(rows) >= size)
+            found = await asyncio.gather(
+                *(self._fetch(self._record(row).remote_id) for row in rows)
+            )
+            kept = tuple(
+                row
+                for raw in found
+                if raw is not None
+                for row in self._application_rows(raw)
+                if keep(row)
+            )[skip:]
+            if kept or not more:
+                return ApplicationPage(
+                    kept,
+                    Position(f"{offset}:{size}", skip),
+                    str(end) if more else None,
+                    total=None if windows > 1 else total,
+                    filtered_locally=windows > 1,
+                )
+            offset, skip = end, 0
+        return ApplicationPage((), Position(f"{offset}:{size}"), str(offset), filtered_locally=True)
+
+    def _application_rows(self, raw: Mapping[str, Any]) -> tuple[ApplicationRecord, ...]:
+        return application_records(raw.get("applications"), str(raw["id"])) or ()
+
+    def _written(self, answer: Any, job_id: str) -> ApplicationRecord:
+        """The candidate's row on `job_id` in a write's answer, which returns the candidate."""
+        raw = answer["data"]
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+            raise self.upstream.bad_response("a candidate without an id")
+        for row in self._application_rows(raw):
+            if row.job is not None and row.job.remote_id == job_id:
+                return row
+        raise self.upstream.bad_response("a written application missing from its answer")
+
+    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
+        """The candidate update's `application {job_id, status}`; no status takes Talynce's
+        default (the first pipeline status, "Applied"). Talynce would move a row the candidate
+        already has on that job, so the candidate is read first and such a row is returned
+        unchanged (`created` False, a stage asked for and not kept warned about)."""
+        problems = [
+            FieldProblem("REQUIRED", f"{name} is required", (name,))
+            for name, value in (
+                ("candidate_id", new.candidate_remote_id),
+                ("job_id", new.job_remote_id),
+            )
+            if not value.strip()
+        ]
+        if new.stage_remote_id is not None and not new.stage_remote_id.strip():
+            problems.append(FieldProblem("REQUIRED", "a stage id is required", ("stage_id",)))
+        if problems:
+            raise Rejected(problems, **self._context())
+        warnings: list[WriteWarning] = []
+        if new.source is not None:
+            warnings.append(
+                WriteWarning(
+                    "Talynce keeps no source on an application; it was not saved",
+                    "IGNORED_FIELD",
+                    ("source",),
+                )
+            )
+        raw = await self._fetch(new.candidate_remote_id)
+        if raw is None:
+            raise NotFound("no such candidate", **self._context())
+        existing = [
+            row
+            for row in self._application_rows(raw)
+            if row.job is not None and row.job.remote_id == new.job_remote_id
+        ]
+        if existing:
+            row = existing[0]
+            stage = new.stage_remote_id
+            if stage is not None and stage.casefold() != (row.stage_id or "").casefold():
+                warnings.append(
+                    WriteWarning(
+                        "the candidate already has an application on this job; its stage was "
+                        "left as it was (move it instead)",
+                        "IGNORED_FIELD",
+                        ("stage_id",),
+                    )
+                )
+            return ApplicationWriteResult(row, created=False, warnings=tuple(warnings))
+        application: dict[str, Any] = {"job_id": new.job_remote_id}
+        if new.stage_remote_id is not None:
+            application["status"] = new.stage_remote_id
+        _, answer = await self._call(
+            "PATCH",
+            path("candidates", new.candidate_remote_id),
+            json={"application": application},
+            inputs=CREATE_INPUTS,
+        )
+        record = self._written(answer, new.job_remote_id)
+        return ApplicationWriteResult(record, created=True, warnings=tuple(warnings))
+
+    async def move_application(
+        self, application: ApplicationRecord, stage_remote_id: str
+    ) -> ApplicationWriteResult:
+        """The candidate update's `application {job_id, status}` with the row's job and the
+        new status; a status outside the org's pipeline is Talynce's INVALID_PIPELINE_STATUS."""
+        if not stage_remote_id.strip():
+            raise Rejected(
+                [FieldProblem("REQUIRED", "a stage id is required", ("stage_id",))],
+                **self._context(),
+            )
+        job_id = application.job.remote_id if application.job is not None else None
+        if not job_id:
+            raise Rejected(
+                [FieldProblem("BAD_USER_INPUT", "this application names no job", ("id",))],
+                **self._context(),
+            )
+        _, answer = await self._call(
+            "PATCH",
+            path("candidates", application.candidate_remote_id),
+            json={"application": {"job_id": job_id, "status": stage_remote_id}},
+            inputs=MOVE_INPUTS,
+        )
+        record = self._written(answer, job_id)
+        # Talynce addresses the row by candidate and job: had it gone, the update made a new one.
+        return ApplicationWriteResult(record, created=record.remote_id != application.remote_id)
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
