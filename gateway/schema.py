@@ -30,6 +30,15 @@ from gateway.errors import is_expected
 from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
 from gateway.limits import QueryLimits, limit_errors
+from gateway.pipeline import (
+    AddNoteInput,
+    AddNotePayload,
+    ApplicationPayload,
+    CreateApplicationInput,
+    MoveApplicationInput,
+    RejectApplicationInput,
+    UnrejectApplicationInput,
+)
 from gateway.types import (
     Account,
     Application,
@@ -40,6 +49,7 @@ from gateway.types import (
     JobConnection,
     JobStatus,
     Node,
+    RejectReason,
     UserError,
     Warning,
     jobs_wanted,
@@ -47,7 +57,7 @@ from gateway.types import (
     selects,
 )
 from gateway.validation_cache import ValidationResults, validation_cache
-from resolvers import candidates, mutations, nodes
+from resolvers import applications, candidates, mutations, nodes, pipeline
 from resolvers import jobs as job_reads
 from resolvers.mutations import WriteOutcome
 from resolvers.nodes import MAX_NODES
@@ -193,6 +203,21 @@ class Query:
             list[Node | None], [_node(found) for found in nodes.get_nodes(info.context, ids)]
         )
 
+    @strawberry.field(
+        description=(
+            "The reasons `account` offers for `rejectApplication`, in the provider's order. "
+            "An error UNSUPPORTED_BY_PROVIDER where the account keeps none (`Account."
+            "capabilities` lacks REJECT_REASONS); NOT_FOUND for an account the caller may not see."
+        )
+    )
+    async def reject_reasons(
+        self,
+        info: Info,
+        account: Annotated[strawberry.ID, strawberry.argument(description="An `Account.id`.")],
+    ) -> list[RejectReason]:
+        served, reasons = await applications.reject_reasons(info.context, str(account))
+        return [RejectReason.of(served, reason) for reason in reasons]
+
     @strawberry.field(description="The accounts the caller may see, in configuration order.")
     def accounts(self, info: Info) -> list[Account]:
         return [Account.of(account) for account in info.context.accounts]
@@ -266,6 +291,78 @@ class Mutation:
     ) -> UpdateCandidatePayload:
         outcome = await mutations.update_candidate(info.context, id, input.to_patch())
         return UpdateCandidatePayload(**_parts(outcome, id_field=True))
+
+    @strawberry.mutation(
+        description="Adds a candidate to a job of the same account (UNSUPPORTED_BY_PROVIDER "
+        "where `Account.capabilities` lacks CREATE_APPLICATION; nothing is sent)."
+    )
+    async def create_application(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateApplicationInput, strawberry.argument(description="The application to make.")
+        ],
+    ) -> ApplicationPayload:
+        outcome = await pipeline.create_application(
+            info.context,
+            input.candidate_id,
+            input.job_id,
+            input.stage_id,
+            input.source,
+            input.idempotency_key,
+        )
+        return ApplicationPayload.of(outcome)
+
+    @strawberry.mutation(
+        description="Moves an application to another stage of its job (needs MOVE_APPLICATION)."
+    )
+    async def move_application(
+        self,
+        info: Info,
+        input: Annotated[MoveApplicationInput, strawberry.argument(description="The move.")],
+    ) -> ApplicationPayload:
+        outcome = await pipeline.move_application(
+            info.context, input.id, input.stage_id, input.idempotency_key
+        )
+        return ApplicationPayload.of(outcome)
+
+    @strawberry.mutation(
+        description="Rejects an application, with a reason and a note where the provider keeps "
+        "them (needs REJECT_APPLICATION)."
+    )
+    async def reject_application(
+        self,
+        info: Info,
+        input: Annotated[RejectApplicationInput, strawberry.argument(description="The rejection.")],
+    ) -> ApplicationPayload:
+        outcome = await pipeline.reject_application(
+            info.context, input.id, input.reason_id, input.note, input.idempotency_key
+        )
+        return ApplicationPayload.of(outcome)
+
+    @strawberry.mutation(
+        description="Puts a rejected application back in its pipeline (needs REJECT_APPLICATION)."
+    )
+    async def unreject_application(
+        self,
+        info: Info,
+        input: Annotated[
+            UnrejectApplicationInput, strawberry.argument(description="What to unreject.")
+        ],
+    ) -> ApplicationPayload:
+        outcome = await pipeline.unreject_application(info.context, input.id, input.idempotency_key)
+        return ApplicationPayload.of(outcome)
+
+    @strawberry.mutation(description="Adds a note to a candidate's record (needs ADD_NOTE).")
+    async def add_note(
+        self,
+        info: Info,
+        input: Annotated[AddNoteInput, strawberry.argument(description="The note.")],
+    ) -> AddNotePayload:
+        outcome = await pipeline.add_note(
+            info.context, input.candidate_id, input.body, input.visibility, input.idempotency_key
+        )
+        return AddNotePayload.of(outcome)
 
 
 class RecordOperation(SchemaExtension):

@@ -29,6 +29,7 @@ from providers.model import Compensation as CompensationRecord
 from providers.model import EmailType as EmailTypeValue
 from providers.model import JobStatus as JobStatusValue
 from providers.model import PhoneType as PhoneTypeValue
+from providers.model import RejectReason as RejectReasonRecord
 from providers.model import UrlType as UrlTypeValue
 from providers.registry import PROVIDERS
 from resolvers import candidates as candidate_reads
@@ -608,6 +609,48 @@ class Job(Node):
         return CandidateConnection(listing=listing)
 
 
+def _stage(account: ServedAccount, record: ApplicationRecord) -> ApplicationStage | None:
+    if record.stage is None and record.stage_id is None:
+        return None
+    job = record.job.remote_id if record.job else None
+    stage_id = (
+        None
+        if record.stage_id is None or job is None
+        else strawberry.ID(encode_id("JobStage", account.id, record.stage_id, job))
+    )
+    return ApplicationStage(id=stage_id, name=record.stage)
+
+
+@strawberry.type(description="A pipeline stage an application is in.")
+class ApplicationStage:
+    id: strawberry.ID | None = strawberry.field(
+        description=(
+            "The `JobStage.id` to pass to `moveApplication`; null when the provider names the "
+            "stage only (Greenhouse Partner) or the application names no job."
+        )
+    )
+    name: str | None = strawberry.field(
+        description="The stage's name; null when the provider gives only an id."
+    )
+
+
+@strawberry.type(description="Why an application was rejected, as the account lists reasons.")
+class RejectReason:
+    id: strawberry.ID = strawberry.field(
+        description="Global ID to pass as `rejectApplication(input: {reasonId})`."
+    )
+    remote_id: str = strawberry.field(description="The reason's id at the provider.")
+    name: str | None = strawberry.field(description="The reason as recruiters read it.")
+
+    @classmethod
+    def of(cls, account: ServedAccount, record: RejectReasonRecord) -> RejectReason:
+        return cls(
+            id=strawberry.ID(encode_id("RejectReason", account.id, record.remote_id)),
+            remote_id=record.remote_id,
+            name=record.name,
+        )
+
+
 @strawberry.type(description="A candidate's application to one job, in the candidate's account.")
 class Application(Node):
     id: strawberry.ID = strawberry.field(description="Global ID; `node(id:)` fetches it again.")
@@ -621,8 +664,8 @@ class Application(Node):
     raw_status: str | None = strawberry.field(
         description="The provider's own status word; null when it has none (Merge)."
     )
-    stage: str | None = strawberry.field(
-        description="The pipeline stage's name (Merge: its id if unnamed); null when not reported."
+    stage: ApplicationStage | None = strawberry.field(
+        description="The pipeline stage it is in; null when the provider does not report one."
     )
     applied_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
         description=(
@@ -636,7 +679,25 @@ class Application(Node):
     notes: str | None = strawberry.field(
         description="Free-text notes on the application (Talynce only); null otherwise."
     )
+    account: Account = strawberry.field(description="The account the application is in.")
+    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When the provider recorded it; null when it does not say."
+    )
+    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When it last changed at the provider; null when it does not say."
+    )
+    rejected_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+        description="When it was rejected; null when it is not, or the provider does not say."
+    )
+    reject_reason: RejectReason | None = strawberry.field(
+        description="Why it was rejected, where the provider keeps a reason."
+    )
+    source: str | None = strawberry.field(
+        description="Where the application came from (a job board, a referral), as the provider "
+        "names it; null when it does not say."
+    )
     account_id: strawberry.Private[str]
+    raw: strawberry.Private[object]
     candidate_remote_id: strawberry.Private[str]
 
     @classmethod
@@ -659,13 +720,28 @@ class Application(Node):
             else None,
             status=record.status,
             raw_status=record.raw_status,
-            stage=record.stage,
+            stage=_stage(account, record),
             applied_at=instant(record.applied_at),
             profile_url=record.profile_url,
             notes=record.notes,
+            account=Account.of(account),
+            created_at=instant(record.created_at),
+            updated_at=instant(record.updated_at),
+            rejected_at=instant(record.rejected_at),
+            reject_reason=None
+            if record.reject_reason is None
+            else RejectReason.of(account, record.reject_reason),
+            source=record.source,
+            raw=record.remote_data,
             account_id=account.id,
             candidate_remote_id=record.candidate_remote_id,
         )
+
+    @strawberry.field(
+        description="The provider's own JSON for the application, where it sends one."
+    )
+    def remote_data(self) -> JSON | None:
+        return cast(JSON | None, self.raw)
 
     @strawberry.field(
         description="The candidate who applied; null when the account no longer returns them."

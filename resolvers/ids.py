@@ -17,7 +17,9 @@ from resolvers.errors import BadUserInput
 
 __all__ = ["GlobalId", "decode_id", "encode_id"]
 
-KINDS = frozenset({"Candidate", "Application", "Job"})
+KINDS = frozenset({"Candidate", "Application", "Job", "JobStage", "RejectReason"})
+# Kinds found again through a parent: an application through its candidate, a stage through its job.
+PARENTED = frozenset({"Application", "JobStage"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,7 @@ class GlobalId:
     kind: str
     account: str
     remote_id: str
-    parent: str | None = None  # an application's candidate, which is how it is found again
+    parent: str | None = None  # an application's candidate, a stage's job (see PARENTED)
 
     def encode(self) -> str:
         return encode_id(self.kind, self.account, self.remote_id, self.parent)
@@ -51,7 +53,7 @@ def decode_id(value: str, *, expect: str | None = None, field: str = "id") -> Gl
         and len(parts) in (3, 4)
         and all(isinstance(p, str) and p for p in parts)
         and parts[0] in KINDS
-        and (len(parts) == 4) == (parts[0] == "Application")
+        and (len(parts) == 4) == (parts[0] in PARENTED)
     )
     if not valid:
         raise BadUserInput(f"{field} is not a valid ID", field=(field,))

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from providers.base import Capability
 from providers.errors import FieldProblem, Rejected, UpstreamOutcomeUnknown
@@ -27,38 +27,64 @@ from providers.model import (
     CandidateDraft,
     CandidatePatch,
     Contact,
+    NoteRecord,
     WriteResult,
     WriteWarning,
+    Written,
 )
 from providers.upstream.writes import current_writes, watch_writes
 from resolvers.accounts import ServedAccount
-from resolvers.candidates import FoundCandidate
+from resolvers.candidates import FoundApplication, FoundCandidate
 from resolvers.context import RequestContext
 from resolvers.errors import ClientError, Forbidden
 from resolvers.ids import decode_id
 from store.idempotency import fingerprint_of
 
-__all__ = ["WriteOutcome", "create_candidate", "update_candidate"]
+__all__ = [
+    "FoundNote",
+    "WriteOutcome",
+    "create_candidate",
+    "provider_write",
+    "refused",
+    "require_write",
+    "run_once",
+    "unknown_outcome",
+    "update_candidate",
+]
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
 MAX_TEXT = 500
 
 
+W = TypeVar("W", bound=Written[Any])
+
+
+@dataclass(frozen=True, slots=True)
+class FoundNote:
+    account: ServedAccount
+    record: NoteRecord
+
+
 @dataclass(frozen=True, slots=True)
 class WriteOutcome:
+    """What a write did, as its payload reports it: the record it left (one of the three, by
+    the kind of write), whether it created it, its warnings, or why nothing changed."""
+
     candidate: FoundCandidate | None = None
+    application: FoundApplication | None = None
+    note: FoundNote | None = None
     created: bool | None = None
     warnings: tuple[WriteWarning, ...] = ()
     problems: tuple[FieldProblem, ...] = ()
 
 
-def _require_write(context: RequestContext) -> None:
+def require_write(context: RequestContext) -> None:
     if not context.can_write:
         raise Forbidden("this client key may read but not write")
 
 
-def _refused(*problems: FieldProblem) -> WriteOutcome:
+def refused(*problems: FieldProblem) -> WriteOutcome:
     return WriteOutcome(problems=problems)
 
 
@@ -137,7 +163,7 @@ def _outcome(context: RequestContext, account: ServedAccount, result: WriteResul
     )
 
 
-def _unknown(account: ServedAccount) -> UpstreamOutcomeUnknown:
+def unknown_outcome(account: ServedAccount) -> UpstreamOutcomeUnknown:
     return UpstreamOutcomeUnknown(
         f"the write to account {account.id!r} may have reached {account.provider_name}, but "
         "its answer could not be read; check whether it happened before trying again",
@@ -146,7 +172,7 @@ def _unknown(account: ServedAccount) -> UpstreamOutcomeUnknown:
     )
 
 
-async def _provider_write(account: ServedAccount, write: Awaitable[WriteResult]) -> WriteResult:
+async def provider_write(account: ServedAccount, write: Awaitable[W]) -> W:
     """The adapter's write; a failure after it may have been sent becomes an unknown outcome.
 
     A refusal (`Rejected`, or any error once every write sent was answered with a 4xx) and a
@@ -159,34 +185,32 @@ async def _provider_write(account: ServedAccount, write: Awaitable[WriteResult])
         raise
     except Exception:
         if watch is not None and watch.may_have_happened:
-            raise _unknown(account) from None
+            raise unknown_outcome(account) from None
         raise
 
 
 MAX_KEY = 200
 
 
-async def create_candidate(
+async def run_once(
     context: RequestContext,
-    account_id: str,
-    draft: CandidateDraft,
-    idempotency_key: str | None = None,
+    account: ServedAccount,
+    idempotency_key: str | None,
+    fingerprint: str,
+    write: Callable[[], Awaitable[WriteOutcome]],
 ) -> WriteOutcome:
-    """`draft.application.job_remote_id` arrives as the client's global job ID.
+    """Runs `write` inside a write watch, at most once per idempotency key.
 
-    With an idempotency key, a repeat of the same input returns the first outcome (an unknown
-    outcome included) without a second upstream write; other input under the key is refused.
+    With a key, a repeat of the same input (same `fingerprint`) returns the first outcome (an
+    unknown outcome included) without a second upstream write; other input under the key is
+    refused. The caller has already checked that the client may see `account`: a key must not
+    tell a client anything about an account it cannot see.
     """
-    _require_write(context)
     if idempotency_key is None:
         with watch_writes():
-            return await _create(context, account_id, draft)
-    # Visibility first: a key must not tell a client anything about an account it cannot see.
-    account = _account(context, account_id, "account")
-    if isinstance(account, FieldProblem):
-        return _refused(account)
+            return await write()
     if not 0 < len(idempotency_key) <= MAX_KEY:
-        return _refused(
+        return refused(
             FieldProblem(
                 "BAD_USER_INPUT",
                 f"idempotencyKey must be 1 to {MAX_KEY} characters",
@@ -194,11 +218,11 @@ async def create_candidate(
             )
         )
     # Scoped by client too: another client's key, even on a shared account, is an unused one.
-    key = f"{account_id}\x00{context.client}\x00{idempotency_key}"
+    key = f"{account.id}\x00{context.client}\x00{idempotency_key}"
     store = context.idempotency
-    claim = await store.claim(key, fingerprint_of(account_id, draft))
+    claim = await store.claim(key, fingerprint)
     if claim.conflict:
-        return _refused(
+        return refused(
             FieldProblem(
                 "BAD_USER_INPUT",
                 "idempotencyKey was already used with different input",
@@ -212,14 +236,14 @@ async def create_candidate(
         return claim.result
     with watch_writes() as watch:
         try:
-            outcome = await _create(context, account_id, draft)
+            outcome = await write()
         except UpstreamOutcomeUnknown as unknown:
             await store.finish(key, unknown)
             raise
         except BaseException:
             # Cancelled while the write was out, or failed after it: what happened is unknown.
             if watch.may_have_happened:
-                await store.finish(key, _unknown(account))
+                await store.finish(key, unknown_outcome(account))
             else:
                 await store.release(key)
             raise
@@ -227,12 +251,31 @@ async def create_candidate(
     return outcome
 
 
-async def _create(context: RequestContext, account_id: str, draft: CandidateDraft) -> WriteOutcome:
+async def create_candidate(
+    context: RequestContext,
+    account_id: str,
+    draft: CandidateDraft,
+    idempotency_key: str | None = None,
+) -> WriteOutcome:
+    """`draft.application.job_remote_id` arrives as the client's global job ID."""
+    require_write(context)
     account = _account(context, account_id, "account")
     if isinstance(account, FieldProblem):
-        return _refused(account)
+        return refused(account)
+    return await run_once(
+        context,
+        account,
+        idempotency_key,
+        fingerprint_of(account_id, draft),
+        lambda: _create(context, account, draft),
+    )
+
+
+async def _create(
+    context: RequestContext, account: ServedAccount, draft: CandidateDraft
+) -> WriteOutcome:
     if (refusal := _unsupported(account, Capability.CREATE)) is not None:
-        return _refused(refusal)
+        return refused(refusal)
     values = {f.name: getattr(draft, f.name) for f in dataclasses.fields(draft)}
     problems = _check_fields(values)
     application = _application(account, draft.application)
@@ -240,29 +283,29 @@ async def _create(context: RequestContext, account_id: str, draft: CandidateDraf
         problems.append(application)
         application = None
     if problems:
-        return _refused(*problems)
+        return refused(*problems)
     try:
-        result = await _provider_write(
+        result = await provider_write(
             account,
             account.provider.create_candidate(dataclasses.replace(draft, application=application)),
         )
     except Rejected as rejected:
-        return _refused(*rejected.problems)
+        return refused(*rejected.problems)
     return _outcome(context, account, result)
 
 
 async def update_candidate(context: RequestContext, id: str, patch: CandidatePatch) -> WriteOutcome:
     """`patch.application.job_remote_id`, when given, is the client's global job ID."""
-    _require_write(context)
+    require_write(context)
     try:
         gid = decode_id(id, expect="Candidate")
     except ClientError as error:
-        return _refused(FieldProblem(error.code, error.message, ("id",)))
+        return refused(FieldProblem(error.code, error.message, ("id",)))
     account = _account(context, gid.account, "id")
     if isinstance(account, FieldProblem):
-        return _refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
+        return refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
     if (refusal := _unsupported(account, Capability.UPDATE)) is not None:
-        return _refused(refusal)
+        return refused(refusal)
     given = patch.given()
     problems = _check_fields(given)
     for required in ("emails",):
@@ -275,16 +318,16 @@ async def update_candidate(context: RequestContext, id: str, patch: CandidatePat
         problems.append(application)
         application = None
     if problems:
-        return _refused(*problems)
+        return refused(*problems)
     if "application" in given:
         patch = dataclasses.replace(patch, application=application)
     try:
         with watch_writes():
-            result = await _provider_write(
+            result = await provider_write(
                 account, account.provider.update_candidate(gid.remote_id, patch)
             )
     except Rejected as rejected:
-        return _refused(*rejected.problems)
+        return refused(*rejected.problems)
     except ProviderNotFound:
-        return _refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
+        return refused(FieldProblem("NOT_FOUND", "no such candidate", ("id",)))
     return _outcome(context, account, result)

@@ -1,4 +1,4 @@
-"""What an idempotency key remembers, as JSON: a create's `WriteOutcome` or its unknown outcome.
+"""What an idempotency key remembers, as JSON: a write's `WriteOutcome` or its unknown outcome.
 
 A store outside the process (Redis) keeps this form; a replay in any process rebuilds the
 outcome around that process's live `Account`, found by the id the entry names. Entries carry a
@@ -8,19 +8,34 @@ gateway: the first attempt happened, and what it produced can no longer be told.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from providers.errors import FieldProblem, UpstreamOutcomeUnknown
 from providers.model import WriteWarning
-from resolvers.accounts import Accounts
-from resolvers.candidates import FoundCandidate
-from resolvers.mutations import WriteOutcome
-from store.records_json import candidate_from_json, to_json
+from resolvers.accounts import Accounts, ServedAccount
+from resolvers.candidates import FoundApplication, FoundCandidate
+from resolvers.mutations import FoundNote, WriteOutcome
+from store.records_json import application_from_json, candidate_from_json, note_from_json, to_json
 
 __all__ = ["OutcomeCodec"]
 
 VERSION = 1
+KIND_OF: dict[type, str] = {
+    FoundCandidate: "candidate",
+    FoundApplication: "application",
+    FoundNote: "note",
+}
+FOUND: dict[str, Callable[[ServedAccount, Any], object]] = {
+    "candidate": FoundCandidate,
+    "application": FoundApplication,
+    "note": FoundNote,
+}
+RECORD_FROM_JSON: dict[str, Callable[[Any], object]] = {
+    "candidate": candidate_from_json,
+    "application": application_from_json,
+    "note": note_from_json,
+}
 
 
 def _path(value: Any) -> tuple[str, ...] | None:
@@ -43,10 +58,11 @@ class OutcomeCodec:
             }
         if not isinstance(result, WriteOutcome):
             raise TypeError(f"cannot remember a {type(result).__name__}")
-        found = result.candidate
+        found = result.candidate or result.application or result.note
         return {
             "v": VERSION,
             "outcome": {
+                "kind": None if found is None else KIND_OF[type(found)],
                 "account": None if found is None else found.account.id,
                 "record": None if found is None else to_json(found.record),
                 "created": result.created,
@@ -80,13 +96,12 @@ class OutcomeCodec:
         outcome = data["outcome"]
         account = self._accounts.get(outcome["account"] or "")
         record = outcome["record"]
-        candidate = (
-            None
-            if record is None or account is None
-            else FoundCandidate(account, candidate_from_json(record))
-        )
+        found: dict[str, object] = {}
+        if record is not None and account is not None:
+            kind = outcome.get("kind", "candidate")  # entries written before there were others
+            found[kind] = FOUND[kind](account, RECORD_FROM_JSON[kind](record))
         return WriteOutcome(
-            candidate=candidate,
+            **found,  # type: ignore[arg-type]
             created=outcome["created"],
             warnings=tuple(
                 WriteWarning(w["message"], w["code"], _path(w["field"]))

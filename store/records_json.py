@@ -22,8 +22,11 @@ from providers.model import (
     Email,
     EmailType,
     JobRef,
+    NoteRecord,
+    NoteVisibility,
     Phone,
     PhoneType,
+    RejectReason,
     Url,
     UrlType,
 )
@@ -31,6 +34,7 @@ from providers.model import (
 __all__ = [
     "application_from_json",
     "candidate_from_json",
+    "note_from_json",
     "page_from_json",
     "to_json",
 ]
@@ -62,14 +66,25 @@ def _strict(build: Callable[..., T], data: Any) -> T:
 def application_from_json(data: Any) -> ApplicationRecord:
     if not isinstance(data, Mapping):
         raise ValueError("expected an application object")
-    job = data.get("job")
+    job, reason = data.get("job"), data.get("reject_reason")
     return _strict(
         ApplicationRecord,
         {
             **data,
             "job": None if job is None else _strict(JobRef, job),
             "status": ApplicationStatus(str(data.get("status"))),
+            "reject_reason": None if reason is None else _strict(RejectReason, reason),
         },
+    )
+
+
+def note_from_json(data: Any) -> NoteRecord:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected a note object")
+    visibility = data.get("visibility")
+    return _strict(
+        NoteRecord,
+        {**data, "visibility": None if visibility is None else NoteVisibility(visibility)},
     )
 
 

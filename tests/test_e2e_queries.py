@@ -148,7 +148,7 @@ def test_application_status_is_normalized_and_raw_is_kept(shared_stack: Stack) -
         c for c in org.candidates.values() if any(a.status == "Hired" for a in c.applications)
     )
     body = shared_stack.graphql(
-        "query($id: ID!) { candidate(id: $id) { applications { status rawStatus stage } } }",
+        "query($id: ID!) { candidate(id: $id) { applications { status rawStatus stage { id name } } } }",
         {"id": encode_id("Candidate", "acme", hired.id)},
     )
     statuses = {(a["status"], a["rawStatus"]) for a in body["data"]["candidate"]["applications"]}

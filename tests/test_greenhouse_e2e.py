@@ -233,7 +233,7 @@ def test_twenty_lookups_of_partner_candidates_are_one_upstream_call(stack: Stack
     hogwarts = stack.orgs["gh-harvest"]
     ids = [str(i) for i in sorted(hogwarts.candidates)[:19]] + ["987654321"]
     fields = "\n".join(
-        f'c{n}: candidate(id: "{encode_id("Candidate", "gh-partner", remote)}") {{ remoteId fullName firstName lastName applications {{ status rawStatus stage job {{ id name }} }} }}'
+        f'c{n}: candidate(id: "{encode_id("Candidate", "gh-partner", remote)}") {{ remoteId fullName firstName lastName applications {{ status rawStatus stage {{ id name }} job {{ id name }} }} }}'
         for n, remote in enumerate(ids)
     )
     before = len(stack.calls("partner"))
@@ -250,7 +250,7 @@ def test_twenty_lookups_of_partner_candidates_are_one_upstream_call(stack: Stack
 
 def test_harvest_applications_of_a_page_are_one_batched_call(stack: Stack) -> None:
     before = len(stack.calls("harvest", "GET", "/v3/applications"))
-    query = '{ candidates(first: 6, accounts: ["gh-harvest"]) { edges { node { remoteId applications { status rawStatus stage job { id remoteId } } } } } }'
+    query = '{ candidates(first: 6, accounts: ["gh-harvest"]) { edges { node { remoteId applications { status rawStatus stage { id name } job { id remoteId } } } } } }'
     edges = ok(stack.graphql(query))["candidates"]["edges"]
     [call] = stack.calls("harvest", "GET", "/v3/applications")[before:]
     assert call.query["candidate_ids"] == ",".join(e["node"]["remoteId"] for e in edges)

@@ -39,7 +39,7 @@ query($first: Int, $after: String, $search: String, $jobId: ID, $accounts: [ID!]
 WITH_APPLICATIONS = """
 query($accounts: [ID!], $first: Int) {
   candidates(accounts: $accounts, first: $first) {
-    edges { node { remoteId applications { remoteId status rawStatus stage job { id remoteId name } } } }
+    edges { node { remoteId applications { remoteId status rawStatus stage { id name } job { id remoteId name } } } }
   }
 }
 """
@@ -190,7 +190,7 @@ def test_applications_cost_one_call_per_candidate_in_one_batch(shared: MixedStac
         stored = linked.applications_of(node["remoteId"])
         assert [a["remoteId"] for a in node["applications"]] == [a.id for a in stored]
         for application, row in zip(node["applications"], stored, strict=True):
-            assert application["stage"] == linked.stages[str(row.stage_id)].name
+            assert application["stage"]["name"] == linked.stages[str(row.stage_id)].name
             assert application["job"]["name"] == linked.jobs[row.job_id].name
             assert application["job"]["id"] == encode_id("Job", "merge-initech", row.job_id)
             statuses.add(application["status"])
