@@ -502,10 +502,17 @@ class JobRef:
 
 @strawberry.type(description="One step of a job's interview pipeline.")
 class JobStage:
-    id: str = strawberry.field(
+    id: strawberry.ID = strawberry.field(
         description=(
-            "The stage's id at the provider (a remote id, not a global ID: stages cannot be "
-            "fetched on their own). Talynce: the status name applications carry as `stage`."
+            "Global ID of this stage of this job: the `stageId` `moveApplication` and "
+            "`createApplication` take, and `Application.stage.id`. It names its job and account, "
+            "so a stage of another job or account is refused before anything is sent."
+        )
+    )
+    remote_id: str = strawberry.field(
+        description=(
+            "The stage's id at the provider. Talynce: the pipeline status name, the same for "
+            "every job of the account."
         )
     )
     name: str | None = strawberry.field(
@@ -578,7 +585,15 @@ class Job(Node):
             closed_at=instant(r.closed_at),
             stages=None
             if r.stages is None
-            else [JobStage(id=s.remote_id, name=s.name, order=s.order) for s in r.stages],
+            else [
+                JobStage(
+                    id=strawberry.ID(encode_id("JobStage", account.id, s.remote_id, r.remote_id)),
+                    remote_id=s.remote_id,
+                    name=s.name,
+                    order=s.order,
+                )
+                for s in r.stages
+            ],
             found=found,
         )
 
