@@ -42,6 +42,8 @@ from gateway.pipeline import (
 from gateway.types import (
     Account,
     Application,
+    ApplicationConnection,
+    ApplicationStatus,
     Candidate,
     CandidateConnection,
     Info,
@@ -155,6 +157,57 @@ class Query:
             path=info.path.as_list(),
         )
         return JobConnection(listing=listing)
+
+    @strawberry.field(
+        description=(
+            "Applications of every account the caller may see, merged like `candidates` (the "
+            "same cursors, `sources` and exactly-once paging): a pipeline board is "
+            "`applications(jobId:)`. A job, candidate or stage ID narrows the fan-out to its "
+            "account; filters a provider cannot apply, upstream or over a bounded scan "
+            "(`filteredLocally`), make that account UNSUPPORTED, never unfiltered: Talynce lists "
+            "applications only per job or per candidate."
+        )
+    )
+    async def applications(
+        self,
+        info: Info,
+        job_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only applications to this job (a `Job.id`)."),
+        ] = None,
+        candidate_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this candidate's (a `Candidate.id`)."),
+        ] = None,
+        status: Annotated[
+            ApplicationStatus | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only applications in this state; null means any."),
+        ] = None,
+        stage_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only applications in this stage (a `JobStage.id`; it implies its "
+                "job, and with `jobId` must be one of that job's)."
+            ),
+        ] = None,
+        updated_after: UpdatedAfter = None,
+        accounts: SelectAccounts = None,
+        first: First = DEFAULT_FIRST,
+        after: After = None,
+    ) -> ApplicationConnection:
+        listing = await applications.list_applications(
+            info.context,
+            job_id=job_id,
+            candidate_id=candidate_id,
+            stage_id=stage_id,
+            status=status,
+            updated_after=updated_after,
+            account_ids=accounts,
+            first=DEFAULT_FIRST if first is None else first,
+            after=after,
+            path=info.path.as_list(),
+        )
+        return ApplicationConnection(listing=listing)
 
     @strawberry.field(
         description=(

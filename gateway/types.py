@@ -34,6 +34,7 @@ from providers.model import UrlType as UrlTypeValue
 from providers.registry import PROVIDERS
 from resolvers import candidates as candidate_reads
 from resolvers.accounts import ServedAccount
+from resolvers.applications import ApplicationList
 from resolvers.candidates import CandidateList, FoundApplication, FoundCandidate, JobsWanted
 from resolvers.context import RequestContext
 from resolvers.ids import encode_id
@@ -45,6 +46,8 @@ from resolvers.pagination import SourceState as SourceStateValue
 __all__ = [
     "Account",
     "Application",
+    "ApplicationConnection",
+    "ApplicationStatus",
     "Candidate",
     "CandidateConnection",
     "GatewayError",
@@ -1093,6 +1096,35 @@ class JobConnection:
         return _page_info(self.listing)
 
     @strawberry.field(description=TOTAL_COUNT.format(rows="jobs"))
+    def total_count(self) -> int | None:
+        return self.listing.page.total
+
+    @strawberry.field(description=SOURCES)
+    def sources(self) -> list[SourceStatus]:
+        return [SourceStatus.of(source) for source in self.listing.sources]
+
+
+@strawberry.type(description="One application of a listing and where it is in it.")
+class ApplicationEdge:
+    node: Application = strawberry.field(description="The application.")
+    cursor: str = strawberry.field(description="Resume the listing right after this application.")
+
+
+@strawberry.type(description="One page of applications merged from several accounts.")
+class ApplicationConnection:
+    listing: strawberry.Private[ApplicationList]
+
+    @strawberry.field(description="The page's applications, taken from each account in turn.")
+    def edges(self, info: Info) -> list[ApplicationEdge]:
+        nodes = [Application.of(a, r) for a, r in self.listing.rows]
+        cursors = _cursors(info, self.listing)
+        return [ApplicationEdge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
+
+    @strawberry.field(description="How to get the next page.")
+    def page_info(self) -> PageInfo:
+        return _page_info(self.listing)
+
+    @strawberry.field(description=TOTAL_COUNT.format(rows="applications"))
     def total_count(self) -> int | None:
         return self.listing.page.total
 

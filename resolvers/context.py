@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.errors import ProviderError
+from providers.errors import ProviderError, UnsupportedByProvider
 from resolvers.accounts import Accounts
 from resolvers.loaders import Loaders
 from resolvers.pagination import CursorCodec, MergedPage
@@ -37,9 +37,10 @@ class RequestContext:
 
     def note_failures(self, page: MergedPage[Any], path: Sequence[str | int]) -> None:
         """Each failed account of a listing, as an error at the listing's `path` (its alias,
-        if any), beside the other accounts' rows."""
+        if any), beside the other accounts' rows. An account that cannot apply a filter is no
+        failure: `sources` reports it UNSUPPORTED, as it does one skipped for a capability."""
         for lane in page.lanes:
-            if lane.error is not None:
+            if lane.error is not None and not isinstance(lane.error, UnsupportedByProvider):
                 self.partial_errors.append(PartialError(tuple(path), lane.error))
 
     @classmethod

@@ -345,7 +345,9 @@ class Listing(Generic[R]):
     def sources(self) -> list[SourceResult]:
         results = []
         for lane in self.page.lanes:
-            if lane.error is not None:
+            if isinstance(lane.error, UnsupportedByProvider):  # a filter it cannot apply
+                state = SourceState.UNSUPPORTED
+            elif lane.error is not None:
                 state = SourceState.ERROR
             elif lane.calls == 0:
                 state = SourceState.DONE
