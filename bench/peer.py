@@ -175,7 +175,9 @@ def measure(phase: Phase, server: Server, shape: str, requests: int, name: str) 
     result = python_load(phase.group, phase.workdir, spec, name)
     after = procfs.tree_cpu_seconds(server.child.pid)
     traffic = upstream_traffic(phase.client, phase.upstream)
-    cpu = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    spent = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    cpu = sum(spent.values())
+    shares = [round(100 * spent[pid] / cpu) for pid in sorted(spent)] if cpu > 0 else []
     answered = max(1, result["requests"])
     return {
         "server": server.name,
@@ -184,6 +186,7 @@ def measure(phase: Phase, server: Server, shape: str, requests: int, name: str) 
         "failed": result["failed"],
         "codes": result["codes"],
         "processes": len(after),
+        "cpu_split": "/".join(str(share) for share in shares if share >= 1),
         "cpu_ms_per_req": cpu * 1000 / answered,
         "rps": result["rps"],
         "p50_ms": result["p50_ms"],

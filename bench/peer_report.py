@@ -29,6 +29,7 @@ COLUMNS = (
     Column("reqs", "requests"),
     Column("fail", "failed"),
     Column("procs", "processes"),
+    Column("cpu % by proc", "cpu_split"),
     Column("cpu ms/req", "cpu_ms_per_req", 2),
     Column("x mesh", "cpu_ratio", 2),
     Column("req/s", "rps", 0),
@@ -112,6 +113,7 @@ def render(result: dict[str, Any]) -> str:
     lines += [
         "",
         "cpu ms/req: user+system CPU of the server's whole process tree over the row, per answer;"
-        " x mesh: the figure divided by Mesh's in the same run and shape.",
+        " cpu % by proc: each process's share of it (pid order, 1% and more), which shows whether"
+        " both workers served; x mesh: the figure divided by Mesh's in the same run and shape.",
     ]
     return "\n".join(lines)

@@ -157,6 +157,7 @@ def test_peer_bench_loads_the_gateway_side_of_both_shapes(tmp_path: Path) -> Non
     for shape, row in rows.items():
         assert (row["server"], row["run"], row["requests"], row["failed"]) == ("gateway", 1, 6, 0)
         assert row["processes"] >= 3, shape  # the supervisor and both workers are counted
+        assert row["cpu_split"], shape
         assert row["cpu_ms_per_req"] > 0 and row["rps"] > 0 and row["bytes"] > 1000, shape
         assert 0 < row["p50_ms"] <= row["p99_ms"], shape
     # What each shape costs upstream: the list, and for A one get-by-id per candidate.
