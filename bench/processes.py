@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -182,9 +182,11 @@ class Children:
         info: dict[str, Any] | None = None,
         *,
         stop_with_parent: bool = False,
+        env: Mapping[str, str] | None = None,
     ) -> Child:
         """Like `command`, returning the Child; `stop_with_parent` arms PR_SET_PDEATHSIG before
-        exec, for a program that cannot watch its parent itself (redis-server)."""
+        exec, for a program that cannot watch its parent itself (redis-server); `env` replaces
+        the environment (Node's NODE_ENV)."""
         log = self.log_dir / f"{name}.log"
         if stop_with_parent:
             _libc()  # loaded here, not between fork and exec
@@ -197,6 +199,7 @@ class Children:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=arm_parent_death_signal if stop_with_parent else None,
+                env=None if env is None else dict(env),
             )
         child = Child(name, process, log, dict(info or {}))
         self._children.append(child)

@@ -10,7 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["alive", "cpu_seconds", "established_to", "memory_kib", "parent_pid"]
+__all__ = [
+    "alive",
+    "cpu_seconds",
+    "established_to",
+    "memory_kib",
+    "parent_pid",
+    "process_tree",
+    "tree_cpu_seconds",
+]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _ESTABLISHED = "01"
@@ -29,6 +37,41 @@ def parent_pid(pid: int) -> int:
     """The pid of the process's parent (field 4 of /proc/<pid>/stat)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every live process descended from it, read from each process's parent field.
+
+    A supervisor's workers, a Node cluster's forks and their helpers all count: a server's cost
+    is its whole tree's, whatever it delegates to its children.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = parent_pid(int(entry.name))
+        except (OSError, IndexError, ValueError):  # gone while we looked
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, ()))
+    return sorted(tree)
+
+
+def tree_cpu_seconds(root: int) -> dict[int, float]:
+    """CPU seconds so far of each process in `root`'s tree, by pid (one that exits while being
+    read is left out; compare readings pid by pid)."""
+    seconds = {}
+    for pid in process_tree(root):
+        try:
+            seconds[pid] = cpu_seconds(pid)
+        except OSError:
+            continue
+    return seconds
 
 
 def alive(pid: int) -> bool:

@@ -22,7 +22,15 @@ from bench.gateway_server import read_tallies
 from bench.load import LoadSpec
 from bench.processes import Child, Children
 
-__all__ = ["STORES", "GatewaySample", "Stack", "redis_server", "start_stack"]
+__all__ = [
+    "STORES",
+    "GatewaySample",
+    "Stack",
+    "free_port",
+    "python_load",
+    "redis_server",
+    "start_stack",
+]
 
 STORES = ("memory", "redis")
 REDIS_SERVER = Path("/usr/bin/redis-server")
@@ -144,24 +152,28 @@ class Stack:
         return body
 
     def python_load(self, spec: LoadSpec, name: str) -> dict[str, Any]:
-        """A phase under the Python generator, in its own process."""
-        spec_path = self.workdir / f"{name}.spec.json"
-        out_path = self.workdir / f"{name}.result.json"
-        spec_path.write_text(spec.to_json())
-        process = self.children.command(
-            name, [sys.executable, "-m", "bench.load", str(spec_path), str(out_path)]
-        )
-        process.wait(timeout=spec.duration + spec.timeout + 60)
-        if process.returncode != 0 or not out_path.exists():
-            log = (self.workdir / f"{name}.log").read_text(errors="replace")
-            raise RuntimeError(f"load generator failed ({process.returncode}):\n{log[-3000:]}")
-        result: dict[str, Any] = json.loads(out_path.read_text())
-        return result
+        return python_load(self.children, self.workdir, spec, name)
 
     def wrk_load(
         self, spec: LoadSpec, name: str, fail_lua: str | None, require_lua: str | None
     ) -> dict[str, Any]:
         return wrk.run_wrk(self.children, self.workdir, spec, fail_lua, require_lua, name)
+
+
+def python_load(children: Children, workdir: Path, spec: LoadSpec, name: str) -> dict[str, Any]:
+    """A phase under the Python generator, in its own process."""
+    spec_path = workdir / f"{name}.spec.json"
+    out_path = workdir / f"{name}.result.json"
+    spec_path.write_text(spec.to_json())
+    process = children.command(
+        name, [sys.executable, "-m", "bench.load", str(spec_path), str(out_path)]
+    )
+    process.wait(timeout=spec.duration + spec.timeout + 60)
+    if process.returncode != 0 or not out_path.exists():
+        log = (workdir / f"{name}.log").read_text(errors="replace")
+        raise RuntimeError(f"load generator failed ({process.returncode}):\n{log[-3000:]}")
+    result: dict[str, Any] = json.loads(out_path.read_text())
+    return result
 
 
 def _wait_healthy(client: httpx.Client, url: str, child: Child) -> None:
@@ -183,7 +195,7 @@ def redis_server() -> str | None:
     return str(REDIS_SERVER) if REDIS_SERVER.exists() else shutil.which("redis-server")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -202,7 +214,7 @@ def start_redis(children: Children, workdir: Path) -> tuple[Child, Redis]:
             "missing and none is on PATH): apt-get install redis-server, or use --store memory"
         )
     for attempt in range(_REDIS_ATTEMPTS):
-        port = _free_port()
+        port = free_port()
         argv = [program, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
         argv += ["--appendonly", "no", "--dir", str(workdir)]
         child = children.program(f"redis-{attempt}", argv, {"port": port}, stop_with_parent=True)

@@ -158,3 +158,53 @@ def test_compression_bench_prints_every_level_for_both_answers() -> None:
     for coding, _level, cpu_ms, size, *_ in rows:
         assert float(cpu_ms) >= 0 and 0 < int(size) < min(sizes), coding
     assert sum(line.endswith("<- default") for line in done.stdout.splitlines()) == 2 * 3
+
+
+def test_peer_bench_loads_the_gateway_side_of_both_shapes(tmp_path: Path) -> None:
+    """bench.peer without Mesh (so no npm): the gateway under `serve --workers 2` over the
+    replayed Talynce upstream, each shape a few requests."""
+    out = tmp_path / "peer.json"
+    args = ["--servers", "gateway", "--requests", "6", "--concurrency", "2", "--runs", "1"]
+    done = _run("bench.peer", *args, "--warmup", "2", "--workers", "2", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    rows = {row["shape"]: row for row in result["rows"]}
+    assert set(rows) == {"L", "A"}
+    for shape, row in rows.items():
+        assert (row["server"], row["run"], row["requests"], row["failed"]) == ("gateway", 1, 6, 0)
+        assert row["processes"] >= 3, shape  # the supervisor and both workers are counted
+        assert row["cpu_split"], shape
+        assert row["cpu_ms_per_req"] > 0 and row["rps"] > 0 and row["bytes"] > 1000, shape
+        assert 0 < row["p50_ms"] <= row["p99_ms"], shape
+    # What each shape costs upstream: the list, and for A one get-by-id per candidate.
+    assert rows["L"]["upstream_calls"] == {"list": 6}
+    assert rows["A"]["upstream_calls"] == {"list": 6, "get": 120}
+    answers = {answer["shape"]: answer for answer in result["meta"]["answers"]}
+    assert answers["L"]["candidates"] == answers["A"]["candidates"] == 20
+    assert answers["L"]["applications"] == 0 < answers["A"]["applications"]
+    assert "cpu ms/req" in done.stdout and "x mesh" in done.stdout
+
+
+def test_process_tree_counts_a_child_and_its_cpu() -> None:
+    waiting = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+    child = subprocess.Popen(waiting, stdin=subprocess.PIPE)
+    try:
+        assert {os.getpid(), child.pid} <= set(procfs.process_tree(os.getpid()))
+        assert procfs.process_tree(child.pid) == [child.pid]
+        assert set(procfs.tree_cpu_seconds(os.getpid())) >= {os.getpid(), child.pid}
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def test_peer_report_divides_by_mesh_in_the_same_run_and_shape() -> None:
+    from bench.peer_report import with_ratios
+
+    rows = [
+        {"run": 1, "shape": "A", "server": "mesh", "cpu_ms_per_req": 4.0, "rps": 100.0},
+        {"run": 1, "shape": "A", "server": "gateway", "cpu_ms_per_req": 2.0, "rps": 150.0},
+        {"run": 2, "shape": "A", "server": "gateway", "cpu_ms_per_req": 3.0, "rps": 90.0},
+    ]
+    ratios = [(r["cpu_ratio"], r["rps_ratio"]) for r in with_ratios(rows)]
+    assert ratios == [(1.0, 1.0), (0.5, 1.5), (None, None)]
