@@ -39,7 +39,7 @@ __all__ = ["SATURATED", "QueryLimits", "Summary", "limit_errors", "limits_rule",
 
 PAGED_FIELDS = {"candidates": ("first", 20, 100), "jobs": ("first", 20, 100)}  # and Job.candidates
 LISTED_FIELDS = {"nodes": ("ids", 100)}  # a list argument's length is the field's fan-out
-FANNED_FIELDS = {"applications": 10, "stages": 10}
+FANNED_FIELDS = {"applications": 10, "stages": 10}  # Candidate.applications: no arguments
 SATURATED = 10**15  # far over any limit; counts stop growing here
 
 
@@ -95,6 +95,8 @@ def _list_length(field: FieldNode, argument: str, cap: int) -> int:
 
 def _multiplier(field: FieldNode) -> int:
     name = field.name.value
+    if name == "applications" and field.arguments:  # Query.applications, a page of them
+        return _page_size(field, "first", 20, 100)
     if name in PAGED_FIELDS:
         return _page_size(field, *PAGED_FIELDS[name])
     if name in LISTED_FIELDS:

@@ -174,7 +174,9 @@ def expanded(document: str) -> Summary:
                     walk(selection.selection_set, depth, weight, True)
                     continue
                 inner = weight * {"applications": 10, "stages": 10}.get(name, 1)
-                if name in ("candidates", "jobs"):
+                if name in ("candidates", "jobs") or (
+                    name == "applications" and selection.arguments
+                ):
                     firsts = [a for a in selection.arguments if a.name.value == "first"]
                     inner = weight * (int(getattr(firsts[0].value, "value", 100)) if firsts else 20)
                 if name == "nodes":
@@ -207,6 +209,9 @@ def expanded(document: str) -> Summary:
         "{ edges { node { id applications { job { name } } } } } } } } }",
         "query($n: Int) { jobs(first: $n) { totalCount edges { node { name } } } }",
         '{ nodes(ids: ["a", "b", "c"]) { id ... on Job { stages { id } } } }',
+        '{ applications(first: 6, jobId: "j") { edges { node { id candidate { applications '
+        "{ id } } } } } }",
+        "query($n: Int) { applications(first: $n) { edges { node { stage { id name } } } } }",
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
         doubling(6),
         aliased(5),
@@ -235,6 +240,7 @@ async def test_leaf_fields_count_in_the_cost() -> None:
     [
         "{ jobs(first: 100) { edges { node { candidates(first: 100) { edges { node { id } } } } } } }",
         "{ jobs(first: 100) { edges { node { " + " ".join(["id"] * 200) + " } } } }",
+        "{ applications(first: 100) { edges { node { " + " ".join(["id"] * 200) + " } } } }",
         "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Job { stages { "
         + " ".join(["id"] * 20)
         + " } } } }",
