@@ -1,11 +1,11 @@
 """Where a gateway keeps state: this process's memory (the default) or Redis, shared by replicas.
 
 `[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
-Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens
-and the response cache live there. One client per process, made here and closed by the app's
-lifespan; when Redis fails, each piece falls back to process-local behaviour
-(`store.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
-process's own.
+Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens,
+the response cache and the change-event bus live there. One client per process, made here and
+closed by the app's lifespan; when Redis fails, each piece falls back to process-local
+behaviour (`store.redis_link`), except the event bus, which refuses events it cannot share.
+In memory mode the response cache, when `cache_ttl` > 0, is this process's own.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from resolvers.outcomes import OutcomeCodec
 from store.budget import RedisRateBudget
 from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
+from store.events import EventBus, MemoryEventBus
+from store.events_redis import RedisEventBus
 from store.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
 from store.redis_link import RedisLink, account_scope, connect
@@ -72,6 +74,23 @@ class Store:
         # The owner's request cannot outlive its timeout; past the lease it is presumed gone.
         lease = 2 * self.settings.request_timeout + LEASE_MARGIN
         return RedisIdempotencyStore(self.link, OutcomeCodec(accounts), ttl, lease)
+
+    def events(self) -> EventBus:
+        """The change-event bus: Redis's stream when the store is Redis (every replica sees
+        every event), else this process's memory."""
+        settings = self.settings
+        if self.link is None:
+            return MemoryEventBus(
+                window=settings.event_window,
+                max_events=settings.event_window_max,
+                dedupe_ttl=settings.event_dedupe_ttl,
+            )
+        return RedisEventBus(
+            self.link,
+            window=settings.event_window,
+            max_events=settings.event_window_max,
+            dedupe_ttl=settings.event_dedupe_ttl,
+        )
 
     def cached(self, account: AccountConfig, provider: Provider) -> Provider:
         """The account's adapter behind the response cache, when the cache is on."""
