@@ -7,7 +7,8 @@ process's memory (`MemoryEventBus`, one process delivers to its own subscribers)
 For the subscription layer, the whole API is:
 
     position = await bus.publish(event)       # None when its dedupe id was seen within the TTL
-    async for item in bus.subscribe(after=last_id):   # after=None: from now
+    stream = await bus.subscribe(after=last_id)   # after=None: from now (this call)
+    async for item in stream:
         if isinstance(item, Refetch): ...     # events were missed: refetch, then keep reading
         else: item.id, item.event             # BusEvent: send it; item.id resumes after it
 
@@ -81,8 +82,8 @@ class EventBus(Protocol):
         """Stores `event`; its bus id, or None when it is a duplicate."""
         ...
 
-    def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
-        """Events from now, or from just after `after` (see the module docstring)."""
+    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
+        """Events from now (this call), or from just after `after` (see the module docstring)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -228,13 +229,18 @@ class MemoryEventBus:
         return item.id
 
     async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
-        cursor = self._ring.last
+        cursor, first = self._ring.last, []
         if after is not None:
             known = self._key(after)
             if known is None:
-                yield Refetch("unknown-id")
+                first.append(Refetch("unknown-id"))
             else:
                 cursor = known
+        return self._follow(cursor, first)
+
+    async def _follow(self, cursor: Key, first: list[Refetch]) -> AsyncIterator[BusEvent | Refetch]:
+        for signal in first:
+            yield signal
         while True:
             found = await self._ring.wait_after(cursor)
             if found is None:

@@ -113,20 +113,22 @@ class RedisEventBus:
 
     async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
         ring = await self._started()
-        cursor = ring.last
+        cursor, first = ring.last, list[BusEvent | Refetch]()
         if after is not None:
             key = stream_key(after)
-            if key is None:
-                yield Refetch("unknown-id")
-            else:
-                read = await self._read_stream(key)
-                if isinstance(read, Refetch):
-                    yield read
-                else:
-                    cursor = key
-                    for key_read, item in read:
-                        cursor = key_read
-                        yield item
+            read = Refetch("unknown-id") if key is None else await self._read_stream(key)
+            if isinstance(read, Refetch):
+                first.append(read)
+            elif key is not None:
+                cursor = read[-1][0] if read else key
+                first.extend(item for _, item in read)
+        return self._follow(ring, cursor, first)
+
+    async def _follow(
+        self, ring: EventRing, cursor: Key, first: list[BusEvent | Refetch]
+    ) -> AsyncIterator[BusEvent | Refetch]:
+        for item in first:
+            yield item
         while True:
             newer = await ring.wait_after(cursor)
             if newer is None:  # older than this process's ring: the stream may still hold it
@@ -138,8 +140,8 @@ class RedisEventBus:
                 newer = read
                 if not newer:
                     cursor = max(cursor, ring.start)
-            for key_read, item in newer:
-                cursor = key_read
+            for key, item in newer:
+                cursor = key
                 yield item
 
     async def _read_stream(self, after: Key) -> list[tuple[Key, BusEvent]] | Refetch:
