@@ -13,7 +13,6 @@ trimmed, it is told to refetch instead of being handed a stream with a hole in i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from functools import partial
 from typing import Any
@@ -45,14 +44,19 @@ return id
 """
 
 BACKLOG = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', {}} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', '0-0', {}} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local deleted, last = '0-0', '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-  if info[i] == 'last-generated-id' then last = info[i + 1] end
-end
-return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
+local fields = {}
+for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+local trimmed = tonumber(fields['entries-added']) > tonumber(fields['length'])
+local first = fields['first-entry']
+-- the newest id a reader cannot get any more: trimming removes from the head, so it is just
+-- below the first entry (or everything, when the stream was trimmed empty)
+local lost = fields['max-deleted-entry-id']
+if trimmed and type(first) == 'table' then lost = 'before:' .. first[1] end
+if trimmed and type(first) ~= 'table' then lost = fields['last-generated-id'] end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+return {lost, fields['last-generated-id'], fields['max-deleted-entry-id'], entries}
 """
 
 BATCH = 200
@@ -65,6 +69,17 @@ def stream_key(value: str) -> Key | None:
     if not dash or not ms.isdigit() or not seq.isdigit():
         return None
     return (int(ms), int(seq))
+
+
+def _lost_after(lost: str, after: Key) -> bool:
+    """Whether a trimmed entry came after `after`. "before:<id>" is the first entry left after
+    trimming: entries just below it are gone, and `after` is conservatively taken to precede
+    them unless it is that entry or later (a refetch is always safe; a hole never is)."""
+    first = stream_key(lost.removeprefix("before:")) if lost.startswith("before:") else None
+    if first is not None:
+        return after < first
+    newest_lost = stream_key(lost)
+    return newest_lost is not None and after < newest_lost
 
 
 def _entries(raw: Any) -> list[tuple[Key, BusEvent]]:
@@ -96,6 +111,7 @@ class RedisEventBus:
         self._ring: EventRing | None = None
         self._reader: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
+        self._closed = False
 
     async def publish(self, event: ChangeEvent) -> str | None:
         args: list[str | int] = [
@@ -151,7 +167,7 @@ class RedisEventBus:
         args: list[str | int] = [f"{after[0]}-{after[1]}", BATCH]
         while True:
             try:
-                deleted, last, raw = await self._link.run(
+                lost, last, deleted, raw = await self._link.run(
                     lambda r: self._backlog(keys=keys, args=args)
                 )
                 break
@@ -159,7 +175,7 @@ class RedisEventBus:
                 await asyncio.sleep(self._link.pause)
         if not last or after > (stream_key(last) or (0, 0)):
             return Refetch("unknown-id")
-        if after < (stream_key(deleted) or (0, 0)):
+        if after < (stream_key(deleted) or (0, 0)) or _lost_after(lost, after):
             return Refetch("window")
         return _entries(raw)
 
@@ -184,7 +200,7 @@ class RedisEventBus:
     async def _read(self, ring: EventRing) -> None:
         """This process's one reader: the stream, in order, into the ring."""
         cursor = f"{ring.start[0]}-{ring.start[1]}"
-        while True:
+        while not self._closed:
             try:
                 reply: Any = await self._link.run(partial(self._next, cursor))
             except StoreDown:
@@ -200,7 +216,9 @@ class RedisEventBus:
         return client.xread({self._stream: cursor}, count=BATCH, block=BLOCK_MS)
 
     async def aclose(self) -> None:
+        # A cancelled blocking read can surface as a connection error, which the loop would
+        # ride over: the flag ends it by the next read at the latest (BLOCK_MS).
+        self._closed = True
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await asyncio.wait({self._reader}, timeout=2 * BLOCK_MS / 1000)

@@ -95,12 +95,13 @@ async def live_gateway(settings: Settings) -> AsyncIterator[LiveGateway]:
             await app.state.store.aclose()
 
 
-async def take(
-    stream: AsyncIterator[BusEvent | Refetch], count: int, timeout: float = 10.0
-) -> list[BusEvent | Refetch]:
-    """The next `count` items of a subscription, failing after `timeout` seconds."""
+TAKE_WITHIN = 10.0  # seconds: an event that has not come by then is not coming
+
+
+async def take(stream: AsyncIterator[BusEvent | Refetch], count: int) -> list[BusEvent | Refetch]:
+    """The next `count` items of a subscription, failing after `TAKE_WITHIN` seconds."""
     items: list[BusEvent | Refetch] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(TAKE_WITHIN):
         while len(items) < count:
             items.append(await anext(stream))
     return items
