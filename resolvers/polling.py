@@ -56,7 +56,8 @@ def _adapter(provider: Provider) -> Provider:
 @dataclass
 class _Watched:
     watchers: int
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # the first sweep is done
 
 
 @dataclass
@@ -67,6 +68,7 @@ class _State:
     seen: dict[str, str | None] = field(default_factory=dict)
     complete: bool = False
     newest: datetime | None = None
+    listed: bool = False  # the first sweep succeeded: `seen` is a baseline
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -97,40 +99,44 @@ class ChangePoller:
 
     @asynccontextmanager
     async def watch(self, account_id: str) -> AsyncIterator[None]:
-        """Polls `account_id` while at least one `watch` of it is open (no-op if not polled)."""
+        """Polls `account_id` while at least one `watch` of it is open (no-op if not polled).
+
+        Entering returns once the first sweep has listed the account (or failed), so a change
+        made after entering is one the poller will report."""
         if not self.polls(account_id):
             yield
             return
         watched = self._watched.get(account_id)
         if watched is None:
-            task = asyncio.create_task(self._run(account_id), name=f"poll {account_id}")
-            watched = self._watched[account_id] = _Watched(0, task)
+            watched = self._watched[account_id] = _Watched(0)
+            watched.task = asyncio.create_task(self._run(account_id, watched.ready))
         watched.watchers += 1
         try:
+            await watched.ready.wait()
             yield
         finally:
             watched.watchers -= 1
             if watched.watchers == 0 and self._watched.get(account_id) is watched:
                 del self._watched[account_id]
-                watched.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watched.task
+                await _stop(watched)
 
-    async def _run(self, account_id: str) -> None:
+    async def _run(self, account_id: str, ready: asyncio.Event) -> None:
         served = self._accounts.get(account_id)
         if served is None:
+            ready.set()
             return
         provider, state, polls = _adapter(served.provider), _State(), 0
         while True:
             try:
-                if polls % SWEEP_EVERY == 0:
-                    await self._sweep(account_id, provider, state, first=polls == 0)
+                if polls % SWEEP_EVERY == 0 or not state.listed:
+                    await self._sweep(account_id, provider, state, first=not state.listed)
                 else:
                     await self._changed(account_id, provider, state)
             except ProviderError as error:
                 log.warning("polling %s failed (%s); trying again", account_id, error.code)
             except BusUnavailable:
                 log.warning("polling %s: the event bus is unavailable; trying again", account_id)
+            ready.set()
             polls += 1
             await asyncio.sleep(self.interval)
 
@@ -157,6 +163,7 @@ class ChangePoller:
         if first:
             state.seen = {row.remote_id: row.updated_at for row in rows}
             state.complete = complete
+            state.listed = True
             state.newest = max((self._time(row) for row in rows), default=state.started)
             if not complete:
                 state.newest = max(state.newest, state.started)
@@ -214,7 +221,12 @@ class ChangePoller:
 
     async def aclose(self) -> None:
         for watched in list(self._watched.values()):
-            watched.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watched.task
+            await _stop(watched)
         self._watched.clear()
+
+
+async def _stop(watched: _Watched) -> None:
+    if watched.task is not None:
+        watched.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watched.task
