@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from gateway.settings import ConfigError, parse_settings
+from providers.events import WebhookAccount
 from store.events import BusEvent
 from tests.live_support import (
     GH_OTHER_SECRET,
     GH_SECRET,
     MERGE_SECRET,
+    NOWHERE,
     body,
     greenhouse_signature,
     live_gateway,
@@ -146,3 +149,30 @@ async def test_a_signed_body_that_is_not_a_delivery_is_400(
         response = await gateway.post("mg", junk, merge_headers(junk))
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_webhook_secrets_are_named_by_environment_variable_like_every_credential() -> None:
+    def account(provider: str, **extra: object) -> dict[str, object]:
+        table: dict[str, object] = {"id": "a", "provider": provider, "base_url": NOWHERE}
+        credentials = {
+            "talynce": {"api_key_env": "KEY"},
+            "merge": {"api_key_env": "KEY", "account_token_env": "KEY"},
+        }[provider]
+        return table | credentials | extra
+
+    env = {"KEY": "k", "HOOK": "the-hook-secret"}
+    merge = parse_settings(
+        {"accounts": [account("merge", webhook_secret_env="HOOK", webhook_origin="l-1")]}, env
+    )
+    assert merge.webhooks["a"] == WebhookAccount("a", "the-hook-secret", "l-1")
+    assert "the-hook-secret" in merge.secrets()  # so log redaction knows it
+    refusals = {
+        "talynce sends no webhooks": account("talynce", webhook_secret_env="HOOK"),
+        "environment variable MISSING is not set": account("merge", webhook_secret_env="MISSING"),
+        "set webhook_secret_env too": account("merge", webhook_origin="l-1"),
+        "unknown keys": account("merge", webhook_secret="inline"),
+    }
+    for message, table in refusals.items():
+        with pytest.raises(ConfigError, match=message) as refused:
+            parse_settings({"accounts": [table]}, env)
+        assert "the-hook-secret" not in str(refused.value)
