@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from providers.base import AccountConfig
 from providers.events import WebhookAccount
 from store.events import BusEvent, EventBus, Refetch
+from tests.conftest import SecretWatch
 
 GH_SECRET, GH_OTHER_SECRET, MERGE_SECRET = "gh-hook-secret-1", "gh-hook-secret-2", "merge-org-key"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a webhook must never call the provider
@@ -85,7 +86,8 @@ class LiveGateway:
 @asynccontextmanager
 async def live_gateway(settings: Settings) -> AsyncIterator[LiveGateway]:
     app = create_app(settings)
-    async with running_server(app) as port, httpx.AsyncClient(timeout=10) as http:
+    watched = SecretWatch(app, settings.secrets())  # the session fails if one leaks anywhere
+    async with running_server(watched) as port, httpx.AsyncClient(timeout=10) as http:
         try:
             yield LiveGateway(f"http://127.0.0.1:{port}", app, http)
         finally:
