@@ -209,7 +209,8 @@ def app_from_environment() -> Starlette:
     settings = load_settings(Path(os.environ["ATS_GATEWAY_CONFIG"]))
     if settings.store_url is None:
         logging.getLogger("gateway.store").warning(
-            "with store = memory each worker keeps its own idempotency keys, rate budgets%s; "
+            "with store = memory each worker keeps its own idempotency keys, rate budgets, "
+            "change events%s; "
             "set [gateway] store to a redis:// URL for workers to act as one gateway",
             " and response cache" if settings.cache_ttl > 0 else "",
         )

@@ -12,6 +12,11 @@ For the subscription layer, the whole API is:
         if isinstance(item, Refetch): ...     # events were missed: refetch, then keep reading
         else: item.id, item.event             # BusEvent: send it; item.id resumes after it
 
+The gateway builds one bus per process (`gateway.store.Store.events`) and keeps it as
+`app.state.events`, beside `app.state.poller` (`resolvers.polling.ChangePoller`: hold
+`poller.watch(account)` open while anyone subscribes to a Talynce account).
+`resolvers.live.global_id(event)` is the ID a client knows the event's object by.
+
 Guarantees, on both twins:
 - Deduplicated: a second publish with the same (account, dedupe id) within `dedupe_ttl`
   seconds is dropped (providers deliver at least once).

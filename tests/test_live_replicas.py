@@ -64,11 +64,11 @@ def replica_a(
     env = {
         **os.environ,
         "LIVE_REDIS_URL": redis_server.url,
-        "LIVE_GH_ID": "id",
-        "LIVE_GH_SECRET": "secret",
+        "LIVE_GH_ID": "replica-gh-client-id-3d9a",
+        "LIVE_GH_SECRET": "replica-gh-client-secret-3d9a",
         "LIVE_GH_HOOK": GH_HOOK,
-        "LIVE_MERGE_KEY": "key",
-        "LIVE_MERGE_TOKEN": "token",
+        "LIVE_MERGE_KEY": "replica-merge-api-key-3d9a",
+        "LIVE_MERGE_TOKEN": "replica-merge-token-3d9a",
         "LIVE_MERGE_HOOK": MERGE_HOOK,
     }
     port = free_port()

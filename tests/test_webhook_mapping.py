@@ -6,13 +6,16 @@ hooks; Merge's `{"hook", "linked_account", "data"}`), trimmed to the fields that
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from providers.events import ChangeKind, ForeignDelivery, ObjectType, WebhookAccount
+from providers.events import ChangeEvent, ChangeKind, ForeignDelivery, ObjectType, WebhookAccount
 from providers.greenhouse.webhooks import READER as GREENHOUSE
 from providers.merge.webhooks import READER as MERGE
+from resolvers.ids import GlobalId, decode_id
+from resolvers.live import global_id
 from tests.live_support import body
 
 C, A, J = ObjectType.CANDIDATE, ObjectType.APPLICATION, ObjectType.JOB
@@ -150,3 +153,13 @@ def test_bodies_that_are_not_deliveries_raise_value_error(raw: bytes) -> None:
     for reader, account in ((GREENHOUSE, GH), (MERGE, WebhookAccount("mg", "s"))):
         with pytest.raises(ValueError):
             reader.read(raw, {}, account)
+
+
+def test_an_events_global_id_is_the_one_queries_return() -> None:
+    when = datetime.now(UTC)
+    application = ChangeEvent("gh", A, UPD, "71", when, "d", parent_remote_id="60")
+    assert decode_id(global_id(application), expect="Application") == GlobalId(
+        "Application", "gh", "71", "60"
+    )
+    job = ChangeEvent("gh", J, NEW, "9", when, "d", parent_remote_id="ignored")
+    assert decode_id(global_id(job), expect="Job") == GlobalId("Job", "gh", "9")
