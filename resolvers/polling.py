@@ -216,7 +216,11 @@ class ChangePoller:
             kind=kind,
             remote_id=remote_id,
             occurred_at=parse_time(updated),
-            dedupe_id=content_dedupe_id(account_id, "poll", kind, remote_id, updated),
+            # Not the kind: replicas that started watching at different times may call one
+            # change CREATED and UPDATED; the row's state is what makes it one change.
+            dedupe_id=content_dedupe_id(
+                account_id, "poll", remote_id, "deleted" if kind is ChangeKind.DELETED else updated
+            ),
         )
 
     async def aclose(self) -> None:
