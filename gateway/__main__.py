@@ -23,6 +23,7 @@ from gateway.settings import SHARED_CURSOR_SECRET, ConfigError, Settings, load_s
 __all__ = ["main"]
 
 CONFIG_ENV = "ATS_GATEWAY_CONFIG"
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}  # where emulators post to
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
@@ -58,6 +59,7 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
         await run(settings)
         return
     async with demo_environment() as demo:
+        demo.send_webhooks_to(f"http://{LOOPBACK.get(host, host)}:{port}")
         names = ", ".join(account.id for account in demo.settings.accounts)
         print(f"Demo accounts (bundled emulators on loopback): {names}", flush=True)
         await run(demo.settings)

@@ -30,10 +30,13 @@ from gateway.settings import Settings, load_settings
 from gateway.store import Store, open_store
 from gateway.tracing import Tracing, tracing_from_setting
 from gateway.view import GraphQLView
+from gateway.webhooks import webhook_endpoint
 from providers.registry import PROVIDERS
 from providers.upstream.http import build_client
+from providers.webhooks import WEBHOOKS
 from resolvers.accounts import Accounts, ServedAccount
 from resolvers.pagination import CursorCodec
+from resolvers.polling import ChangePoller
 
 __all__ = ["app_from_environment", "build_accounts", "create_app", "settle_heap"]
 
@@ -96,6 +99,26 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         else TrustedDocuments(settings.trusted_documents),
     )
 
+    # Live updates: webhooks and the Talynce poller publish change events to the bus, which the
+    # subscription layer reads (`app.state.events`, `app.state.poller`; see store.events).
+    events = store.events()
+    poller = ChangePoller(
+        accounts,
+        events.publish,
+        polled=[a.id for a in settings.accounts if a.provider not in WEBHOOKS],
+        interval=settings.poll_interval,
+        max_rows=settings.poll_max_rows,
+    )
+    providers = {a.id: a.provider for a in settings.accounts}
+    webhooks = webhook_endpoint(
+        accounts={id_: (providers[id_], hook) for id_, hook in settings.webhooks.items()},
+        readers=WEBHOOKS,
+        bus=events,
+        registry=metrics.registry,
+        max_bytes=settings.webhook_max_bytes,
+        body_timeout=settings.request_timeout,
+    )
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -140,6 +163,8 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         try:
             yield
         finally:
+            await poller.aclose()
+            await events.aclose()
             await accounts.aclose()
             await store.aclose()
 
@@ -171,6 +196,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),
+            Route("/webhooks/{account}", webhooks, methods=["POST"]),
             Mount("/static/graphiql", GZipMiddleware(static_app()), name="graphiql-static"),
         ],
         middleware=middleware,
@@ -179,6 +205,8 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     app.state.accounts = accounts
     app.state.metrics = metrics
     app.state.store = store
+    app.state.events = events
+    app.state.poller = poller
     return app
 
 
@@ -188,7 +216,8 @@ def app_from_environment() -> Starlette:
     settings = load_settings(Path(os.environ["ATS_GATEWAY_CONFIG"]))
     if settings.store_url is None:
         logging.getLogger("gateway.store").warning(
-            "with store = memory each worker keeps its own idempotency keys, rate budgets%s; "
+            "with store = memory each worker keeps its own idempotency keys, rate budgets, "
+            "change events%s; "
             "set [gateway] store to a redis:// URL for workers to act as one gateway",
             " and response cache" if settings.cache_ttl > 0 else "",
         )

@@ -7,6 +7,7 @@ configuration and no outside network.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,10 +17,14 @@ from starlette.types import ASGIApp
 
 from emulators import Demo
 from emulators.registry import DEMOS
+from emulators.webhooks import WebhookOutbox, WebhookTarget
 from gateway.settings import Settings
 from providers.base import AccountConfig
+from providers.events import WebhookAccount
 
 __all__ = ["DemoEnvironment", "demo_environment", "running_server"]
+
+DEMO_POLL_INTERVAL = 2.0  # seconds: Talynce changes show up quickly in a demo
 
 
 @asynccontextmanager
@@ -47,8 +52,32 @@ async def running_server(
 
 @dataclass(frozen=True, slots=True)
 class DemoEnvironment:
+    """The demo's settings and emulators. Every account whose emulator sends webhooks has a
+    fresh secret in `settings.webhooks`; `send_webhooks_to(gateway)` makes those emulators sign
+    and send each change to the gateway's `/webhooks/{account}` (no keys for the user)."""
+
     settings: Settings
     demos: dict[str, Demo]
+
+    def send_webhooks_to(self, gateway_url: str) -> None:
+        for demo in self.demos.values():
+            if not hasattr(demo.emulator, "webhooks"):
+                continue
+            targets: dict[str, list[WebhookTarget]] = {}
+            for account in demo.accounts:
+                hook = self.settings.webhooks.get(account.id)
+                if hook is not None and account.webhook_tenant is not None:
+                    url = f"{gateway_url.rstrip('/')}/webhooks/{account.id}"
+                    targets.setdefault(account.webhook_tenant, []).append(
+                        WebhookTarget(url, hook.secret)
+                    )
+            demo.emulator.webhooks = WebhookOutbox(targets)
+
+    async def aclose(self) -> None:
+        for demo in self.demos.values():
+            outbox = getattr(demo.emulator, "webhooks", None)
+            if isinstance(outbox, WebhookOutbox):
+                await outbox.aclose()
 
 
 @asynccontextmanager
@@ -72,4 +101,19 @@ async def demo_environment() -> AsyncIterator[DemoEnvironment]:
             for provider, demo in demos.items()
             for account in demo.accounts
         )
-        yield DemoEnvironment(Settings(accounts, source="demo"), demos)
+        webhooks = {
+            account.id: WebhookAccount(
+                account.id, secrets.token_urlsafe(24), account.webhook_origin
+            )
+            for demo in demos.values()
+            for account in demo.accounts
+            if account.webhook_tenant is not None
+        }
+        settings = Settings(
+            accounts, source="demo", webhooks=webhooks, poll_interval=DEMO_POLL_INTERVAL
+        )
+        environment = DemoEnvironment(settings, demos)
+        try:
+            yield environment
+        finally:
+            await environment.aclose()

@@ -21,8 +21,10 @@ from gateway.limits import QueryLimits
 from gateway.persisted import PersistedQueries, read_manifest
 from gateway.security import Client
 from providers.base import AccountConfig
+from providers.events import WebhookAccount
 from providers.registry import PROVIDERS
 from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES
+from providers.webhooks import WEBHOOKS
 
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
@@ -40,6 +42,8 @@ ACCOUNT_KEYS = {
     "rate_limit",
     "max_response_bytes",
     "options",
+    "webhook_secret_env",
+    "webhook_origin",
 }
 
 
@@ -73,6 +77,12 @@ GATEWAY_KEYS = {
     "persisted_query_max_bytes",
     "persisted_query_max_age",
     "trusted_documents",
+    "webhook_max_bytes",
+    "event_window",
+    "event_window_max",
+    "event_dedupe_ttl",
+    "poll_interval",
+    "poll_max_rows",
 }
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
@@ -112,10 +122,21 @@ class Settings:
     compression: Compression = DEFAULT_COMPRESSION
     persisted_queries: PersistedQueries = DEFAULT_PERSISTED
     trusted_documents: Path | None = None  # a manifest: only its documents run
+    # Live updates (gateway.webhooks, store.events, resolvers.polling): account id → how its
+    # provider signs webhooks; the biggest delivery read; how long (seconds) and how many events
+    # the bus keeps for replay; how long a dedupe id is remembered; Talynce polling.
+    webhooks: Mapping[str, WebhookAccount] = field(default_factory=dict)
+    webhook_max_bytes: int = 1024 * 1024
+    event_window: float = 300.0
+    event_window_max: int = 10_000
+    event_dedupe_ttl: float = 24 * 3600.0
+    poll_interval: float = 15.0
+    poll_max_rows: int = 500
 
     def secrets(self) -> set[str]:
         """Every secret value the process holds, for log redaction."""
         found = {v for account in self.accounts for v in account.credentials.values() if v}
+        found |= {hook.secret for hook in self.webhooks.values()}
         if self.store_url is not None and (password := urlsplit(self.store_url).password):
             found.add(password)
         return found | {self.cursor_secret.decode(errors="ignore")}
@@ -241,6 +262,11 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
     if not isinstance(tables, list) or not tables:
         raise ConfigError("accounts: expected at least one [[accounts]] table")
     accounts = tuple(_account(t, f"accounts[{n}]", env) for n, t in enumerate(tables))
+    webhooks = {
+        account.id: hook
+        for n, (account, table) in enumerate(zip(accounts, tables, strict=True))
+        if (hook := _webhook(account, table, f"accounts[{n}]", env)) is not None
+    }
     seen: set[str] = set()
     for account in accounts:
         if account.id in seen:
@@ -305,6 +331,19 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         ),
         persisted_queries=_persisted(gateway),
         trusted_documents=_trusted_documents(gateway, source),
+        webhooks=webhooks,
+        webhook_max_bytes=int(
+            _number(gateway, "webhook_max_bytes", "gateway", 1 << 20, minimum=1024, integer=True)
+        ),
+        event_window=_number(gateway, "event_window", "gateway", 300.0, minimum=1),
+        event_window_max=int(
+            _number(gateway, "event_window_max", "gateway", 10_000, minimum=1, integer=True)
+        ),
+        event_dedupe_ttl=_number(gateway, "event_dedupe_ttl", "gateway", 86400.0, minimum=1),
+        poll_interval=_number(gateway, "poll_interval", "gateway", 15.0, minimum=0.05),
+        poll_max_rows=int(
+            _number(gateway, "poll_max_rows", "gateway", 500, minimum=1, integer=True)
+        ),
     )
 
 
@@ -335,6 +374,28 @@ def _trusted_documents(gateway: Mapping[str, Any], source: str) -> Path | None:
     except ValueError as error:
         raise ConfigError(f"gateway.trusted_documents: {error}") from None
     return path
+
+
+def _webhook(
+    account: AccountConfig, table: Mapping[str, Any], where: str, env: Mapping[str, str]
+) -> WebhookAccount | None:
+    """The account's webhook settings: a secret (by environment variable, like every
+    credential) for providers that send webhooks; `webhook_origin` where one key signs for
+    several accounts (a Merge organisation: the linked account's id)."""
+    variable, origin = table.get("webhook_secret_env"), table.get("webhook_origin")
+    if variable is None:
+        if origin is not None:
+            raise ConfigError(f"{where}.webhook_origin: set webhook_secret_env too")
+        return None
+    if account.provider not in WEBHOOKS:
+        raise ConfigError(
+            f"{where}.webhook_secret_env: {account.provider} sends no webhooks "
+            "(the gateway polls its accounts while anyone watches them)"
+        )
+    if origin is not None and (not isinstance(origin, str) or not origin):
+        raise ConfigError(f"{where}.webhook_origin: expected the provider's id of this account")
+    secret = _from_env(env, variable, f"{where}.webhook_secret_env")
+    return WebhookAccount(account.id, secret, origin)
 
 
 def _digest(table: Mapping[str, Any], key: str, where: str) -> str | None:

@@ -2,11 +2,10 @@
 
 `[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
 Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens,
-the response cache and registered persisted queries live there. One client per process, made
-here and closed by the app's lifespan; when Redis fails, each piece falls back to process-local
-behaviour
-(`store.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
-process's own.
+the response cache, registered persisted queries and the change-event bus live there. One
+client per process, made here and closed by the app's lifespan; when Redis fails, each piece falls
+back to process-local behaviour (`store.redis_link`), except the event bus, which refuses events
+it cannot share. In memory mode the response cache, when `cache_ttl` > 0, is this process's own.
 """
 
 from __future__ import annotations
@@ -26,6 +25,8 @@ from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
 from store.documents import DocumentStore, MemoryDocumentStore
 from store.documents_redis import RedisDocumentStore
+from store.events import EventBus, MemoryEventBus
+from store.events_redis import RedisEventBus
 from store.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
 from store.redis_link import RedisLink, account_scope, connect
@@ -82,6 +83,23 @@ class Store:
         if self.link is None:
             return MemoryDocumentStore(limit)
         return RedisDocumentStore(self.link, limit)
+
+    def events(self) -> EventBus:
+        """The change-event bus: Redis's stream when the store is Redis (every replica sees
+        every event), else this process's memory."""
+        settings = self.settings
+        if self.link is None:
+            return MemoryEventBus(
+                window=settings.event_window,
+                max_events=settings.event_window_max,
+                dedupe_ttl=settings.event_dedupe_ttl,
+            )
+        return RedisEventBus(
+            self.link,
+            window=settings.event_window,
+            max_events=settings.event_window_max,
+            dedupe_ttl=settings.event_dedupe_ttl,
+        )
 
     def cached(self, account: AccountConfig, provider: Provider) -> Provider:
         """The account's adapter behind the response cache, when the cache is on."""

@@ -23,6 +23,13 @@ from gateway.app import create_app
 from gateway.security import Client, hash_key
 from gateway.view import GraphQLView
 from tests.conftest import Stack, gateway_settings, make_orgs, running_stack
+from tests.live_support import (
+    GH_SECRET,
+    body,
+    greenhouse_signature,
+    live_gateway,
+    webhook_settings,
+)
 from tests.servers import serve_in_thread
 
 WIDE, NARROW = "wide-key-0123456789abcdef", "narrow-key-0123456789abcdef"
@@ -42,6 +49,7 @@ ROUTES = (
     "/static/graphiql/x",
     "/unknown",
     "/GRAPHQL",
+    "/webhooks/acme",
 )
 METHODS = ("GET", "POST", "HEAD", "OPTIONS")
 ACCEPTS = ("text/html", "*/*", "application/json", "application/graphql-response+json", None)
@@ -204,3 +212,31 @@ def test_persisted_queries_neither_run_nor_register_without_a_valid_key(gateway:
         method, kwargs = _persisted_shapes(fresh)["POST hash only"]
         missing = client.request(method, "/graphql", headers=narrow, **kwargs)  # type: ignore[arg-type]
         assert missing.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_webhooks_are_authenticated_by_signature_not_by_client_key() -> None:
+    """A client key neither opens nor is needed for /webhooks: the provider's signature is the
+    credential. A signed body that also carries a GraphQL query (in the body and the query
+    string) is read as a delivery; nothing executes it."""
+    delivery = body(
+        {
+            "action": "update_candidate",
+            "payload": {"candidate": {"id": 1}},
+            "query": QUERY,
+        }
+    )
+    signed = {"Signature": greenhouse_signature(delivery, GH_SECRET)}
+    async with live_gateway(webhook_settings(clients=CLIENTS)) as gateway:
+        url = f"{gateway.url}/webhooks/gh"
+        graphql = await gateway.http.post(f"{gateway.url}/graphql", json={"query": QUERY})
+        assert graphql.status_code == 401  # the gateway does require keys...
+        by_key = await gateway.http.post(
+            url, content=delivery, headers={"authorization": f"Bearer {WIDE}"}
+        )
+        assert by_key.status_code == 401  # ...but a key is not a webhook's credential
+        accepted = await gateway.http.post(
+            url, content=delivery, params={"query": QUERY}, headers=signed
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json() == {"events": 1, "published": 1}
+        assert "data" not in accepted.json()

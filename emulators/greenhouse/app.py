@@ -46,6 +46,8 @@ from emulators.greenhouse.partner import (
 from emulators.greenhouse.pipeline import ROUTES as PIPELINE_ROUTES
 from emulators.greenhouse.pipeline import harvest_application_create
 from emulators.greenhouse.store import GreenhouseOrg
+from emulators.greenhouse.webhooks import deliveries, snapshot
+from emulators.webhooks import Snapshot, WebhookOutbox
 
 __all__ = ["GreenhouseEmulator", "RecordedRequest", "demo", "demo_emulator"]
 
@@ -84,6 +86,7 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
     def __init__(self, orgs: Iterable[GreenhouseOrg]) -> None:
         self.orgs = list(orgs)
         self.tokens: dict[str, _Issued] = {}
+        self.webhooks: WebhookOutbox | None = None  # off; targets are keyed by org name
         super().__init__()
         partner, harvest = self._partner, self._harvest
         self.app = Starlette(
@@ -183,6 +186,19 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
             response = JSONResponse(answer)
         self._record(request, "token", org, form.get("sub"), logged, response.status_code, started)
         return response
+
+    def _before_write(self, org: GreenhouseOrg, method: str) -> Snapshot | None:
+        if (
+            self.webhooks is None
+            or method in ("GET", "HEAD")
+            or not self.webhooks.targets.get(org.name)
+        ):
+            return None
+        return snapshot(org)
+
+    def _notify(self, org: GreenhouseOrg, before: Snapshot) -> None:
+        if self.webhooks is not None:
+            self.webhooks.enqueue(deliveries(org, before, self.webhooks.targets[org.name]))
 
     def _client(self, authorization: str) -> GreenhouseOrg | None:
         pair = _basic(authorization)
@@ -320,7 +336,10 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
                 if not handlers
                 else error(405, "Method not allowed")
             )
+        before = self._before_write(org, request.method)
         status, payload, headers = handler(Call(org, user or "", request, body, is_json))
+        if before is not None and status < 300:
+            self._notify(org, before)
         if isinstance(faulted, AfterServing):
             return faulted  # served (a write stored), and then its answer is lost
         if isinstance(faulted, Reshaped) and kind == "huge_rows":
@@ -375,6 +394,7 @@ def demo() -> Demo:
                 path="/v1/partner",
                 credentials={"api_key": org.partner_api_key},
                 options={"api": "partner", "on_behalf_of": user.email},
+                webhook_tenant=org.name,
             ),
             DemoAccount(
                 id="greenhouse-harvest",
@@ -382,6 +402,7 @@ def demo() -> Demo:
                 path="/v3",
                 credentials={"client_id": org.client_id, "client_secret": org.client_secret},
                 options={"api": "harvest", "user_id": str(user.id), "token_url": "/token"},
+                webhook_tenant=org.name,
             ),
         ),
         emulator,

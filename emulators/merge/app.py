@@ -52,7 +52,11 @@ from emulators.merge.seed import (
     new_id,
     seed_linked_account,
 )
+from emulators.merge.webhooks import deliveries as webhook_deliveries
+from emulators.merge.webhooks import linked_account_id
+from emulators.merge.webhooks import snapshot as webhook_snapshot
 from emulators.merge.writes import CREATABLE, Write, apply_write, check_write, parse_time
+from emulators.webhooks import Snapshot, WebhookOutbox
 
 __all__ = [
     "PREFIX",
@@ -218,6 +222,7 @@ class MergeEmulator(RequestLog[RecordedRequest]):
             if account.account_token in self.accounts:
                 raise ValueError(f"duplicate account token for linked account {account.name!r}")
             self.accounts[account.account_token] = account
+        self.webhooks: WebhookOutbox | None = None  # off; targets are keyed by account token
         super().__init__()
         self.app = Starlette(
             routes=[
@@ -334,8 +339,22 @@ class MergeEmulator(RequestLog[RecordedRequest]):
                 {"detail": f'Method "{request.method}" not allowed.'},
                 {"Allow": ", ".join(sorted(handlers))},
             )
+        before = self._before_write(account, request.method)
         status, payload = handler(account, _Call(request.path_params, request.query_params, body))
+        if before is not None and status < 300 and self.webhooks is not None:
+            targets = self.webhooks.targets[account.account_token]
+            self.webhooks.enqueue(webhook_deliveries(account, before, targets))
         return status, payload, None
+
+    def _before_write(self, account: LinkedAccount, method: str) -> Snapshot | None:
+        hooks = self.webhooks
+        if (
+            hooks is None
+            or method in ("GET", "HEAD")
+            or not hooks.targets.get(account.account_token)
+        ):
+            return None
+        return webhook_snapshot(account)
 
 
 # --- paging ------------------------------------------------------------------------------------
@@ -831,6 +850,8 @@ def demo() -> Demo:
                 path=PREFIX,
                 credentials={"api_key": emulator.api_key, "account_token": initech.account_token},
                 options={"remote_user_id": initech.remote_users[0]},
+                webhook_tenant=initech.account_token,
+                webhook_origin=linked_account_id(initech.account_token),
             ),
         ),
         emulator,

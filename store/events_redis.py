@@ -1,0 +1,224 @@
+"""The event bus in Redis: one stream every replica appends to and reads, so a webhook received
+by one replica reaches subscribers on all of them (guarantees: `store.events`).
+
+`publish` is one script: `SET NX PX` on the dedupe key, and only when that is new, `XADD` with
+`MAXLEN` and an `XTRIM MINID` of the window (by Redis's clock, so replicas agree). Each process
+runs one reader (`XREAD BLOCK` from the last id it saw) that fills an `EventRing`, and its
+subscribers read from that ring, so a thousand subscribers cost one Redis connection, not a
+thousand. A subscriber resuming from an id older than the ring reads the stream itself
+(`XRANGE`) in the same script that checks `max-deleted-entry-id`: if anything after its id was
+trimmed, it is told to refetch instead of being handed a stream with a hole in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from functools import partial
+from typing import Any
+
+from redis.asyncio import Redis
+
+from providers.events import ChangeEvent
+from store.events import (
+    BusEvent,
+    BusUnavailable,
+    EventRing,
+    Key,
+    Refetch,
+    decode_event,
+    dedupe_key,
+    encode_event,
+)
+from store.redis_link import RedisLink, StoreDown
+
+__all__ = ["RedisEventBus"]
+
+PUBLISH = """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return false end
+local now = redis.call('TIME')
+local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], '*', 'e', ARGV[1])
+redis.call('XTRIM', KEYS[1], 'MINID', tostring(oldest))
+return id
+"""
+
+BACKLOG = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', '0-0', {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local fields = {}
+for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
+local trimmed = tonumber(fields['entries-added']) > tonumber(fields['length'])
+local first = fields['first-entry']
+-- the newest id a reader cannot get any more: trimming removes from the head, so it is just
+-- below the first entry (or everything, when the stream was trimmed empty)
+local lost = fields['max-deleted-entry-id']
+if trimmed and type(first) == 'table' then lost = 'before:' .. first[1] end
+if trimmed and type(first) ~= 'table' then lost = fields['last-generated-id'] end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+return {lost, fields['last-generated-id'], fields['max-deleted-entry-id'], entries}
+"""
+
+BATCH = 200
+BLOCK_MS = 500  # under the client's socket timeout (store.redis_link.REDIS_TIMEOUT)
+
+
+def stream_key(value: str) -> Key | None:
+    """A stream id ("<ms>-<seq>") as a comparable pair; None for anything else."""
+    ms, dash, seq = value.partition("-")
+    if not dash or not ms.isdigit() or not seq.isdigit():
+        return None
+    return (int(ms), int(seq))
+
+
+def _lost_after(lost: str, after: Key) -> bool:
+    """Whether a trimmed entry came after `after`. "before:<id>" is the first entry left after
+    trimming: entries just below it are gone, and `after` is conservatively taken to precede
+    them unless it is that entry or later (a refetch is always safe; a hole never is)."""
+    first = stream_key(lost.removeprefix("before:")) if lost.startswith("before:") else None
+    if first is not None:
+        return after < first
+    newest_lost = stream_key(lost)
+    return newest_lost is not None and after < newest_lost
+
+
+def _entries(raw: Any) -> list[tuple[Key, BusEvent]]:
+    found = []
+    for entry_id, fields in raw or ():
+        key = stream_key(entry_id)
+        values = (
+            fields
+            if isinstance(fields, dict)
+            else dict(zip(fields[::2], fields[1::2], strict=False))
+        )
+        event = decode_event(values.get("e", ""))
+        if key is not None and event is not None:
+            found.append((key, BusEvent(entry_id, event)))
+    return found
+
+
+class RedisEventBus:
+    def __init__(
+        self, link: RedisLink, *, window: float, max_events: int, dedupe_ttl: float
+    ) -> None:
+        self._link = link
+        self._window = window
+        self._max_events = max_events
+        self._dedupe_ttl = dedupe_ttl
+        self._stream = link.key("events", "stream")
+        self._publish = link.client.register_script(PUBLISH)
+        self._backlog = link.client.register_script(BACKLOG)
+        self._ring: EventRing | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+        self._closed = False
+
+    async def publish(self, event: ChangeEvent) -> str | None:
+        args: list[str | int] = [
+            encode_event(event),
+            int(self._dedupe_ttl * 1000),
+            int(self._window * 1000),
+            self._max_events,
+        ]
+        keys = [self._stream, self._link.key("events", "seen", dedupe_key(event))]
+        try:
+            answer: Any = await self._link.run(lambda r: self._publish(keys=keys, args=args))
+        except StoreDown:
+            raise BusUnavailable from None
+        return answer if isinstance(answer, str) and answer else None
+
+    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
+        ring = await self._started()
+        cursor, first = ring.last, list[BusEvent | Refetch]()
+        if after is not None:
+            key = stream_key(after)
+            read = Refetch("unknown-id") if key is None else await self._read_stream(key)
+            if isinstance(read, Refetch):
+                first.append(read)
+            elif key is not None:
+                cursor = read[-1][0] if read else key
+                first.extend(item for _, item in read)
+        return self._follow(ring, cursor, first)
+
+    async def _follow(
+        self, ring: EventRing, cursor: Key, first: list[BusEvent | Refetch]
+    ) -> AsyncIterator[BusEvent | Refetch]:
+        for item in first:
+            yield item
+        while True:
+            newer = await ring.wait_after(cursor)
+            if newer is None:  # older than this process's ring: the stream may still hold it
+                read = await self._read_stream(cursor)
+                if isinstance(read, Refetch):
+                    cursor = ring.last
+                    yield read
+                    continue
+                newer = read
+                if not newer:
+                    cursor = max(cursor, ring.start)
+            for key, item in newer:
+                cursor = key
+                yield item
+
+    async def _read_stream(self, after: Key) -> list[tuple[Key, BusEvent]] | Refetch:
+        """What the stream holds after `after` (up to a batch), or `Refetch` when some of it is
+        gone (trimmed) or `after` is past anything the stream ever held."""
+        keys = [self._stream]
+        args: list[str | int] = [f"{after[0]}-{after[1]}", BATCH]
+        while True:
+            try:
+                lost, last, deleted, raw = await self._link.run(
+                    lambda r: self._backlog(keys=keys, args=args)
+                )
+                break
+            except StoreDown:
+                await asyncio.sleep(self._link.pause)
+        if not last or after > (stream_key(last) or (0, 0)):
+            return Refetch("unknown-id")
+        if after < (stream_key(deleted) or (0, 0)) or _lost_after(lost, after):
+            return Refetch("window")
+        return _entries(raw)
+
+    async def _started(self) -> EventRing:
+        async with self._starting:
+            if self._ring is None:
+                start = await self._last_id()
+                self._ring = EventRing(start, self._window, self._max_events)
+                self._reader = asyncio.create_task(self._read(self._ring))
+            return self._ring
+
+    async def _last_id(self) -> Key:
+        while True:
+            try:
+                rows: Any = await self._link.run(
+                    lambda r: r.xrevrange(self._stream, "+", "-", count=1)
+                )
+                return (stream_key(rows[0][0]) or (0, 0)) if rows else (0, 0)
+            except StoreDown:
+                await asyncio.sleep(self._link.pause)
+
+    async def _read(self, ring: EventRing) -> None:
+        """This process's one reader: the stream, in order, into the ring."""
+        cursor = f"{ring.start[0]}-{ring.start[1]}"
+        while not self._closed:
+            try:
+                reply: Any = await self._link.run(partial(self._next, cursor))
+            except StoreDown:
+                await asyncio.sleep(self._link.pause)
+                continue
+            for _, raw in reply or ():
+                for entry_id, _fields in raw:
+                    cursor = entry_id
+                for key, item in _entries(raw):
+                    await ring.append(key, item)
+
+    def _next(self, cursor: str, client: Redis) -> Awaitable[Any]:
+        return client.xread({self._stream: cursor}, count=BATCH, block=BLOCK_MS)
+
+    async def aclose(self) -> None:
+        # A cancelled blocking read can surface as a connection error, which the loop would
+        # ride over: the flag ends it by the next read at the latest (BLOCK_MS).
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait({self._reader}, timeout=2 * BLOCK_MS / 1000)

@@ -1,0 +1,161 @@
+"""Two gateway processes, one redis-server: a webhook received by replica A (its own
+`python -m gateway serve` process) is on the bus of replica B (served here, so the test reads
+its bus), in the order A received them, each once, and a redelivery to either is dropped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.settings import load_settings
+from store.events import BusEvent
+from tests.live_support import (
+    NOWHERE,
+    body,
+    greenhouse_signature,
+    live_gateway,
+    merge_signature,
+    take,
+)
+from tests.redis_support import RedisServer, free_port, redis_server, unique_prefix
+
+__all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = """
+[gateway]
+store_url_env = "LIVE_REDIS_URL"
+store_prefix = "{prefix}"
+
+[[accounts]]
+id = "gh"
+provider = "greenhouse"
+base_url = "{nowhere}"
+client_id_env = "LIVE_GH_ID"
+client_secret_env = "LIVE_GH_SECRET"
+webhook_secret_env = "LIVE_GH_HOOK"
+options = {{ api = "harvest", user_id = "1" }}
+
+[[accounts]]
+id = "mg"
+provider = "merge"
+base_url = "{nowhere}"
+api_key_env = "LIVE_MERGE_KEY"
+account_token_env = "LIVE_MERGE_TOKEN"
+webhook_secret_env = "LIVE_MERGE_HOOK"
+webhook_origin = "linked-1"
+"""
+GH_HOOK, MERGE_HOOK = "replica-gh-hook-secret", "replica-merge-org-key"
+
+
+@pytest.fixture
+def replica_a(
+    redis_server: RedisServer, tmp_path: Path
+) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    config = tmp_path / "gateway.toml"
+    config.write_text(CONFIG.format(prefix=unique_prefix(), nowhere=NOWHERE))
+    env = {
+        **os.environ,
+        "LIVE_REDIS_URL": redis_server.url,
+        "LIVE_GH_ID": "replica-gh-client-id-3d9a",
+        "LIVE_GH_SECRET": "replica-gh-client-secret-3d9a",
+        "LIVE_GH_HOOK": GH_HOOK,
+        "LIVE_MERGE_KEY": "replica-merge-api-key-3d9a",
+        "LIVE_MERGE_TOKEN": "replica-merge-token-3d9a",
+        "LIVE_MERGE_HOOK": MERGE_HOOK,
+    }
+    port = free_port()
+    log = tmp_path / "a.log"
+    command = [sys.executable, "-m", "gateway", "serve", "--config", str(config)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "replica A did not start"
+            time.sleep(0.1)
+        yield url, config, env
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        text = log.read_text(errors="replace")
+        assert GH_HOOK not in text and MERGE_HOOK not in text
+
+
+def deliveries() -> list[tuple[str, bytes, dict[str, str]]]:
+    sent = []
+    for n in range(6):
+        if n % 2 == 0:
+            raw = body({"action": "update_candidate", "payload": {"candidate": {"id": 100 + n}}})
+            headers = {
+                "Signature": greenhouse_signature(raw, GH_HOOK),
+                "Greenhouse-Event-ID": f"e{n}",
+            }
+            sent.append(("gh", raw, headers))
+        else:
+            raw = body(
+                {
+                    "hook": {"id": "h", "event": "Candidate.changed"},
+                    "linked_account": {"id": "linked-1"},
+                    "data": {"id": f"m-{n}", "modified_at": f"2026-11-30T10:00:0{n}Z"},
+                }
+            )
+            sent.append(
+                ("mg", raw, {"X-Merge-Webhook-Signature": merge_signature(raw, MERGE_HOOK)})
+            )
+    return sent
+
+
+async def test_a_webhook_into_replica_a_reaches_replica_b_in_order_once(
+    replica_a: tuple[str, Path, dict[str, str]],
+) -> None:
+    url_a, config, env = replica_a
+    async with live_gateway(load_settings(config, env)) as replica_b:
+        stream = await replica_b.bus.subscribe()
+        sent = deliveries()
+        async with httpx.AsyncClient(timeout=10) as http:
+            for account, raw, headers in sent:
+                answer = await http.post(
+                    f"{url_a}/webhooks/{account}", content=raw, headers=headers
+                )
+                assert answer.status_code == 202, answer.text
+                assert answer.json()["published"] == 1
+            for account, raw, headers in sent[:2]:  # redelivered, to A and to B: dropped
+                again = await http.post(f"{url_a}/webhooks/{account}", content=raw, headers=headers)
+                assert again.json()["published"] == 0
+                on_b = await replica_b.post(account, raw, headers)
+                assert on_b.json()["published"] == 0
+            marker = deliveries()[0][1].replace(b"100", b"999")
+            marker_headers = {"Signature": greenhouse_signature(marker, GH_HOOK)}
+            assert (await replica_b.post("gh", marker, marker_headers)).status_code == 202
+        got = await take(stream, len(sent) + 1)
+    events = [item.event for item in got if isinstance(item, BusEvent)]
+    assert [(e.account, e.remote_id) for e in events] == [
+        ("gh", "100"),
+        ("mg", "m-1"),
+        ("gh", "102"),
+        ("mg", "m-3"),
+        ("gh", "104"),
+        ("mg", "m-5"),
+        ("gh", "999"),  # nothing in between: each redelivery was dropped
+    ]
