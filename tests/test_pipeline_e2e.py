@@ -495,7 +495,12 @@ def test_another_accounts_objects_read_as_unknown_and_nothing_is_sent(
         assert seen[next(k for k in seen if k not in ("userErrors", "warnings"))] is None
     assert stack.upstream_calls() == before
     body = stack.post(REASONS, as_key=NARROW, account=account)
+    nowhere = stack.post(REASONS, as_key=NARROW, account="no-such-account")
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert (
+        body["errors"][0]["message"].replace(account, "no-such-account")
+        == (nowhere["errors"][0]["message"])
+    )
 
 
 def test_a_narrow_key_refuses_a_stage_of_an_account_it_cannot_see(stack: Stack) -> None:
@@ -605,3 +610,47 @@ def test_a_write_stored_but_unanswered_is_unknown_and_its_key_replays_that(
     again = stack.post(MOVE, input=variables)
     assert again == first
     assert sum(writes(stack, before).values()) == 1
+
+
+# --- what each provider refuses --------------------------------------------------------------
+
+
+def test_harvest_refusals_name_the_input_and_change_nothing(stack: Stack) -> None:
+    application = take_application(stack, "gh-harvest")
+    stored = stack.harvest["gh-harvest"].applications[int(application["remoteId"])]
+    path = f"harvest POST /v3/applications/{application['remoteId']}"
+    before = stack.upstream_calls()
+    active = act(stack, UNREJECT, id=application["id"])
+    assert active["application"] is None
+    assert [code for _, code in user_errors(active)] == ["INVALID_APPLICATION_STATE"]
+    unknown_reason = encode_id("RejectReason", "gh-harvest", "999999")
+    reasonless = act(stack, REJECT, id=application["id"], reasonId=unknown_reason)
+    assert reasonless["application"] is None
+    assert [field for field, _ in user_errors(reasonless)] == [["input", "reasonId"]]
+    assert "existing record" not in reasonless["userErrors"][0]["message"]
+    assert writes(stack, before) == Counter({f"{path}/unreject": 1, f"{path}/reject": 1})
+    assert (stored.status, stored.rejected_at) == ("in_process", None)
+
+
+def test_a_reject_reason_of_another_account_is_not_found_before_sending(stack: Stack) -> None:
+    application = take_application(stack, "gh-harvest")
+    reason = stack.data(REASONS, account="merge-initech")["rejectReasons"][0]["id"]
+    before = stack.upstream_calls()
+    payload = act(stack, REJECT, id=application["id"], reasonId=reason)
+    assert user_errors(payload) == [(["input", "reasonId"], "NOT_FOUND")]
+    assert writes(stack, before) == Counter()
+
+
+def test_talynce_create_on_a_job_the_candidate_is_on_changes_nothing(stack: Stack) -> None:
+    application = take_application(stack, "acme")
+    candidate = encode_id("Candidate", "acme", decode_id(application["id"]).parent or "")
+    target = other_stage(stack, application)
+    before = stack.upstream_calls()
+    payload = act(
+        stack, CREATE, candidateId=candidate, jobId=application["job"]["id"], stageId=target["id"]
+    )
+    assert payload["created"] is False
+    assert payload["application"]["id"] == application["id"]
+    assert payload["application"]["stage"] == application["stage"]
+    assert [w["field"] for w in payload["warnings"]] == [["input", "stageId"]]
+    assert writes(stack, before) == Counter()
