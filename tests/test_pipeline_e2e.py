@@ -357,7 +357,9 @@ def test_harvest_refuses_to_move_a_rejected_application(stack: Stack) -> None:
     application = take_application(stack, "gh-harvest", status="REJECTED")
     target = other_stage(stack, application)
     before = stack.upstream_calls()
-    payload = act(stack, MOVE, id=application["id"], stageId=target["id"])
+    move = {"id": application["id"], "stageId": target["id"], "idempotencyKey": "move-rejected"}
+    payload = act(stack, MOVE, **move)
+    assert act(stack, MOVE, **move) == payload  # a refusal is an answer: kept under the key
     assert payload["application"] is None
     assert [code for _, code in user_errors(payload)] == ["INVALID_APPLICATION_STATE"]
     assert "Only an active" not in payload["userErrors"][0]["message"]  # no upstream text
@@ -408,14 +410,18 @@ def test_add_note_stores_one_note(stack: Stack, account: str) -> None:
     before = stack.upstream_calls()
     payload = act(stack, NOTE, candidateId=candidate["id"], body=body, visibility="PRIVATE")
     assert payload["userErrors"] == []
-    assert payload["note"]["body"] == body
+    assert (payload["note"]["body"], payload["note"]["visibility"]) == (body, "PRIVATE")
     assert sum(writes(stack, before).values()) == 1
     if account == "gh-harvest":
         notes = stack.harvest[account].notes.values()
-        assert [n.candidate_id for n in notes if n.body == body] == [int(candidate["remoteId"])]
+        assert [(n.candidate_id, n.visibility) for n in notes if n.body == body] == [
+            (int(candidate["remoteId"]), "privately_visible")
+        ]
     else:
         activities = stack.merge.accounts["initech"].activities.values()
-        assert [a.candidate_id for a in activities if a.body == body] == [candidate["remoteId"]]
+        assert [(a.candidate_id, a.visibility) for a in activities if a.body == body] == [
+            (candidate["remoteId"], "PRIVATE")
+        ]
 
 
 # --- unsupported ---------------------------------------------------------------------------
@@ -503,12 +509,19 @@ def test_another_accounts_objects_read_as_unknown_and_nothing_is_sent(
     )
 
 
-def test_a_narrow_key_refuses_a_stage_of_an_account_it_cannot_see(stack: Stack) -> None:
+def test_a_narrow_key_refuses_a_stage_or_job_of_an_account_it_cannot_see(stack: Stack) -> None:
     own = take_application(stack, "gh-durmstrang")
     theirs = encode_id("JobStage", "gh-harvest", "1", parent=own["job"]["remoteId"])
     before = stack.upstream_calls()
     payload = act(stack, MOVE, key=NARROW, id=own["id"], stageId=theirs)
     assert user_errors(payload) == [(["input", "stageId"], "NOT_FOUND")]
+    candidate = encode_id("Candidate", "gh-durmstrang", decode_id(own["id"]).parent or "")
+    job = encode_id("Job", "gh-harvest", next(iter(stack.job_truth("gh-harvest"))))
+    nowhere = encode_id("Job", "no-such-account", "1")
+    create = act(stack, CREATE, key=NARROW, candidateId=candidate, jobId=job)
+    blind = act(stack, CREATE, key=NARROW, candidateId=candidate, jobId=nowhere)
+    assert user_errors(create) == [(["input", "jobId"], "NOT_FOUND")]
+    assert create["userErrors"] == blind["userErrors"]
     assert writes(stack, before) == Counter()
 
 
@@ -605,6 +618,7 @@ def test_a_write_stored_but_unanswered_is_unknown_and_its_key_replays_that(
         "UPSTREAM_OUTCOME_UNKNOWN",
         account,
     )
+    assert "upstream failure" not in error["message"] and "127.0.0.1" not in error["message"]
     assert truth_stage(stack, application) == target["remoteId"]  # it was stored
     assert sum(writes(stack, before).values()) == 1
     again = stack.post(MOVE, input=variables)
@@ -653,4 +667,39 @@ def test_talynce_create_on_a_job_the_candidate_is_on_changes_nothing(stack: Stac
     assert payload["application"]["id"] == application["id"]
     assert payload["application"]["stage"] == application["stage"]
     assert [w["field"] for w in payload["warnings"]] == [["input", "stageId"]]
+    assert writes(stack, before) == Counter()
+
+
+@pytest.mark.parametrize("account", ACTIVE)
+def test_create_with_a_source_keeps_it_where_the_provider_does(stack: Stack, account: str) -> None:
+    candidate, job = take_candidate_and_job(stack, account)
+    if account == "gh-harvest":
+        known = next(iter(stack.harvest[account].sources.values()))
+        source = known.name.upper()  # Harvest takes a source's id; the adapter finds it by name
+    else:
+        source = "Referral from a friend"
+    before = stack.upstream_calls()
+    payload = act(stack, CREATE, candidateId=candidate, jobId=job, source=source)
+    assert payload["userErrors"] == [] and payload["created"] is True
+    application = payload["application"]
+    remote = application["remoteId"]
+    if account == "acme":
+        assert [(w["field"], w["code"]) for w in payload["warnings"]] == [
+            (["input", "source"], "IGNORED_FIELD")
+        ]
+    elif account == "merge-initech":
+        assert application["source"] == source
+        assert stack.merge.accounts["initech"].applications[remote].source == source
+    else:
+        assert application["source"] == known.name
+        assert stack.harvest[account].applications[int(remote)].source_id == known.id
+    assert sum(writes(stack, before).values()) == 1
+
+
+def test_harvest_refuses_a_source_it_does_not_have_before_writing(stack: Stack) -> None:
+    candidate, job = take_candidate_and_job(stack, "gh-harvest")
+    before = stack.upstream_calls()
+    payload = act(stack, CREATE, candidateId=candidate, jobId=job, source="Carrier pigeon")
+    assert user_errors(payload) == [(["input", "source"], "NOT_FOUND")]
+    assert payload["application"] is None
     assert writes(stack, before) == Counter()
