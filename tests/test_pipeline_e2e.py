@@ -703,3 +703,20 @@ def test_harvest_refuses_a_source_it_does_not_have_before_writing(stack: Stack) 
     assert user_errors(payload) == [(["input", "source"], "NOT_FOUND")]
     assert payload["application"] is None
     assert writes(stack, before) == Counter()
+
+
+def test_partner_applications_name_their_stage_without_an_id(stack: Stack) -> None:
+    """Partner names stages only: no `JobStage.id` to act on, and no action to take anyway."""
+    org = stack.harvest["gh-harvest"]
+    rows = [a for a in org.applications.values() if a.job_id and a.stage_name][:5]
+    ids = [encode_id("Candidate", "gh-partner", str(a.candidate_id)) for a in rows]
+    nodes = stack.data(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Candidate { "
+        "remoteId applications { remoteId account { id } stage { id name } } } } }",
+        ids=ids,
+    )["nodes"]
+    found = {a["remoteId"]: a for n in nodes for a in n["applications"]}
+    for row in rows:
+        application = found[str(row.id)]
+        assert application["account"] == {"id": "gh-partner"}
+        assert application["stage"] == {"id": None, "name": row.stage_name}
