@@ -6,14 +6,20 @@ truth is the same job's candidates' own applications, read through `candidates(j
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from resolvers.ids import decode_id, encode_id
-from tests.test_jobs_e2e import Stack, stack
+from tests.all_providers import Stack, running_stack
 
-__all__ = ["stack"]
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with running_stack() as stack:
+        yield stack
+
 
 BOARD = """
 query($jobId: ID, $candidateId: ID, $stageId: ID, $status: ApplicationStatus, $first: Int,
