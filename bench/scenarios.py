@@ -33,7 +33,10 @@ CANDIDATE_FIELDS = """
 """
 """About twenty fields a client lists, as in the issue's in-process measurement."""
 
-APPLICATION_FIELDS = "applications { id status rawStatus appliedAt job { id name } }"
+APPLICATION_FIELDS = "applications { id status rawStatus appliedAt job { id remoteId } }"
+"""What Talynce's get-by-id carries for each application. Not the job's name: Talynce names a
+job only by id, so a name costs a jobs lookup per distinct job, a read GraphQL Mesh's shape A
+(bench.peer) does not make."""
 
 CREATE_MUTATION = """
 mutation Create($input: CreateCandidateInput!) {
