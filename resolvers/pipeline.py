@@ -152,28 +152,36 @@ async def _write(
         return refused(FieldProblem("NOT_FOUND", "no such application", ("id",)))
 
 
-async def _guarded(
+Action = Callable[[GlobalId, ServedAccount], Awaitable[WriteOutcome]]
+SUBJECTS = {"Application": ("id", "application"), "Candidate": ("candidateId", "candidate")}
+
+
+async def _act(
     context: RequestContext,
-    account: ServedAccount,
+    id: str,
+    kind: str,
     key: str | None,
     fingerprint: str,
-    action: Callable[[], Awaitable[WriteOutcome]],
+    action: Action,
 ) -> WriteOutcome:
+    """What every action does around its own checks and call: the caller may write, `id` is a
+    `kind` ID of an account it may see (checked before the key is looked at, so a key tells
+    nothing of other accounts), and the action runs at most once per idempotency key."""
+    field, what = SUBJECTS[kind]
+    try:
+        require_write(context)
+        gid = _decode(id, kind, field)
+        account = _visible(context, gid, field, what)
+    except Refusal as refusal:
+        return refused(refusal.problem)
+
     async def checked() -> WriteOutcome:
         try:
-            return await action()
+            return await action(gid, account)
         except Refusal as refusal:
             return refused(refusal.problem)
 
     return await run_once(context, account, key, fingerprint, checked)
-
-
-def _entry(
-    context: RequestContext, id: str, kind: str, field: str, what: str
-) -> tuple[GlobalId, ServedAccount]:
-    require_write(context)
-    gid = _decode(id, kind, field)
-    return gid, _visible(context, gid, field, what)
 
 
 async def create_application(
@@ -184,12 +192,7 @@ async def create_application(
     source: str | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
-    try:
-        candidate, account = _entry(context, candidate_id, "Candidate", "candidateId", "candidate")
-    except Refusal as refusal:
-        return refused(refusal.problem)
-
-    async def action() -> WriteOutcome:
+    async def action(candidate: GlobalId, account: ServedAccount) -> WriteOutcome:
         _capable(account, Capability.CREATE_APPLICATION)
         job = _decode(job_id, "Job", "jobId")
         _same_account(account, job, "jobId", "job")
@@ -206,18 +209,13 @@ async def create_application(
         return await _write(account, lambda: account.provider.create_application(new))
 
     print_ = fingerprint_of("createApplication", candidate_id, job_id, stage_id, source)
-    return await _guarded(context, account, idempotency_key, print_, action)
+    return await _act(context, candidate_id, "Candidate", idempotency_key, print_, action)
 
 
 async def move_application(
     context: RequestContext, id: str, stage_id: str, idempotency_key: str | None = None
 ) -> WriteOutcome:
-    try:
-        gid, account = _entry(context, id, "Application", "id", "application")
-    except Refusal as refusal:
-        return refused(refusal.problem)
-
-    async def action() -> WriteOutcome:
+    async def action(gid: GlobalId, account: ServedAccount) -> WriteOutcome:
         _capable(account, Capability.MOVE_APPLICATION)
         stage = _decode(stage_id, "JobStage", "stageId")
         _same_account(account, stage, "stageId", "stage")
@@ -229,7 +227,7 @@ async def move_application(
         )
 
     print_ = fingerprint_of("moveApplication", id, stage_id)
-    return await _guarded(context, account, idempotency_key, print_, action)
+    return await _act(context, id, "Application", idempotency_key, print_, action)
 
 
 async def reject_application(
@@ -239,12 +237,7 @@ async def reject_application(
     note: str | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
-    try:
-        gid, account = _entry(context, id, "Application", "id", "application")
-    except Refusal as refusal:
-        return refused(refusal.problem)
-
-    async def action() -> WriteOutcome:
+    async def action(gid: GlobalId, account: ServedAccount) -> WriteOutcome:
         _capable(account, Capability.REJECT_APPLICATION)
         reason = None if reason_id is None else _decode(reason_id, "RejectReason", "reasonId")
         if reason is not None:
@@ -258,24 +251,19 @@ async def reject_application(
         )
 
     print_ = fingerprint_of("rejectApplication", id, reason_id, note)
-    return await _guarded(context, account, idempotency_key, print_, action)
+    return await _act(context, id, "Application", idempotency_key, print_, action)
 
 
 async def unreject_application(
     context: RequestContext, id: str, idempotency_key: str | None = None
 ) -> WriteOutcome:
-    try:
-        gid, account = _entry(context, id, "Application", "id", "application")
-    except Refusal as refusal:
-        return refused(refusal.problem)
-
-    async def action() -> WriteOutcome:
+    async def action(gid: GlobalId, account: ServedAccount) -> WriteOutcome:
         _capable(account, Capability.REJECT_APPLICATION)
         application = await _application(context, gid)
         return await _write(account, lambda: account.provider.unreject_application(application))
 
     print_ = fingerprint_of("unrejectApplication", id)
-    return await _guarded(context, account, idempotency_key, print_, action)
+    return await _act(context, id, "Application", idempotency_key, print_, action)
 
 
 async def add_note(
@@ -285,12 +273,7 @@ async def add_note(
     visibility: NoteVisibility | None = None,
     idempotency_key: str | None = None,
 ) -> WriteOutcome:
-    try:
-        candidate, account = _entry(context, candidate_id, "Candidate", "candidateId", "candidate")
-    except Refusal as refusal:
-        return refused(refusal.problem)
-
-    async def action() -> WriteOutcome:
+    async def action(candidate: GlobalId, account: ServedAccount) -> WriteOutcome:
         _capable(account, Capability.ADD_NOTE)
         _text(body, "body", MAX_NOTE, required=True)
         try:
@@ -304,4 +287,4 @@ async def add_note(
         return _noted(account, result)
 
     print_ = fingerprint_of("addNote", candidate_id, body, visibility)
-    return await _guarded(context, account, idempotency_key, print_, action)
+    return await _act(context, candidate_id, "Candidate", idempotency_key, print_, action)
