@@ -19,7 +19,7 @@ from gateway.demo import DemoEnvironment, demo_environment
 from gateway.limits import QueryLimits
 from gateway.security import Client, hash_key
 from resolvers.ids import encode_id
-from tests.live_support import LiveGateway, live_gateway
+from tests.live_support import LiveGateway, greenhouse_signature, live_gateway
 from tests.ws_support import (
     WITHIN,
     Closed,
@@ -300,3 +300,110 @@ async def test_operations_over_a_socket_get_the_checks_of_a_post(tmp_path: Path)
         message = await sock.receive()
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors and "introspection" in errors[0]["message"].lower(), message
+
+
+APPLICATIONS = """
+subscription($job: ID, $candidate: ID) {
+  applicationChanged(accounts: ["greenhouse-harvest"], jobId: $job, candidateId: $candidate) {
+    kind id application { id stage { id } }
+  }
+}
+"""
+JOB_STAGES = "query($id: ID!) { job(id: $id) { stages { id } } }"
+MOVE = """
+mutation($id: ID!, $stage: ID!) {
+  moveApplication(input: {id: $id, stageId: $stage}) { userErrors { code } }
+}
+"""
+
+
+async def test_application_changes_filtered_by_candidate_and_job() -> None:
+    async with live() as env, graphql_socket(env.ws, WIDE) as sock:
+        org = env.demo.demos["greenhouse"].emulator.orgs[0]  # type: ignore[attr-defined]
+        open_ = [
+            a
+            for a in org.applications.values()
+            if a.job_id is not None and not a.prospect and a.rejected_at is None
+        ]
+        moved = open_[0]
+        other = next(
+            a for a in open_ if a.job_id != moved.job_id and a.candidate_id != moved.candidate_id
+        )
+
+        def gid(kind: str, remote: object, parent: object = None) -> str:
+            return encode_id(
+                kind, "greenhouse-harvest", str(remote), None if parent is None else str(parent)
+            )
+
+        app_id = gid("Application", moved.id, moved.candidate_id)
+        await sock.subscribe(
+            "other", APPLICATIONS, {"candidate": gid("Candidate", other.candidate_id)}
+        )
+        await sock.subscribe("job", APPLICATIONS, {"job": gid("Job", moved.job_id)})
+        await sock.subscribe(
+            "mine", APPLICATIONS, {"candidate": gid("Candidate", moved.candidate_id)}
+        )
+        await until(env.following(3))
+        http, url = env.gateway.http, f"{env.gateway.url}/graphql"
+        auth = {"authorization": f"Bearer {WIDE}"}
+
+        async def move(application: Any) -> tuple[str, str]:
+            job = gid("Job", application.job_id)
+            stages = await http.post(
+                url, json={"query": JOB_STAGES, "variables": {"id": job}}, headers=auth
+            )
+            stage = stages.json()["data"]["job"]["stages"][-1]["id"]
+            moved_id = gid("Application", application.id, application.candidate_id)
+            answer = await http.post(
+                url,
+                json={"query": MOVE, "variables": {"id": moved_id, "stage": stage}},
+                headers=auth,
+            )
+            assert answer.json()["data"]["moveApplication"]["userErrors"] == [], answer.text
+            return moved_id, stage
+
+        _, stage = await move(moved)
+        got = {}
+        for _ in range(2):
+            message = await sock.receive()
+            got[message["id"]] = message["payload"]["data"]["applicationChanged"]
+        assert set(got) == {"job", "mine"}  # not "other": another candidate's subscription
+        for change in got.values():
+            assert change["id"] == app_id
+            assert change["application"] == {"id": app_id, "stage": {"id": stage}}
+        # Had "other" been sent the first move, it would come now, before its own.
+        other_id, _ = await move(other)
+        message = await sock.receive()
+        assert message["id"] == "other", message
+        assert message["payload"]["data"]["applicationChanged"]["id"] == other_id
+
+
+async def test_job_changes_reach_job_subscribers_only() -> None:
+    async with (
+        live() as env,
+        graphql_socket(env.ws, NARROW) as narrow,
+        graphql_socket(env.ws, WIDE) as wide,
+    ):
+        query = "subscription { jobChanged { kind id job { id name } } }"
+        await wide.subscribe("1", query)
+        await narrow.subscribe("1", query)
+        await wide.subscribe("2", CANDIDATES)
+        await until(env.following(3))
+        org = env.demo.demos["greenhouse"].emulator.orgs[0]  # type: ignore[attr-defined]
+        job = next(iter(org.jobs.values()))
+        raw = json.dumps({"action": "job_updated", "payload": {"job": {"id": job.id}}}).encode()
+        secret = env.demo.settings.webhooks["greenhouse-harvest"].secret
+        answer = await env.gateway.post(
+            "greenhouse-harvest", raw, {"Signature": greenhouse_signature(raw, secret)}
+        )
+        assert answer.status_code == 202, answer.text
+        message = await wide.receive()
+        assert message["id"] == "1", message  # not the candidates subscription
+        change = message["payload"]["data"]["jobChanged"]
+        gid = encode_id("Job", "greenhouse-harvest", str(job.id))
+        assert change == {"kind": "UPDATED", "id": gid, "job": {"id": gid, "name": job.name}}
+        # The narrow key (Merge only) is told nothing: its next message is a Merge change.
+        await narrow.subscribe("2", CANDIDATES)
+        await until(env.following(4))
+        await env.retitle("merge-initech", env.merge_candidate(), "After the job")
+        assert (await narrow.receive())["id"] == "2"
