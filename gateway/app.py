@@ -110,6 +110,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         if settings.trusted_documents is None
         else TrustedDocuments(settings.trusted_documents),
         changes=changes,
+        socket_origins=settings.cors_origins,
     )
     providers = {a.id: a.provider for a in settings.accounts}
     webhooks = webhook_endpoint(

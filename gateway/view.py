@@ -115,11 +115,15 @@ class GraphQLView(GraphQL[RequestContext, None]):
         documents: DocumentStore | None = None,
         trusted: TrustedDocuments | None = None,
         changes: ChangeFeed | None = None,
+        socket_origins: tuple[str, ...] = (),
     ) -> None:
+        """`socket_origins`: pages on other origins that may open a socket (the CORS origins);
+        same-origin pages and non-browser clients always may."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            allowed_origins=socket_origins,
         )
         self.changes = changes
         self.graphiql = graphiql

@@ -4,6 +4,7 @@ SSE with client keys, as an application would."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -47,6 +48,22 @@ mutation($id: ID!, $title: String!) {
   updateCandidate(id: $id, input: {title: $title}) { candidate { id } userErrors { code } }
 }
 """
+
+
+REFETCH = {
+    "refetch": True,
+    "kind": None,
+    "id": None,
+    "eventId": None,
+    "occurredAt": None,
+    "account": None,
+    "candidate": None,
+}
+
+
+def position(event_id: str) -> int:
+    """The memory bus's sequence number in an event id (`m<epoch>-<n>`)."""
+    return int(event_id.rpartition("-")[2])
 
 
 @dataclasses.dataclass
@@ -116,6 +133,19 @@ async def test_a_webhook_reaches_a_subscriber_with_the_current_object() -> None:
         assert change["eventId"] and change["occurredAt"].endswith("Z")
 
 
+async def test_a_subscription_outlives_the_request_timeout() -> None:
+    """Each event is fetched with a request's time of its own, not what was left of the
+    subscribing request's."""
+    timeout = 0.5
+    async with live(request_timeout=timeout) as env, graphql_socket(env.ws, NARROW) as sock:
+        await sock.subscribe("1", CANDIDATES)
+        await until(env.following(1))
+        await asyncio.sleep(timeout * 2)  # no event to await: the point is time passing
+        await env.retitle("merge-initech", env.merge_candidate(), "Much later")
+        change = await next_change(sock)
+        assert change["candidate"]["title"] == "Much later"
+
+
 async def test_one_fetch_per_event_however_many_subscribers() -> None:
     async with live() as env:
         greenhouse = env.demo.demos["greenhouse"].emulator
@@ -179,6 +209,19 @@ async def test_sockets_without_a_valid_key_are_refused() -> None:
         assert env.gateway.app.state.changes.following == 0
 
 
+async def test_a_page_on_another_origin_opens_a_socket_only_when_allowed() -> None:
+    async with live(cors_origins=("https://app.example",)) as env:
+        with pytest.raises(Exception, match="403"):
+            await GraphQLSocket.open(env.ws, origin="https://elsewhere.example")
+        sock = await GraphQLSocket.open(env.ws, origin="https://app.example")
+        try:
+            assert (await sock.init({"Authorization": f"Bearer {NARROW}"}))["type"] == (
+                "connection_ack"
+            )
+        finally:
+            await sock.close()
+
+
 async def test_sse_needs_a_key_and_streams_changes() -> None:
     async with live() as env:
         url = f"{env.gateway.url}/graphql"
@@ -217,21 +260,34 @@ async def test_resume_after_the_last_event_and_refetch_when_unknown() -> None:
         async with graphql_socket(env.ws, NARROW) as back:
             await back.subscribe("1", CANDIDATES, {"after": last})
             missed = [await next_change(back), await next_change(back)]
-            assert [m["eventId"] > last for m in missed] == [True, True]
-            assert missed[0]["eventId"] < missed[1]["eventId"]
+            assert [position(m["eventId"]) for m in missed] == [
+                position(last) + 1,
+                position(last) + 2,
+            ]
             await back.subscribe("2", CANDIDATES, {"after": "m00000000-1"})
             message = await back.receive()
             assert message["id"] == "2", message
-            told = message["payload"]["data"]["candidateChanged"]
-            assert told == {
-                "refetch": True,
-                "kind": None,
-                "id": None,
-                "eventId": None,
-                "occurredAt": None,
-                "account": None,
-                "candidate": None,
-            }
+            assert message["payload"]["data"]["candidateChanged"] == REFETCH
+
+
+async def test_resume_after_an_event_that_left_the_window_is_told_to_refetch() -> None:
+    async with live(event_window_max=2) as env:
+        async with graphql_socket(env.ws, NARROW) as first:
+            await first.subscribe("1", CANDIDATES)
+            await until(env.following(1))
+            await env.retitle("merge-initech", env.merge_candidate(), "Seen")
+            last = (await next_change(first))["eventId"]
+        await until(env.following(0))
+        for n in range(3):  # the bus keeps two: the first one after `last` is gone
+            await env.retitle("merge-initech", env.merge_candidate(), f"Missed {n}")
+        async with graphql_socket(env.ws, NARROW) as back:
+            await back.subscribe("1", CANDIDATES, {"after": last})
+            assert await next_change(back) == REFETCH
+            await until(env.following(1))
+            await env.retitle("merge-initech", env.merge_candidate(), "Live again")
+            after = await next_change(back)
+        assert after["candidate"]["title"] == "Live again"
+        assert position(after["eventId"]) == position(last) + 4
 
 
 async def test_limits_apply_to_subscription_documents() -> None:

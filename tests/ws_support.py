@@ -37,13 +37,16 @@ class GraphQLSocket:
         self.ws = ws
 
     @classmethod
-    async def open(cls, url: str, headers: dict[str, str] | None = None) -> GraphQLSocket:
+    async def open(
+        cls, url: str, headers: dict[str, str] | None = None, origin: str | None = None
+    ) -> GraphQLSocket:
         ws = await asyncio.to_thread(
             websocket.create_connection,
             url,
             subprotocols=["graphql-transport-ws"],
             header=[f"{k}: {v}" for k, v in (headers or {}).items()],
             timeout=WITHIN,
+            origin=origin,
         )
         return cls(ws)
 
