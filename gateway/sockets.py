@@ -11,7 +11,10 @@ deadline, and errors shaped by `gateway.errors`.
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import AsyncGenerator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
@@ -31,6 +34,7 @@ from gateway.persisted import DocumentRefused, resolve
 from gateway.security import Client
 from providers.upstream.resilience import set_deadline
 from resolvers.context import RequestContext
+from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
     from gateway.view import GraphQLView
@@ -38,7 +42,23 @@ if TYPE_CHECKING:
 __all__ = ["TransportWSHandler"]
 
 
+_operation: ContextVar[RequestContext | None] = ContextVar("socket_operation", default=None)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """Strawberry's handler; each operation runs with a context of its own (its own loaders,
+    partial errors and request id, the connection's client), as each POST does."""
+
+    _connection: RequestContext
+
+    @property
+    def context(self) -> RequestContext:
+        return _operation.get() or self._connection
+
+    @context.setter
+    def context(self, value: RequestContext) -> None:
+        self._connection = value
+
     @property
     def _gateway(self) -> GraphQLView:
         return self.view  # type: ignore[return-value]
@@ -94,7 +114,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
-        set_deadline(self._gateway.request_timeout)  # this operation's task, from its start
+        """Runs in the operation's own task, so what is set here is the operation's alone."""
+        connection = self._connection
+        request_id = uuid.uuid4().hex[:16]
+        _operation.set(
+            dataclasses.replace(
+                connection,
+                loaders=Loaders(connection.accounts, request_id),
+                request_id=request_id,
+                partial_errors=[],
+            )
+        )
+        set_deadline(self._gateway.request_timeout)
         await super().run_operation(operation)
 
     async def _send_result_stream(
@@ -102,13 +133,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
     ) -> None:
         async def shaped() -> AsyncGenerator[Any, None]:
             async for result in result_source:
+                context = self.context
                 if (
                     isinstance(result, ExecutionResult)
                     and not isinstance(result, PreExecutionError)
-                    and result.errors
+                    and (result.errors or context.partial_errors)
                 ):
-                    shape_errors(result, self.context)
-                    self.context.partial_errors.clear()
+                    shape_errors(result, context)
+                    context.partial_errors.clear()  # a subscription's next event starts clean
                 yield result
 
         await super()._send_result_stream(operation, shaped())

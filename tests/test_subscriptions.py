@@ -463,3 +463,18 @@ async def test_job_changes_reach_job_subscribers_only() -> None:
         await until(env.following(4))
         await env.retitle("merge-initech", env.merge_candidate(), "After the job")
         assert (await narrow.receive())["id"] == "2"
+
+
+async def test_each_operation_on_a_socket_reports_its_own_partial_failures() -> None:
+    async with live() as env, graphql_socket(env.ws, WIDE) as sock:
+        org = env.demo.demos["greenhouse"].emulator.orgs[0]  # type: ignore[attr-defined]
+        org.outage = True
+        await sock.subscribe("1", "{ candidates(first: 5) { edges { node { id } } } }")
+        partial = (await sock.receive())["payload"]
+        assert partial["data"]["candidates"]["edges"], partial  # the other accounts answered
+        failed = {e["extensions"]["account"] for e in partial["errors"]}
+        assert failed == {"greenhouse-harvest"}, partial
+        assert await sock.receive() == {"id": "1", "type": "complete"}
+        await sock.subscribe("2", "{ accounts { id } }")
+        clean = (await sock.receive())["payload"]
+        assert "errors" not in clean, clean
