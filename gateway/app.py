@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.graphiql import static_app
 from gateway.logs import configure_logging
@@ -35,6 +35,7 @@ from providers.registry import PROVIDERS
 from providers.upstream.http import build_client
 from providers.webhooks import WEBHOOKS
 from resolvers.accounts import Accounts, ServedAccount
+from resolvers.changes import ChangeFeed
 from resolvers.pagination import CursorCodec
 from resolvers.polling import ChangePoller
 
@@ -78,6 +79,17 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     metrics = Metrics()
     store = open_store(settings, metrics.registry)
     accounts = build_accounts(settings, store)
+    # Live updates: webhooks and the Talynce poller publish change events to the bus;
+    # subscriptions follow it (`resolvers.changes`).
+    events = store.events()
+    poller = ChangePoller(
+        accounts,
+        events.publish,
+        polled=[a.id for a in settings.accounts if a.provider not in WEBHOOKS],
+        interval=settings.poll_interval,
+        max_rows=settings.poll_max_rows,
+    )
+    changes = ChangeFeed(events, accounts, poller, timeout=settings.request_timeout)
     graphql = GraphQLView(
         build_schema(
             settings.limits,
@@ -97,17 +109,8 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         trusted=None
         if settings.trusted_documents is None
         else TrustedDocuments(settings.trusted_documents),
-    )
-
-    # Live updates: webhooks and the Talynce poller publish change events to the bus, which the
-    # subscription layer reads (`app.state.events`, `app.state.poller`; see store.events).
-    events = store.events()
-    poller = ChangePoller(
-        accounts,
-        events.publish,
-        polled=[a.id for a in settings.accounts if a.provider not in WEBHOOKS],
-        interval=settings.poll_interval,
-        max_rows=settings.poll_max_rows,
+        changes=changes,
+        socket_origins=settings.cors_origins,
     )
     providers = {a.id: a.provider for a in settings.accounts}
     webhooks = webhook_endpoint(
@@ -196,6 +199,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
             Route("/webhooks/{account}", webhooks, methods=["POST"]),
             Mount("/static/graphiql", GZipMiddleware(static_app()), name="graphiql-static"),
         ],
@@ -207,6 +211,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
     app.state.store = store
     app.state.events = events
     app.state.poller = poller
+    app.state.changes = changes
     return app
 
 

@@ -1,4 +1,4 @@
-"""The GraphQL schema: Query and Mutation, thin calls into resolvers/."""
+"""The GraphQL schema: Query, Mutation and Subscription, thin calls into resolvers/."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from gateway.pipeline import (
     RejectApplicationInput,
     UnrejectApplicationInput,
 )
+from gateway.subscriptions import Subscription
 from gateway.types import (
     Account,
     Application,
@@ -513,6 +514,7 @@ def build_schema(
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Candidate, Application, Job],
         extensions=extensions,
         execution_context_class=compiled_executor() if compiled else None,

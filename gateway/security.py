@@ -101,8 +101,13 @@ class GuardMiddleware:
     the view serves without executing anything. The authenticated client is put in
     `scope["state"]["client"]`; the view refuses a request that arrives without one, so no
     request can run as someone it did not prove to be. With no clients configured at all the
-    client is ANONYMOUS (the CLI only allows that on loopback). WebSockets are refused: the
-    schema has no subscriptions, so there is nothing for a socket to do.
+    client is ANONYMOUS (the CLI only allows that on loopback).
+
+    A WebSocket to `path` may authenticate in its upgrade request (the same header) or, as
+    browsers cannot set headers on a socket, in its `connection_init` payload: the guard puts
+    `admit` in the scope for the view to check that payload with, and the view accepts no
+    operation before one of the two named a client. An upgrade with a wrong key, and sockets to
+    any other path, are refused (403).
     """
 
     def __init__(
@@ -128,7 +133,7 @@ class GuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self._socket(scope, receive, send)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -168,6 +173,27 @@ class GuardMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send_secured)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] != self.path:
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        state = scope.setdefault("state", {})
+        state["admit"] = self.admit
+        authorization = Headers(scope=scope).get("authorization")
+        client = self.admit(authorization)
+        if client is None and authorization is not None:
+            await send({"type": "websocket.close", "code": 1008})  # a wrong key: 403
+            return
+        if client is not None:
+            state["client"] = client
+        await self.app(scope, receive, send)
+
+    def admit(self, authorization: str | None) -> Client | None:
+        """The client `authorization` names (ANONYMOUS when the gateway is open), or None."""
+        if not self.clients:
+            return ANONYMOUS
+        return identify(self.clients, authorization)
 
     def _refuse(
         self, headers: Headers, status: int, code: str, message: str, **extra: str

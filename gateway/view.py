@@ -12,6 +12,10 @@ before Strawberry sees the request, so its query string never executes, and any 
 that arrives without an authenticated client in its scope is refused with 401; there is no
 fallback identity. Refusals share one shape (`negotiation.refusal`).
 
+Subscriptions are served here too: over GraphQL over SSE (a POST that accepts
+`text/event-stream`; the same guard, limits and documents as any POST) and over
+graphql-transport-ws on the same path (`gateway.sockets`, which admits a socket by its key).
+
 A request that names its document by hash gets the text from `gateway.persisted` before
 anything parses it (`parse_http_body`), and every response, answer or refusal, leaves through
 `gateway.compression` (the end of `__call__`): one place for both.
@@ -34,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from gateway.compression import Compression, compress_response
@@ -51,11 +56,14 @@ from gateway.persisted import (
 )
 from gateway.schema import GatewaySchema
 from gateway.security import Client, is_page
+from gateway.sockets import TransportWSHandler
 from gateway.tracing import Fanout, Tracing
 from providers.upstream.observe import Observer, watch_request
 from providers.upstream.resilience import set_deadline
 from resolvers.accounts import Accounts
+from resolvers.changes import ChangeFeed
 from resolvers.context import RequestContext
+from resolvers.loaders import Loaders
 from resolvers.pagination import CursorCodec
 from store.documents import DocumentStore, MemoryDocumentStore
 from store.idempotency import IdempotencyStore
@@ -89,6 +97,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 class GraphQLView(GraphQL[RequestContext, None]):
     request_adapter_class = _RequestAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(
         self,
@@ -105,10 +114,18 @@ class GraphQLView(GraphQL[RequestContext, None]):
         persisted: PersistedQueries | None = None,
         documents: DocumentStore | None = None,
         trusted: TrustedDocuments | None = None,
+        changes: ChangeFeed | None = None,
+        socket_origins: tuple[str, ...] = (),
     ) -> None:
+        """`socket_origins`: pages on other origins that may open a socket (the CORS origins);
+        same-origin pages and non-browser clients always may."""
         super().__init__(
-            schema, graphql_ide="graphiql" if graphiql else None, subscription_protocols=()
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            allowed_origins=socket_origins,
         )
+        self.changes = changes
         self.graphiql = graphiql
         self.metrics = metrics
         self.tracing = tracing
@@ -123,11 +140,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            # No subscriptions exist; the guard refuses sockets too, this is the second lock.
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # a socket: `gateway.sockets` admits it
             await super().__call__(scope, receive, send)
             return
         began = time.perf_counter()
@@ -139,6 +152,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         accept = request.headers.get("accept", "")
         page = is_page(scope, self.graphiql)
         negotiated = negotiate(accept)
+        streams = self._get_stream_transport_from_headers(request.headers) is not None
         if page:
             response = await self.render_graphql_ide(request)  # executes nothing, needs no key
         elif not isinstance(state.get("client"), Client):
@@ -154,7 +168,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response = _refusal(
                 405, "GraphQL is served over GET and POST", accept, {"Allow": "GET, POST"}
             )
-        elif not negotiated.acceptable:
+        elif not negotiated.acceptable and not streams:
             response = _refusal(406, f"answers are {JSON} or {GRAPHQL_RESPONSE}", accept)
         elif request.method == "POST" and not request.headers.get(
             "content-type", ""
@@ -261,11 +275,13 @@ class GraphQLView(GraphQL[RequestContext, None]):
             raise HTTPException(
                 400, "The GraphQL operation's `query` must be a string or null, if provided."
             )
+        transport = self._get_stream_transport_from_headers(request.headers)
         return GraphQLRequestData(
             query=resolved.query,
             variables=data.get("variables"),
             operation_name=data.get("operationName"),
             extensions=data.get("extensions"),
+            protocol=transport.protocol if transport is not None else "http",
         )
 
     @staticmethod
@@ -289,6 +305,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         # The request's own task runs the whole operation, so every upstream call inherits this.
         set_deadline(self.request_timeout)
         client = state.get("client")
+        if isinstance(request, WebSocket) and not isinstance(client, Client):
+            # Nothing runs until `connection_init` names a client (`gateway.sockets`).
+            client = Client("", "", frozenset(), write=False)
         if not isinstance(client, Client):
             raise HTTPException(401, "send a client key as 'Authorization: Bearer <key>'")
         context = RequestContext.create(
@@ -298,9 +317,17 @@ class GraphQLView(GraphQL[RequestContext, None]):
             request_id,
             can_write=client.write,
             client=client.name,
+            changes=self.changes,
         )
         state["graphql_context"] = context
         return context
+
+    def admit(self, context: RequestContext, client: Client) -> None:
+        """Gives a socket's context the client its `connection_init` named."""
+        context.accounts = self.accounts.visible(client.accounts)
+        context.loaders = Loaders(context.accounts, context.request_id)
+        context.can_write = client.write
+        context.client = client.name
 
     async def process_result(
         self, request: Request, result: ExecutionResult

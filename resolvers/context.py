@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.errors import ProviderError, UnsupportedByProvider
 from resolvers.accounts import Accounts
 from resolvers.loaders import Loaders
 from resolvers.pagination import CursorCodec, MergedPage
 from store.idempotency import IdempotencyStore
+
+if TYPE_CHECKING:
+    from resolvers.changes import ChangeFeed
 
 __all__ = ["PartialError", "RequestContext"]
 
@@ -34,6 +37,7 @@ class RequestContext:
     operation_name: str | None = None
     partial_errors: list[PartialError] = field(default_factory=list)
     client: str = ""  # the caller's name: idempotency keys are scoped by it
+    changes: ChangeFeed | None = None  # what subscriptions follow; None where none are served
 
     def note_failures(self, page: MergedPage[Any], path: Sequence[str | int]) -> None:
         """Each failed account of a listing, as an error at the listing's `path` (its alias,
@@ -53,6 +57,7 @@ class RequestContext:
         *,
         can_write: bool = True,
         client: str = "",
+        changes: ChangeFeed | None = None,
     ) -> RequestContext:
         return cls(
             accounts,
@@ -62,4 +67,5 @@ class RequestContext:
             request_id,
             can_write,
             client=client,
+            changes=changes,
         )

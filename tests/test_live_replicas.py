@@ -1,6 +1,7 @@
 """Two gateway processes, one redis-server: a webhook received by replica A (its own
 `python -m gateway serve` process) is on the bus of replica B (served here, so the test reads
-its bus), in the order A received them, each once, and a redelivery to either is dropped."""
+its bus), in the order A received them, each once, and a redelivery to either is dropped; and
+reaches a client subscribed to replica B."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from gateway.settings import load_settings
+from resolvers.ids import encode_id
 from store.events import BusEvent
 from tests.live_support import (
     NOWHERE,
@@ -25,6 +27,7 @@ from tests.live_support import (
     take,
 )
 from tests.redis_support import RedisServer, free_port, redis_server, unique_prefix
+from tests.ws_support import graphql_socket, until, ws_url
 
 __all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
 
@@ -159,3 +162,27 @@ async def test_a_webhook_into_replica_a_reaches_replica_b_in_order_once(
         ("mg", "m-5"),
         ("gh", "999"),  # nothing in between: each redelivery was dropped
     ]
+
+
+async def test_a_subscriber_on_replica_b_receives_a_webhook_sent_to_replica_a(
+    replica_a: tuple[str, Path, dict[str, str]],
+) -> None:
+    url_a, config, env = replica_a
+    async with live_gateway(load_settings(config, env)) as replica_b:
+        changes = replica_b.app.state.changes
+        async with graphql_socket(ws_url(replica_b.url)) as sock:
+            await sock.subscribe(
+                "1", 'subscription { candidateChanged(accounts: ["gh"]) { kind id eventId } }'
+            )
+            await until(lambda: changes.following == 1)
+            account, raw, headers = deliveries()[0]
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.post(
+                    f"{url_a}/webhooks/{account}", content=raw, headers=headers
+                )
+            assert answer.json()["published"] == 1
+            message = await sock.receive()
+    assert message["type"] == "next", message
+    change = message["payload"]["data"]["candidateChanged"]
+    assert change["kind"] == "UPDATED"
+    assert change["id"] == encode_id("Candidate", "gh", "100")
