@@ -2,11 +2,10 @@
 
 `[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
 Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens,
-the response cache and registered persisted queries live there. One client per process, made
-here and closed by the app's lifespan; when Redis fails, each piece falls back to process-local
-behaviour
-(`store.redis_link`). In memory mode the response cache, when `cache_ttl` > 0, is this
-process's own.
+the response cache, read-ahead pages and registered persisted queries live there. One client
+per process, made here and closed by the app's lifespan; when Redis fails, each piece falls
+back to process-local behaviour (`store.redis_link`). In memory mode the response cache (when
+`cache_ttl` > 0) and the read-ahead pages are this process's own.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from providers.upstream.sharing import Sharing
 from resolvers.accounts import Accounts
 from resolvers.cache import CachedProvider
 from resolvers.outcomes import OutcomeCodec
+from resolvers.read_ahead import ReadAheadProvider
 from store.budget import RedisRateBudget
 from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
@@ -61,6 +61,14 @@ class Store:
                 if link is None
                 else RedisCacheBackend(link, settings.cache_ttl)
             )
+        self.ahead: CacheBackend | None = None
+        if settings.read_ahead:
+            ttl = settings.read_ahead_ttl
+            self.ahead = (
+                MemoryCacheBackend(ttl, settings.read_ahead_max_pages)
+                if link is None
+                else RedisCacheBackend(link, ttl, space="ahead")
+            )
 
     @property
     def status(self) -> str:
@@ -83,11 +91,15 @@ class Store:
             return MemoryDocumentStore(limit)
         return RedisDocumentStore(self.link, limit)
 
-    def cached(self, account: AccountConfig, provider: Provider) -> Provider:
-        """The account's adapter behind the response cache, when the cache is on."""
-        if self.cache is None:
-            return provider
-        return CachedProvider(provider, account_scope(account), self.cache, self._recorder(account))
+    def cached(self, account: AccountConfig, provider: Provider, read_ahead: int = 100) -> Provider:
+        """The account's adapter behind the response cache, when the cache is on, and behind
+        read-ahead of `read_ahead` rows per listing call, when that is on."""
+        scope = account_scope(account)
+        if self.cache is not None:
+            provider = CachedProvider(provider, scope, self.cache, self._recorder(account))
+        if self.ahead is not None:
+            provider = ReadAheadProvider(provider, scope, self.ahead, read_ahead)
+        return provider
 
     def _recorder(self, account: AccountConfig) -> Callable[[str, str], None] | None:
         counter = self._lookups
