@@ -62,13 +62,15 @@ class Store:
                 else RedisCacheBackend(link, settings.cache_ttl)
             )
         self.ahead: CacheBackend | None = None
+        self.ahead_near: CacheBackend | None = None  # decoded copies of the shared pages
         if settings.read_ahead:
             ttl = settings.read_ahead_ttl
-            self.ahead = (
-                MemoryCacheBackend(ttl, settings.read_ahead_max_pages)
-                if link is None
-                else RedisCacheBackend(link, ttl, space="ahead")
-            )
+            local = MemoryCacheBackend(ttl, settings.read_ahead_max_pages)
+            if link is None:
+                self.ahead = local
+            else:
+                self.ahead = RedisCacheBackend(link, ttl, space="ahead")
+                self.ahead_near = local
 
     @property
     def status(self) -> str:
@@ -98,7 +100,7 @@ class Store:
         if self.cache is not None:
             provider = CachedProvider(provider, scope, self.cache, self._recorder(account))
         if self.ahead is not None:
-            provider = ReadAheadProvider(provider, scope, self.ahead, read_ahead)
+            provider = ReadAheadProvider(provider, scope, self.ahead, read_ahead, self.ahead_near)
         return provider
 
     def _recorder(self, account: AccountConfig) -> Callable[[str, str], None] | None:

@@ -12,9 +12,12 @@ point back into it: order and exactly-once are the merge's, unchanged.
 Kept pages are keyed by account scope (account id and a digest of its upstream tenant), the
 listing's query and the upstream page token, inside the scope's *generation* (store.cache): any
 write through the gateway to the account starts a new one, so nothing read before a write is
-served after it, in any process sharing the backend. A page whose kept copy expired or was
-evicted is simply read again at its token, and `skip` rows of it are passed over: correct,
-only costlier.
+served after it, in any process sharing the backend. With a shared (Redis) backend, `near` keeps
+this process's decoded copies under the shared generation, so a kept page is decoded once per
+process rather than on every page, and a write anywhere still makes them unreachable (a copy
+may outlive the shared entry by up to one TTL). A page whose kept copy expired or was evicted
+is simply read again at its token, and `skip` rows of it are passed over: correct, only
+costlier.
 """
 
 from __future__ import annotations
@@ -86,7 +89,14 @@ def _slice(page: P, skip: int, limit: int) -> P:
 class ReadAheadProvider:
     """`inner` behind read-ahead pages of `size` rows kept in `backend` under `scope`."""
 
-    def __init__(self, inner: Provider, scope: str, backend: CacheBackend, size: int) -> None:
+    def __init__(
+        self,
+        inner: Provider,
+        scope: str,
+        backend: CacheBackend,
+        size: int,
+        near: CacheBackend | None = None,
+    ) -> None:
         if size < 1:
             raise ValueError("read-ahead size must be at least 1")
         self.inner = inner
@@ -95,6 +105,7 @@ class ReadAheadProvider:
         self._scope = scope
         self._backend = backend
         self._size = size
+        self._near = near
         self._flights = SingleFlight()
 
     async def _page(
@@ -127,17 +138,24 @@ class ReadAheadProvider:
         name = _name(listing, query, token)
         if generation is None:  # the store cannot be used now: read through
             return await self._flights.run((listing, name), lambda: read(Position(token), size))
+        if self._near is not None:  # decoded pages of the shared store, under its generation
+            [found] = await self._near.read(self._scope, generation, "ahead", [name])
+            if isinstance(found, Page):
+                return found  # type: ignore[return-value]
         [found] = await self._backend.read(self._scope, generation, "ahead", [name])
         if isinstance(found, Page) and found.position.skip == 0:
+            if self._near is not None:
+                await self._near.write(self._scope, generation, "ahead", {name: found})
             return found  # type: ignore[return-value]
 
         async def fetch() -> P:
             page = await read(Position(token), size)
             names = {name, _name(listing, query, page.position.token)}
             if page.position.skip == 0:  # it starts at a token: a later cursor can name it
-                await self._backend.write(
-                    self._scope, generation, "ahead", dict.fromkeys(names, page)
-                )
+                entries = dict.fromkeys(names, page)
+                await self._backend.write(self._scope, generation, "ahead", entries)
+                if self._near is not None:
+                    await self._near.write(self._scope, generation, "ahead", entries)
             return page
 
         return await self._flights.run((generation, listing, name), fetch)

@@ -202,3 +202,18 @@ def test_kept_rows_of_one_tenant_never_serve_another(redis_server: RedisServer) 
         shown = rows_of(page(b, EVERYONE, FIRST, None))
         assert sorted(list_calls(b)[before:]) == sorted(org.name for org in theirs.values())
         assert shown == round_robin(expected_by_account(b, EVERYONE))[:FIRST]
+
+
+def test_a_write_through_one_gateway_drops_the_kept_rows_the_other_decoded(
+    redis_server: RedisServer,
+) -> None:
+    orgs = many_orgs()
+    with redis_gateways(orgs, [orgs, orgs], redis_server) as (a, b):
+        first = page(a, EVERYONE, FIRST, None)
+        second = page(b, EVERYONE, FIRST, first["pageInfo"]["endCursor"])  # B keeps copies
+        target = first["edges"][0]["node"]
+        body = a.graphql(UPDATE, {"id": target["id"], "company": "Shared Ahead Ltd"})
+        assert body["data"]["updateCandidate"]["userErrors"] == []
+        before = len(list_calls(b))
+        page(b, EVERYONE, FIRST, second["pageInfo"]["endCursor"])
+        assert list_calls(b)[before:] == [orgs[target["account"]["id"]].name]
