@@ -119,7 +119,7 @@ def test_evicted_pages_are_read_again_and_still_yield_each_row_once() -> None:
 
 
 def test_an_expired_page_is_read_again_skipping_the_rows_shown() -> None:
-    ttl = 1.0
+    ttl = 4.0  # pages 2 and 3 must both fall within it, even on a loaded machine
     with running_stack(many_orgs(), read_ahead=True, read_ahead_ttl=ttl) as stack:
         first = page(stack, EVERYONE, FIRST, None)
         time.sleep(ttl * 1.5)  # nothing to await: expiry is the passing of time
