@@ -118,6 +118,7 @@ def settings_for(
     max_concurrency: int,
     request_timeout: float,
     store_url: str | None = None,
+    read_ahead: bool = False,
 ) -> Settings:
     """Accounts on the bench emulator's tenants; no rate budget, so the gateway never queues
     on its own account of a limit the emulator does not enforce. The cursor secret is fixed, so
@@ -138,6 +139,7 @@ def settings_for(
         cursor_secret=b"bench-cursor-secret",
         request_timeout=request_timeout,
         store_url=store_url,
+        read_ahead=read_ahead,
     )
 
 
@@ -157,6 +159,7 @@ def _app(args: argparse.Namespace) -> Served:
         args.max_concurrency,
         args.request_timeout,
         args.store_url,
+        args.read_ahead,
     )
     tally = Tally(Path(args.served_dir)) if args.served_dir else None
     return Served(create_app(settings), tally)
@@ -193,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--store-url", help="[gateway] store; memory when absent")
     parser.add_argument("--served-dir", help="where each worker keeps its count of answers")
+    parser.add_argument("--read-ahead", action="store_true", help="[gateway] read_ahead = true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sock = listening_socket()

@@ -253,6 +253,8 @@ def start_stack(
     request_timeout: float = 10.0,
     workers: int = 1,
     store: str = "memory",
+    candidates: int = topology.CANDIDATES_PER_ORG,
+    read_ahead: bool = False,
 ) -> Stack:
     """Starts Redis (for `store="redis"`), the emulator, then the gateway pointed at both; all
     answer before this returns. Redis starts first, so it is the last to stop."""
@@ -260,7 +262,11 @@ def start_stack(
         raise ValueError(f"store must be one of {STORES}, not {store!r}")
     redis_child, redis_client = start_redis(children, workdir) if store == "redis" else (None, None)
     admin = httpx.Client(timeout=60.0)
-    emulator = children.server("emulator", "bench.emulator_server", ["--orgs", str(accounts)])
+    emulator = children.server(
+        "emulator",
+        "bench.emulator_server",
+        ["--orgs", str(accounts), "--candidates", str(candidates)],
+    )
     _wait_healthy(admin, f"{emulator.url}/_bench/health", emulator)
     served_dir = workdir / "served"
     served_dir.mkdir(exist_ok=True)
@@ -278,6 +284,8 @@ def start_stack(
         "--served-dir",
         str(served_dir),
     ]
+    if read_ahead:
+        args.append("--read-ahead")
     if redis_child is not None:
         args += ["--store-url", f"redis://127.0.0.1:{redis_child.port}/0"]
     gateway = children.server("gateway", "bench.gateway_server", args)

@@ -67,10 +67,11 @@ def build_accounts(settings: Settings, store: Store | None = None) -> Accounts:
     accounts = []
     sharing = None if store is None else store.sharing
     for config in settings.accounts:
-        provider = PROVIDERS[config.provider].build(config, build_client(config), sharing)
-        accounts.append(
-            ServedAccount(config, provider if store is None else store.cached(config, provider))
-        )
+        spec = PROVIDERS[config.provider]
+        provider = spec.build(config, build_client(config), sharing)
+        if store is not None:
+            provider = store.cached(config, provider, spec.read_ahead)
+        accounts.append(ServedAccount(config, provider))
     return Accounts(accounts)
 
 

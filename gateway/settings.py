@@ -65,6 +65,9 @@ GATEWAY_KEYS = {
     "store_url_env",
     "store_prefix",
     "cache_ttl",
+    "read_ahead",
+    "read_ahead_ttl",
+    "read_ahead_max_pages",
     "tracing",
     "metrics_key_sha256",
     "header_timeout",
@@ -112,6 +115,10 @@ class Settings:
     store_url: str | None = field(default=None, repr=False)  # None: this process's memory
     store_prefix: str = "ats-gateway"
     cache_ttl: float = 0.0
+    # Listings read whole provider pages and keep the rows not yet shown (resolvers.read_ahead)
+    read_ahead: bool = False
+    read_ahead_ttl: float = 60.0  # seconds a kept page serves later pages
+    read_ahead_max_pages: int = 2000  # kept pages per process in memory mode (LRU beyond)
     tracing: str = "off"
     # Bearer key (as its SHA-256) for /metrics and the detailed /readyz; None keeps them private
     # unless no clients are configured (open mode, loopback only).
@@ -307,6 +314,11 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         store_url=_store_url(gateway, env),
         store_prefix=_store_prefix(gateway),
         cache_ttl=_number(gateway, "cache_ttl", "gateway", 0.0, minimum=0),
+        read_ahead=_flag(gateway, "read_ahead", default=False),
+        read_ahead_ttl=_number(gateway, "read_ahead_ttl", "gateway", 60.0, minimum=0.1),
+        read_ahead_max_pages=int(
+            _number(gateway, "read_ahead_max_pages", "gateway", 2000, minimum=1, integer=True)
+        ),
         tracing=_choice(gateway, "tracing", TRACING),
         metrics_key_sha256=_digest(gateway, "metrics_key_sha256", "gateway"),
         header_timeout=_number(gateway, "header_timeout", "gateway", 10.0, minimum=0.1),
@@ -471,8 +483,8 @@ def _choice(table: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str
     return str(value)
 
 
-def _flag(table: Mapping[str, Any], key: str) -> bool:
-    value = table.get(key, True)
+def _flag(table: Mapping[str, Any], key: str, default: bool = True) -> bool:
+    value = table.get(key, default)
     if not isinstance(value, bool):
         raise ConfigError(f"gateway.{key}: expected true or false")
     return value

@@ -2,10 +2,11 @@
 
 `[gateway] store = "redis://…"` (or `store_url_env`) makes every process that names the same
 Redis behave as one gateway: idempotency keys, per-account rate budgets, Harvest OAuth tokens,
-the response cache, registered persisted queries and the change-event bus live there. One
-client per process, made here and closed by the app's lifespan; when Redis fails, each piece falls
-back to process-local behaviour (`store.redis_link`), except the event bus, which refuses events
-it cannot share. In memory mode the response cache, when `cache_ttl` > 0, is this process's own.
+the response cache, read-ahead pages, registered persisted queries and the change-event bus
+live there. One client per process, made here and closed by the app's lifespan; when Redis fails,
+each piece falls back to process-local behaviour (`store.redis_link`), except the event bus,
+which refuses events it cannot share. In memory mode the response cache (when `cache_ttl` > 0)
+and the read-ahead pages are this process's own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from providers.upstream.sharing import Sharing
 from resolvers.accounts import Accounts
 from resolvers.cache import CachedProvider
 from resolvers.outcomes import OutcomeCodec
+from resolvers.read_ahead import ReadAheadProvider
 from store.budget import RedisRateBudget
 from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
@@ -62,6 +64,16 @@ class Store:
                 if link is None
                 else RedisCacheBackend(link, settings.cache_ttl)
             )
+        self.ahead: CacheBackend | None = None
+        self.ahead_near: CacheBackend | None = None  # decoded copies of the shared pages
+        if settings.read_ahead:
+            ttl = settings.read_ahead_ttl
+            local = MemoryCacheBackend(ttl, settings.read_ahead_max_pages)
+            if link is None:
+                self.ahead = local
+            else:
+                self.ahead = RedisCacheBackend(link, ttl, space="ahead")
+                self.ahead_near = local
 
     @property
     def status(self) -> str:
@@ -101,11 +113,15 @@ class Store:
             dedupe_ttl=settings.event_dedupe_ttl,
         )
 
-    def cached(self, account: AccountConfig, provider: Provider) -> Provider:
-        """The account's adapter behind the response cache, when the cache is on."""
-        if self.cache is None:
-            return provider
-        return CachedProvider(provider, account_scope(account), self.cache, self._recorder(account))
+    def cached(self, account: AccountConfig, provider: Provider, read_ahead: int = 100) -> Provider:
+        """The account's adapter behind the response cache, when the cache is on, and behind
+        read-ahead of `read_ahead` rows per listing call, when that is on."""
+        scope = account_scope(account)
+        if self.cache is not None:
+            provider = CachedProvider(provider, scope, self.cache, self._recorder(account))
+        if self.ahead is not None:
+            provider = ReadAheadProvider(provider, scope, self.ahead, read_ahead, self.ahead_near)
+        return provider
 
     def _recorder(self, account: AccountConfig) -> Callable[[str, str], None] | None:
         counter = self._lookups

@@ -140,7 +140,8 @@ class Page(Generic[R]):
 
     `filtered_locally` says the adapter filtered rows itself because the provider cannot
     (a name search over a bounded scan); the gateway reports it, since such a listing may stop
-    before the provider's last row.
+    before the provider's last row. `rest_at` is where the rows after `records` begin when they
+    are still in the same upstream page (a slice of a page read ahead); None: at `next_token`.
     """
 
     records: tuple[R, ...]
@@ -148,10 +149,13 @@ class Page(Generic[R]):
     next_token: str | None
     total: int | None = None
     filtered_locally: bool = False
+    rest_at: Position | None = None
 
     def resume_at(self, consumed: int) -> Position | None:
         """Where to continue once the first `consumed` records are used; None when all are."""
         if consumed >= len(self.records):
+            if self.rest_at is not None:
+                return self.rest_at
             return None if self.next_token is None else Position(self.next_token)
         return Position(self.position.token, self.position.skip + consumed)
 
@@ -242,6 +246,8 @@ class ProviderSpec:
     `credentials` are the secret names an account may give (each as `<name>_env` in the config);
     `check` returns what is wrong or missing in an account's settings, worded for the operator;
     `rate_limit` is the provider's documented budget (calls, seconds) that accounts default to;
+    `read_ahead` is how many rows a listing reads per upstream call when the gateway reads ahead
+    (the provider's maximum page size: fewer, fuller calls against a metered budget);
     `build(config, client, sharing)` makes the adapter, with the state it shares with other
     gateway processes (`None`: all process-local).
     """
@@ -253,3 +259,4 @@ class ProviderSpec:
     check: Callable[[AccountConfig], list[str]] = field(default=lambda account: [])
     default_base_url: str | None = None
     rate_limit: tuple[int, float] | None = None
+    read_ahead: int = 100

@@ -15,7 +15,8 @@ from typing import Literal, Protocol
 
 __all__ = ["CacheBackend", "Kind", "MemoryCacheBackend", "Miss"]
 
-Kind = Literal["list", "candidate", "applications"]
+Kind = Literal["list", "candidate", "applications", "ahead"]
+"""`ahead`: a listing page read ahead (`resolvers.read_ahead`), its rows kept for later pages."""
 
 
 class Miss(enum.Enum):
@@ -43,7 +44,8 @@ class CacheBackend(Protocol):
 
 
 class MemoryCacheBackend:
-    """This process's cache: objects kept as they are (records are frozen), LRU-bounded."""
+    """This process's cache: objects kept as they are (records are frozen), LRU-bounded by
+    `max_entries`, each entry kept for `ttl` seconds."""
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl

@@ -19,6 +19,8 @@ from typing import Any
 
 from store.cache import Kind, Miss
 from store.records_json import (
+    any_page_from_json,
+    any_page_to_json,
     application_from_json,
     candidate_from_json,
     page_from_json,
@@ -31,7 +33,9 @@ __all__ = ["RedisCacheBackend"]
 log = logging.getLogger("gateway.store")
 
 
-def _encode(value: object) -> Any:
+def _encode(kind: Kind, value: object) -> Any:
+    if kind == "ahead":
+        return any_page_to_json(value)  # type: ignore[arg-type]
     if isinstance(value, list | tuple):  # a candidate's applications
         return [to_json(item) for item in value]
     return None if value is None else to_json(value)
@@ -40,19 +44,25 @@ def _encode(value: object) -> Any:
 def _decoder(kind: Kind) -> Callable[[Any], object]:
     if kind == "list":
         return page_from_json
+    if kind == "ahead":
+        return any_page_from_json
     if kind == "candidate":
         return lambda data: None if data is None else candidate_from_json(data)
     return lambda data: [application_from_json(item) for item in data]
 
 
 class RedisCacheBackend:
-    def __init__(self, link: RedisLink, ttl: float) -> None:
+    """`space` names the key family (`cache`; `ahead` for read-ahead pages), so two backends
+    on one Redis keep their own generations and entries."""
+
+    def __init__(self, link: RedisLink, ttl: float, space: str = "cache") -> None:
         self._link = link
+        self._space = space
         self._ttl_ms = max(1, int(ttl * 1000))
         self._stale: set[str] = set()
 
     def _key(self, scope: str, *parts: str) -> str:
-        return self._link.key("cache", scope, *parts)
+        return self._link.key(self._space, scope, *parts)
 
     async def generation(self, scope: str) -> str | None:
         key = self._key(scope, "gen")
@@ -103,7 +113,7 @@ class RedisCacheBackend:
         encoded: dict[str, str] = {}
         for name, value in entries.items():
             try:
-                encoded[self._key(scope, generation, kind, name)] = json.dumps(_encode(value))
+                encoded[self._key(scope, generation, kind, name)] = json.dumps(_encode(kind, value))
             except (TypeError, ValueError):
                 log.debug("a %s entry is not JSON-serializable; it is not cached", kind)
 

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from providers.base import CandidatePage, Position
+from providers.base import ApplicationPage, CandidatePage, JobPage, Page, Position
 from providers.model import (
     Address,
     ApplicationRecord,
@@ -21,7 +21,10 @@ from providers.model import (
     Compensation,
     Email,
     EmailType,
+    JobRecord,
     JobRef,
+    JobStage,
+    JobStatus,
     NoteRecord,
     NoteVisibility,
     Phone,
@@ -32,8 +35,11 @@ from providers.model import (
 )
 
 __all__ = [
+    "any_page_from_json",
+    "any_page_to_json",
     "application_from_json",
     "candidate_from_json",
+    "job_from_json",
     "note_from_json",
     "page_from_json",
     "to_json",
@@ -123,6 +129,11 @@ def candidate_from_json(data: Any) -> CandidateRecord:
     return _strict(CandidateRecord, values)
 
 
+def _rest_at(page: Mapping[str, Any]) -> Position | None:
+    rest = page.get("rest_at")
+    return None if rest is None else _strict(Position, rest)
+
+
 def page_from_json(data: Any) -> CandidatePage:
     if not isinstance(data, Mapping):
         raise ValueError("expected a page object")
@@ -132,5 +143,53 @@ def page_from_json(data: Any) -> CandidatePage:
             **data,
             "records": tuple(candidate_from_json(item) for item in _listed(data, "records")),
             "position": _strict(Position, data.get("position")),
+            "rest_at": _rest_at(data),
+        },
+    )
+
+
+def job_from_json(data: Any) -> JobRecord:
+    if not isinstance(data, Mapping):
+        raise ValueError("expected a job object")
+    values = dict(data)
+    values["status"] = JobStatus(str(data.get("status")))
+    for name in ("departments", "offices"):
+        values[name] = tuple(str(item) for item in _listed(data, name))
+    stages = data.get("stages")
+    values["stages"] = (
+        None
+        if stages is None
+        else tuple(_strict(JobStage, item) for item in _listed(data, "stages"))
+    )
+    return _strict(JobRecord, values)
+
+
+_PAGES: Mapping[str, tuple[type[Page[Any]], Callable[[Any], Any]]] = {
+    "candidates": (CandidatePage, candidate_from_json),
+    "jobs": (JobPage, job_from_json),
+    "applications": (ApplicationPage, application_from_json),
+}
+
+
+def any_page_to_json(page: Page[Any]) -> Any:
+    """A page of any listing, tagged with its kind so `any_page_from_json` rebuilds its type."""
+    kind = next(name for name, (cls, _) in _PAGES.items() if isinstance(page, cls))
+    return {"kind": kind, "page": to_json(page)}
+
+
+def any_page_from_json(data: Any) -> Page[Any]:
+    if not isinstance(data, Mapping) or data.get("kind") not in _PAGES:
+        raise ValueError("expected a tagged page object")
+    cls, record = _PAGES[data["kind"]]
+    page = data.get("page")
+    if not isinstance(page, Mapping):
+        raise ValueError("expected a page object")
+    return _strict(
+        cls,
+        {
+            **page,
+            "records": tuple(record(item) for item in _listed(page, "records")),
+            "position": _strict(Position, page.get("position")),
+            "rest_at": _rest_at(page),
         },
     )

@@ -208,3 +208,17 @@ def test_peer_report_divides_by_mesh_in_the_same_run_and_shape() -> None:
     ]
     ratios = [(r["cpu_ratio"], r["rps_ratio"]) for r in with_ratios(rows)]
     assert ratios == [(1.0, 1.0), (0.5, 1.5), (None, None)]
+
+
+def test_readahead_bench_prints_the_curve_with_calls_at_the_minimum() -> None:
+    done = _run(
+        "bench.readahead", "--accounts", "1,3", "--rows", "130", "--latency-ms", "5", timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = done.stdout.splitlines()
+    assert table[0] == "$ python -m bench.readahead --accounts 1,3 --rows 130 --latency-ms 5"
+    rows = [line.split() for line in table if re.match(r"\s+\d+\s+on\s", line)]
+    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [
+        ("1", "7", "2", "2"),  # 130 rows in pages of 20; two calls of 100
+        ("3", "20", "6", "6"),
+    ]

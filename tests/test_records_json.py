@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from providers.base import AccountConfig, CandidatePage, Position
+from providers.base import AccountConfig, ApplicationPage, CandidatePage, JobPage, Position
 from providers.errors import FieldProblem, UpstreamOutcomeUnknown
 from providers.model import (
     Address,
@@ -18,7 +18,10 @@ from providers.model import (
     Compensation,
     Email,
     EmailType,
+    JobRecord,
     JobRef,
+    JobStage,
+    JobStatus,
     Phone,
     PhoneType,
     Url,
@@ -30,6 +33,8 @@ from resolvers.candidates import FoundCandidate
 from resolvers.mutations import WriteOutcome
 from resolvers.outcomes import OutcomeCodec
 from store.records_json import (
+    any_page_from_json,
+    any_page_to_json,
     application_from_json,
     candidate_from_json,
     page_from_json,
@@ -98,6 +103,39 @@ def test_pages_and_applications_round_trip() -> None:
     page = CandidatePage((FULL, CandidateRecord("c2")), Position("tok", 3), "next", 40, True)
     assert page_from_json(through_json(page)) == page
     assert application_from_json(through_json(APPLICATION)) == APPLICATION
+
+
+JOB = JobRecord(
+    remote_id="j1",
+    name="Engineer",
+    status=JobStatus.OPEN,
+    raw_status="live",
+    departments=("R&D",),
+    offices=("Pune",),
+    created_at="2026-01-01T00:00:00Z",
+    updated_at="2026-01-02T00:00:00Z",
+    opened_at="2026-01-03T00:00:00Z",
+    closed_at="2026-01-04T00:00:00Z",
+    stages=(JobStage("s1", "Screen", 1), JobStage("s2")),
+    remote_data={"raw": [1]},
+)
+
+
+def test_pages_of_every_listing_round_trip_as_their_own_type() -> None:
+    defaults = JobRecord(remote_id="j1")
+    for f in dataclasses.fields(JobRecord):
+        if f.name != "remote_id":
+            assert getattr(JOB, f.name) != getattr(defaults, f.name), f.name
+    pages = [
+        CandidatePage((FULL,), Position("t", 1), "n", 9, True, Position("t", 2)),
+        JobPage((JOB, defaults), Position(), None, 2),
+        ApplicationPage((APPLICATION,), Position("7"), "8"),
+    ]
+    for page in pages:
+        back = any_page_from_json(json.loads(json.dumps(any_page_to_json(page))))
+        assert type(back) is type(page) and back == page
+    with pytest.raises(ValueError, match="tagged page"):
+        any_page_from_json({"kind": "offers", "page": {}})
 
 
 @pytest.mark.parametrize(

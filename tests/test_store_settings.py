@@ -1,4 +1,5 @@
-"""The `store`, `store_url_env`, `store_prefix` and `cache_ttl` settings of `[gateway]`."""
+"""The `store`, `store_url_env`, `store_prefix`, `cache_ttl` and `read_ahead*` settings of
+`[gateway]`."""
 
 from __future__ import annotations
 
@@ -75,3 +76,27 @@ def test_bad_store_settings_are_refused_without_repeating_a_password(
         parsed(gateway, **env)
     assert message in str(raised.value)
     assert PASSWORD not in str(raised.value)
+
+
+async def test_read_ahead_is_opt_in_and_kept_where_the_store_is() -> None:
+    assert open_store(parsed({})).ahead is None
+    settings = parsed({"read_ahead": True, "read_ahead_ttl": 5, "read_ahead_max_pages": 10})
+    kept = open_store(settings).ahead
+    assert isinstance(kept, MemoryCacheBackend) and (kept.ttl, kept.max_entries) == (5, 10)
+    shared = open_store(parsed({"read_ahead": True, "store": "redis://cache.internal:6380/2"}))
+    assert isinstance(shared.ahead, RedisCacheBackend)
+    await shared.aclose()
+
+
+@pytest.mark.parametrize(
+    ("gateway", "message"),
+    [
+        ({"read_ahead": "yes"}, "gateway.read_ahead: expected true or false"),
+        ({"read_ahead_ttl": 0}, "gateway.read_ahead_ttl: expected a number ≥ 0.1"),
+        ({"read_ahead_max_pages": 0}, "gateway.read_ahead_max_pages: expected an integer ≥ 1"),
+        ({"read_ahead_max_pages": 2.5}, "gateway.read_ahead_max_pages: expected an integer ≥ 1"),
+    ],
+)
+def test_read_ahead_settings_are_checked(gateway: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parsed(gateway)

@@ -106,4 +106,5 @@ SPEC = ProviderSpec(
     # `rate_limit`; a lower X-RateLimit-Limit is learned). The Partner API documents no limit,
     # and the same bound keeps it polite.
     rate_limit=(50, 10.0),
+    read_ahead=MAX_PER_PAGE,
 )

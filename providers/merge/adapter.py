@@ -795,4 +795,5 @@ SPEC = ProviderSpec(
     # Per linked account on Merge's Launch plan, its lowest (docs.merge.dev, "Rate limits");
     # Professional (400/min) and Enterprise (600/min) accounts set `rate_limit` to their plan's.
     rate_limit=(100, 60.0),
+    read_ahead=MAX_PAGE,
 )

@@ -909,4 +909,5 @@ SPEC = ProviderSpec(
     check=check_account,
     default_base_url="https://talynce.com/api/v1",
     rate_limit=None,  # Talynce publishes no number: its 429s and their Retry-After govern
+    read_ahead=MAX_PAGE,
 )

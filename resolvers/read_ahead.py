@@ -1,0 +1,240 @@
+"""Read-ahead in front of an account's adapter: listings read in whole provider pages, kept.
+
+The merge (resolvers.pagination) asks each account for about its share of a page: with 64
+accounts and `first: 20`, one row each. Asked for that, an adapter would fetch one row per call
+and the next page would fetch again. `ReadAheadProvider` instead reads the upstream page at the
+asked token in the provider's own page size (`read_ahead`, its maximum), keeps it in the store
+and answers from it: the page a cursor `(token, skip)` points into is served from the kept rows
+with no upstream call, for as long as they are kept. Each answer is the `limit` rows from `skip`
+on, and says where the rest of the kept page begins (`Page.rest_at`), so the merge's cursors
+point back into it: order and exactly-once are the merge's, unchanged.
+
+Kept pages are keyed by account scope (account id and a digest of its upstream tenant), the
+listing's query and the upstream page token, inside the scope's *generation* (store.cache): any
+write through the gateway to the account starts a new one, so nothing read before a write is
+served after it, in any process sharing the backend. With a shared (Redis) backend, `near` keeps
+this process's decoded copies under the shared generation, so a kept page is decoded once per
+process rather than on every page, and a write anywhere still makes them unreachable (a copy
+may outlive the shared entry by up to one TTL). A page whose kept copy expired or was evicted
+is simply read again at its token, and `skip` rows of it are passed over: correct, only
+costlier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from providers.base import (
+    ApplicationPage,
+    ApplicationQuery,
+    CandidatePage,
+    CandidateQuery,
+    JobPage,
+    JobQuery,
+    Page,
+    Position,
+    Provider,
+)
+from providers.model import (
+    ApplicationRecord,
+    ApplicationWriteResult,
+    CandidateDraft,
+    CandidatePatch,
+    CandidateRecord,
+    JobRecord,
+    NewApplication,
+    NoteVisibility,
+    NoteWriteResult,
+    RejectReason,
+    WriteResult,
+)
+from store.cache import CacheBackend
+from store.single_flight import SingleFlight
+
+__all__ = ["ReadAheadProvider"]
+
+P = TypeVar("P", CandidatePage, JobPage, ApplicationPage)
+V = TypeVar("V")
+MAX_HOPS = 8  # kept pages passed over when a skip lies past a page's end (rows vanished)
+
+
+Query = CandidateQuery | JobQuery | ApplicationQuery
+
+
+def _name(listing: str, query: Query, token: str | None) -> str:
+    """The entry of one upstream page of one listing's query; JSON first, so parts never run
+    into each other."""
+    raw = json.dumps([listing, dataclasses.asdict(query), token], default=str, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _slice(page: P, skip: int, limit: int) -> P:
+    """`limit` rows of the kept page from its `skip`th on, positioned so cursors point back
+    into it."""
+    start = page.position
+    end = skip + limit
+    rest_at = Position(start.token, start.skip + end) if end < len(page.records) else None
+    return dataclasses.replace(
+        page,
+        records=page.records[skip:end],
+        position=Position(start.token, start.skip + skip),
+        rest_at=rest_at,
+    )
+
+
+class ReadAheadProvider:
+    """`inner` behind read-ahead pages of `size` rows kept in `backend` under `scope`."""
+
+    def __init__(
+        self,
+        inner: Provider,
+        scope: str,
+        backend: CacheBackend,
+        size: int,
+        near: CacheBackend | None = None,
+    ) -> None:
+        if size < 1:
+            raise ValueError("read-ahead size must be at least 1")
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self._scope = scope
+        self._backend = backend
+        self._size = size
+        self._near = near
+        self._flights = SingleFlight()
+
+    async def _page(
+        self,
+        listing: str,
+        query: Query,
+        position: Position,
+        limit: int,
+        read: Callable[[Position, int], Awaitable[P]],
+    ) -> P:
+        token, skip = position.token, position.skip
+        generation = await self._backend.generation(self._scope)
+        for _ in range(MAX_HOPS):
+            page = await self._kept(listing, query, token, max(limit, self._size), read, generation)
+            if skip < len(page.records) or page.next_token is None:
+                return _slice(page, min(skip, len(page.records)), max(1, limit))
+            token, skip = page.next_token, 0  # as adapters do: a used-up page resumes at the next
+        return await read(Position(token, skip), limit)
+
+    async def _kept(
+        self,
+        listing: str,
+        query: Query,
+        token: str | None,
+        size: int,
+        read: Callable[[Position, int], Awaitable[P]],
+        generation: str | None,
+    ) -> P:
+        """The upstream page at `token`, from the store when it is kept there."""
+        name = _name(listing, query, token)
+        if generation is None:  # the store cannot be used now: read through
+            return await self._flights.run((listing, name), lambda: read(Position(token), size))
+        if self._near is not None:  # decoded pages of the shared store, under its generation
+            [found] = await self._near.read(self._scope, generation, "ahead", [name])
+            if isinstance(found, Page):
+                return found  # type: ignore[return-value]
+        [found] = await self._backend.read(self._scope, generation, "ahead", [name])
+        if isinstance(found, Page) and found.position.skip == 0:
+            if self._near is not None:
+                await self._near.write(self._scope, generation, "ahead", {name: found})
+            return found  # type: ignore[return-value]
+
+        async def fetch() -> P:
+            page = await read(Position(token), size)
+            names = {name, _name(listing, query, page.position.token)}
+            if page.position.skip == 0:  # it starts at a token: a later cursor can name it
+                entries = dict.fromkeys(names, page)
+                await self._backend.write(self._scope, generation, "ahead", entries)
+                if self._near is not None:
+                    await self._near.write(self._scope, generation, "ahead", entries)
+            return page
+
+        return await self._flights.run((generation, listing, name), fetch)
+
+    async def list_candidates(
+        self, query: CandidateQuery, position: Position, limit: int
+    ) -> CandidatePage:
+        return await self._page(
+            "candidates",
+            query,
+            position,
+            limit,
+            lambda p, n: self.inner.list_candidates(query, p, n),
+        )
+
+    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
+        return await self._page(
+            "jobs", query, position, limit, lambda p, n: self.inner.list_jobs(query, p, n)
+        )
+
+    async def list_applications(
+        self, query: ApplicationQuery, position: Position, limit: int
+    ) -> ApplicationPage:
+        return await self._page(
+            "applications",
+            query,
+            position,
+            limit,
+            lambda p, n: self.inner.list_applications(query, p, n),
+        )
+
+    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
+        return await self.inner.get_jobs(remote_ids)
+
+    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
+        return await self.inner.get_candidates(remote_ids)
+
+    async def applications_for(
+        self, remote_ids: Sequence[str]
+    ) -> dict[str, list[ApplicationRecord]]:
+        return await self.inner.applications_for(remote_ids)
+
+    async def list_reject_reasons(self) -> list[RejectReason]:
+        return await self.inner.list_reject_reasons()
+
+    async def _writing(self, write: Awaitable[V]) -> V:
+        try:
+            return await write
+        finally:  # even a failed write may have happened (an unknown outcome): forget
+            await self._backend.renew(self._scope)
+
+    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
+        return await self._writing(self.inner.create_candidate(draft))
+
+    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
+        return await self._writing(self.inner.update_candidate(remote_id, patch))
+
+    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
+        return await self._writing(self.inner.create_application(new))
+
+    async def move_application(
+        self, application: ApplicationRecord, stage_remote_id: str
+    ) -> ApplicationWriteResult:
+        return await self._writing(self.inner.move_application(application, stage_remote_id))
+
+    async def reject_application(
+        self, application: ApplicationRecord, reason_remote_id: str | None, note: str | None
+    ) -> ApplicationWriteResult:
+        return await self._writing(
+            self.inner.reject_application(application, reason_remote_id, note)
+        )
+
+    async def unreject_application(self, application: ApplicationRecord) -> ApplicationWriteResult:
+        return await self._writing(self.inner.unreject_application(application))
+
+    async def add_note(
+        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
+    ) -> NoteWriteResult:
+        return await self._writing(self.inner.add_note(candidate_remote_id, body, visibility))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,219 @@
+"""Read-ahead across many accounts: whole provider pages, the rest kept for the next pages.
+
+Every test runs the gateway over HTTP in front of the Talynce emulator with 16 accounts and
+counts the list calls that reach it. The minimum a full paging run can cost is each account's
+rows in pages of Talynce's maximum (100); without read-ahead every page asks every account.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from emulators.talynce.app import TalynceEmulator, TalynceOrg
+from gateway.app import create_app
+from providers.talynce.adapter import MAX_PAGE
+from tests.conftest import Stack, gateway_settings, running_stack
+from tests.redis_support import RedisServer, redis_server, unique_prefix
+from tests.servers import serve_in_thread
+from tests.test_paging_property import Filters, Row, expected_by_account, page, round_robin, rows_of
+
+__all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
+
+ACCOUNTS = 16
+ROWS = 130  # two upstream pages of 100 each: the minimum is two calls per account
+FIRST = 20
+EVERYONE = Filters(None, None, None)
+
+UPDATE = """
+mutation($id: ID!, $company: String!) {
+  updateCandidate(id: $id, input: {company: $company}) { userErrors { code } }
+}
+"""
+
+
+def many_orgs(prefix: str = "org") -> dict[str, TalynceOrg]:
+    return {
+        f"{prefix}{n:02}": TalynceOrg.seeded(
+            f"{prefix}{n:02}", f"key-{prefix}{n:02}-secret", candidates=ROWS, jobs=1, seed=n
+        )
+        for n in range(ACCOUNTS)
+    }
+
+
+def list_calls(stack: Stack) -> list[str]:
+    """The orgs of the candidate list calls that reached the emulator, in order."""
+    return [
+        str(r.org)
+        for r in stack.emulator.requests
+        if r.path == "/api/v1/candidates" and r.method == "GET"
+    ]
+
+
+def minimum_calls(stack: Stack) -> int:
+    return sum(math.ceil(len(rows) / MAX_PAGE) for rows in expected_by_account(stack, EVERYONE))
+
+
+def page_through(
+    stack: Stack, first: int = FIRST, after: str | None = None, pages: int | None = None
+) -> list[Row]:
+    """The rows of the pages from `after` to the end, or of the next `pages` pages."""
+    seen: list[Row] = []
+    while pages is None or pages > 0:
+        result = page(stack, EVERYONE, first, after)
+        seen += rows_of(result)
+        if not result["pageInfo"]["hasNextPage"]:
+            return seen
+        after = result["pageInfo"]["endCursor"]
+        pages = None if pages is None else pages - 1
+    return seen
+
+
+def assert_exactly_once_in_order(stack: Stack, seen: list[Row], whole: bool = True) -> None:
+    """`seen` is the merge order's first rows (all of them when `whole`), each once."""
+    assert [row for row, n in Counter(seen).items() if n > 1] == []
+    expected = round_robin(expected_by_account(stack, EVERYONE))
+    assert seen == (expected if whole else expected[: len(seen)])
+
+
+@pytest.fixture(scope="module")
+def ahead() -> Iterator[Stack]:
+    with running_stack(many_orgs(), read_ahead=True) as stack:
+        yield stack
+
+
+def test_a_full_run_costs_at_most_one_and_a_half_times_the_minimum(ahead: Stack) -> None:
+    before = len(list_calls(ahead))
+    seen = page_through(ahead)
+    calls = len(list_calls(ahead)) - before
+    assert_exactly_once_in_order(ahead, seen)
+    assert len(seen) == ACCOUNTS * ROWS
+    assert calls <= 1.5 * minimum_calls(ahead), (calls, minimum_calls(ahead))
+
+
+def test_the_next_page_is_served_from_kept_rows_with_no_upstream_call(ahead: Stack) -> None:
+    first = page(ahead, EVERYONE, FIRST, None)
+    before = len(list_calls(ahead))
+    second = page(ahead, EVERYONE, FIRST, first["pageInfo"]["endCursor"])
+    assert len(list_calls(ahead)) == before
+    assert (
+        rows_of(first) + rows_of(second)
+        == round_robin(expected_by_account(ahead, EVERYONE))[: 2 * FIRST]
+    )
+
+
+def test_evicted_pages_are_read_again_and_still_yield_each_row_once() -> None:
+    pages = 12
+    with running_stack(many_orgs(), read_ahead=True, read_ahead_max_pages=1) as stack:
+        seen = page_through(stack, first=7, pages=pages)
+        assert_exactly_once_in_order(stack, seen, whole=False)
+        assert len(seen) == 7 * pages
+        # only the last account read keeps its page: the others are read again on each page
+        assert len(list_calls(stack)) >= pages * (ACCOUNTS - 1)
+
+
+def test_an_expired_page_is_read_again_skipping_the_rows_shown() -> None:
+    ttl = 4.0  # pages 2 and 3 must both fall within it, even on a loaded machine
+    with running_stack(many_orgs(), read_ahead=True, read_ahead_ttl=ttl) as stack:
+        first = page(stack, EVERYONE, FIRST, None)
+        time.sleep(ttl * 1.5)  # nothing to await: expiry is the passing of time
+        before = len(list_calls(stack))
+        second = page(stack, EVERYONE, FIRST, first["pageInfo"]["endCursor"])
+        reread = list_calls(stack)[before:]
+        assert sorted(reread) == sorted(org.name for org in stack.orgs.values())
+        third = page(stack, EVERYONE, FIRST, second["pageInfo"]["endCursor"])
+        assert len(list_calls(stack)) == before + ACCOUNTS  # read ahead again: kept once more
+        seen = rows_of(first) + rows_of(second) + rows_of(third)
+        assert_exactly_once_in_order(stack, seen, whole=False)
+        assert len(seen) == 3 * FIRST
+
+
+def test_a_write_to_an_account_drops_its_kept_rows_only(ahead: Stack) -> None:
+    first = page(ahead, EVERYONE, FIRST, None)
+    target = first["edges"][0]["node"]
+    body = ahead.graphql(UPDATE, {"id": target["id"], "company": "Read Ahead Ltd"})
+    assert body["data"]["updateCandidate"]["userErrors"] == []
+    before = len(list_calls(ahead))
+    page(ahead, EVERYONE, FIRST, first["pageInfo"]["endCursor"])
+    owner = ahead.orgs[target["account"]["id"]].name
+    assert list_calls(ahead)[before:] == [owner]
+
+
+@contextmanager
+def redis_gateways(
+    emulator_orgs: dict[str, TalynceOrg],
+    configured: list[dict[str, TalynceOrg]],
+    redis: RedisServer,
+) -> Iterator[list[Stack]]:
+    """One emulator for `emulator_orgs`; one gateway per entry of `configured` (its accounts),
+    each its own app with its own memory, all sharing read-ahead through one Redis."""
+    emulator = TalynceEmulator(emulator_orgs.values())
+    prefix = unique_prefix()
+    with serve_in_thread(emulator.app) as upstream:
+        stacks: list[Stack] = []
+        with _served(upstream, configured, redis.url, prefix, emulator, stacks):
+            yield stacks
+
+
+@contextmanager
+def _served(
+    upstream: str,
+    configured: list[dict[str, TalynceOrg]],
+    url: str,
+    prefix: str,
+    emulator: TalynceEmulator,
+    stacks: list[Stack],
+) -> Iterator[None]:
+    if not configured:
+        yield
+        return
+    orgs, rest = configured[0], configured[1:]
+    settings: dict[str, Any] = {"store_url": url, "store_prefix": prefix, "read_ahead": True}
+    app = create_app(gateway_settings(upstream, orgs, **settings))
+    with serve_in_thread(app, lifespan="on") as gateway:
+        stacks.append(Stack(gateway, emulator, orgs, upstream))
+        with _served(upstream, rest, url, prefix, emulator, stacks):
+            yield
+
+
+def test_two_gateways_share_read_ahead_through_redis(redis_server: RedisServer) -> None:
+    orgs = many_orgs()
+    with redis_gateways(orgs, [orgs, orgs], redis_server) as (a, b):
+        first = page(a, EVERYONE, FIRST, None)
+        assert len(list_calls(a)) == ACCOUNTS
+        seen = rows_of(first) + page_through(b, first=50, after=first["pageInfo"]["endCursor"])
+        assert_exactly_once_in_order(a, seen)
+        assert len(list_calls(a)) <= 1.5 * minimum_calls(a)
+
+
+def test_kept_rows_of_one_tenant_never_serve_another(redis_server: RedisServer) -> None:
+    """Two gateways on one Redis name an account alike but point it at different tenants."""
+    mine, theirs = many_orgs("mine"), many_orgs("theirs")
+    as_mine = dict(zip(list(mine), theirs.values(), strict=True))  # same ids, other tenants
+    with redis_gateways(mine | theirs, [mine, as_mine], redis_server) as (a, b):
+        page(a, EVERYONE, FIRST, None)
+        before = len(list_calls(a))
+        shown = rows_of(page(b, EVERYONE, FIRST, None))
+        assert sorted(list_calls(b)[before:]) == sorted(org.name for org in theirs.values())
+        assert shown == round_robin(expected_by_account(b, EVERYONE))[:FIRST]
+
+
+def test_a_write_through_one_gateway_drops_the_kept_rows_the_other_decoded(
+    redis_server: RedisServer,
+) -> None:
+    orgs = many_orgs()
+    with redis_gateways(orgs, [orgs, orgs], redis_server) as (a, b):
+        first = page(a, EVERYONE, FIRST, None)
+        second = page(b, EVERYONE, FIRST, first["pageInfo"]["endCursor"])  # B keeps copies
+        target = first["edges"][0]["node"]
+        body = a.graphql(UPDATE, {"id": target["id"], "company": "Shared Ahead Ltd"})
+        assert body["data"]["updateCandidate"]["userErrors"] == []
+        before = len(list_calls(b))
+        page(b, EVERYONE, FIRST, second["pageInfo"]["endCursor"])
+        assert list_calls(b)[before:] == [orgs[target["account"]["id"]].name]
