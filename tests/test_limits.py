@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -142,9 +143,11 @@ async def test_fragment_bombs_up_to_the_token_limit_are_refused_at_once(document
     assert result.errors and {e.extensions["code"] for e in result.errors if e.extensions} == {
         "QUERY_TOO_COMPLEX"
     }, result.errors
-    # About 10 ms on a quiet machine for 3000 tokens, most of it graphql-core parsing them;
-    # the old walk needed 1-2 s for the finding's 21 levels and doubled with each one.
-    assert spent < 0.05, f"{spent * 1000:.1f} ms of CPU"
+    # 30-40 ms on a quiet machine for 3000 tokens, most of it graphql-core parsing them; the
+    # old walk needed 1-2 s for the finding's 21 levels and doubled with each one. Under a
+    # tracer (`make test` measures coverage) every Python line costs about three times more.
+    bound = 0.05 * (4 if sys.gettrace() is not None else 1)
+    assert spent < bound, f"{spent * 1000:.1f} ms of CPU"
 
 
 def test_the_finding_s_document_is_refused_with_counts_that_stay_small() -> None:
