@@ -26,28 +26,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from providers.base import (
-    ApplicationPage,
-    ApplicationQuery,
     CandidatePage,
     CandidateQuery,
-    JobPage,
-    JobQuery,
     Position,
     Provider,
 )
 from providers.model import (
     ApplicationRecord,
-    ApplicationWriteResult,
-    CandidateDraft,
-    CandidatePatch,
     CandidateRecord,
-    JobRecord,
-    NewApplication,
-    NoteVisibility,
-    NoteWriteResult,
-    RejectReason,
-    WriteResult,
 )
+from resolvers.forwarding import RenewingWrapper
 from store.cache import CacheBackend, Kind, Miss
 from store.single_flight import SingleFlight
 
@@ -62,15 +50,11 @@ def _name(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
-class CachedProvider:
+class CachedProvider(RenewingWrapper):
     def __init__(
         self, inner: Provider, scope: str, backend: CacheBackend, lookup: Lookup | None = None
     ) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.capabilities = inner.capabilities
-        self._scope = scope
-        self._backend = backend
+        super().__init__(inner, scope, backend)
         self._lookup = lookup or (lambda operation, outcome: None)
         self._flights = SingleFlight()
 
@@ -96,12 +80,6 @@ class CachedProvider:
             return page
 
         return await self._flight("list_candidates", (generation, "list", name), fetch)
-
-    async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
-        return await self.inner.list_jobs(query, position, limit)  # not cached (yet)
-
-    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
-        return await self.inner.get_jobs(remote_ids)
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         found = await self._per_id("get_candidates", "candidate", remote_ids, self._fetch_records)
@@ -164,49 +142,3 @@ class CachedProvider:
         for _ in range(count):
             self._lookup(operation, outcome)
         return await self._flights.run(key, call)
-
-    async def list_applications(
-        self, query: ApplicationQuery, position: Position, limit: int
-    ) -> ApplicationPage:
-        return await self.inner.list_applications(query, position, limit)  # not cached (yet)
-
-    async def list_reject_reasons(self) -> list[RejectReason]:
-        return await self.inner.list_reject_reasons()
-
-    async def _writing(self, write: Awaitable[V]) -> V:
-        try:
-            return await write
-        finally:  # even a failed write may have happened (an unknown outcome): forget
-            await self._backend.renew(self._scope)
-
-    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
-        return await self._writing(self.inner.create_candidate(draft))
-
-    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
-        return await self._writing(self.inner.update_candidate(remote_id, patch))
-
-    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
-        return await self._writing(self.inner.create_application(new))
-
-    async def move_application(
-        self, application: ApplicationRecord, stage_remote_id: str
-    ) -> ApplicationWriteResult:
-        return await self._writing(self.inner.move_application(application, stage_remote_id))
-
-    async def reject_application(
-        self, application: ApplicationRecord, reason_remote_id: str | None, note: str | None
-    ) -> ApplicationWriteResult:
-        return await self._writing(
-            self.inner.reject_application(application, reason_remote_id, note)
-        )
-
-    async def unreject_application(self, application: ApplicationRecord) -> ApplicationWriteResult:
-        return await self._writing(self.inner.unreject_application(application))
-
-    async def add_note(
-        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
-    ) -> NoteWriteResult:
-        return await self._writing(self.inner.add_note(candidate_remote_id, body, visibility))
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from providers.base import (
@@ -39,19 +39,7 @@ from providers.base import (
     Position,
     Provider,
 )
-from providers.model import (
-    ApplicationRecord,
-    ApplicationWriteResult,
-    CandidateDraft,
-    CandidatePatch,
-    CandidateRecord,
-    JobRecord,
-    NewApplication,
-    NoteVisibility,
-    NoteWriteResult,
-    RejectReason,
-    WriteResult,
-)
+from resolvers.forwarding import RenewingWrapper
 from store.cache import CacheBackend
 from store.single_flight import SingleFlight
 
@@ -86,7 +74,7 @@ def _slice(page: P, skip: int, limit: int) -> P:
     )
 
 
-class ReadAheadProvider:
+class ReadAheadProvider(RenewingWrapper):
     """`inner` behind read-ahead pages of `size` rows kept in `backend` under `scope`."""
 
     def __init__(
@@ -99,11 +87,7 @@ class ReadAheadProvider:
     ) -> None:
         if size < 1:
             raise ValueError("read-ahead size must be at least 1")
-        self.inner = inner
-        self.name = inner.name
-        self.capabilities = inner.capabilities
-        self._scope = scope
-        self._backend = backend
+        super().__init__(inner, scope, backend)
         self._size = size
         self._near = near
         self._flights = SingleFlight()
@@ -186,55 +170,3 @@ class ReadAheadProvider:
             limit,
             lambda p, n: self.inner.list_applications(query, p, n),
         )
-
-    async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
-        return await self.inner.get_jobs(remote_ids)
-
-    async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
-        return await self.inner.get_candidates(remote_ids)
-
-    async def applications_for(
-        self, remote_ids: Sequence[str]
-    ) -> dict[str, list[ApplicationRecord]]:
-        return await self.inner.applications_for(remote_ids)
-
-    async def list_reject_reasons(self) -> list[RejectReason]:
-        return await self.inner.list_reject_reasons()
-
-    async def _writing(self, write: Awaitable[V]) -> V:
-        try:
-            return await write
-        finally:  # even a failed write may have happened (an unknown outcome): forget
-            await self._backend.renew(self._scope)
-
-    async def create_candidate(self, draft: CandidateDraft) -> WriteResult:
-        return await self._writing(self.inner.create_candidate(draft))
-
-    async def update_candidate(self, remote_id: str, patch: CandidatePatch) -> WriteResult:
-        return await self._writing(self.inner.update_candidate(remote_id, patch))
-
-    async def create_application(self, new: NewApplication) -> ApplicationWriteResult:
-        return await self._writing(self.inner.create_application(new))
-
-    async def move_application(
-        self, application: ApplicationRecord, stage_remote_id: str
-    ) -> ApplicationWriteResult:
-        return await self._writing(self.inner.move_application(application, stage_remote_id))
-
-    async def reject_application(
-        self, application: ApplicationRecord, reason_remote_id: str | None, note: str | None
-    ) -> ApplicationWriteResult:
-        return await self._writing(
-            self.inner.reject_application(application, reason_remote_id, note)
-        )
-
-    async def unreject_application(self, application: ApplicationRecord) -> ApplicationWriteResult:
-        return await self._writing(self.inner.unreject_application(application))
-
-    async def add_note(
-        self, candidate_remote_id: str, body: str, visibility: NoteVisibility | None
-    ) -> NoteWriteResult:
-        return await self._writing(self.inner.add_note(candidate_remote_id, body, visibility))
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
