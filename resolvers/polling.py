@@ -168,10 +168,11 @@ class ChangePoller:
 
     async def _run(self, account_id: str, watched: _Watched) -> None:
         served = self._accounts.get(account_id)
-        if served is None:
+        while served is None:  # nothing to poll: every watch may go on at once
             for ready in watched.ready.values():
                 ready.set()
-            return
+            watched.wake.clear()
+            await watched.wake.wait()
         provider = _adapter(served.provider)
         listings: dict[ObjectType, _Listing] = {}
         applications: PolledApplications | None = None
@@ -212,6 +213,8 @@ class ChangePoller:
             log.warning("polling %s failed (%s); trying again", account_id, error.code)
         except BusUnavailable:
             log.warning("polling %s: the event bus is unavailable; trying again", account_id)
+        except Exception:  # a poller that died would leave its watchers waiting in silence
+            log.exception("polling %s failed unexpectedly; trying again", account_id)
         return None
 
     async def _poll(self, account_id: str, listing: _Listing, publish: bool) -> _Found:
