@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from graphql import GraphQLError, get_operation_ast, parse
 
@@ -30,11 +31,15 @@ def operation_type(query: object, operation_name: object) -> str:
     be read (the operation then fails validation, and says why)."""
     if not isinstance(query, str):
         return "unknown"
+    return _operation_type(query, operation_name if isinstance(operation_name, str) else None)
+
+
+@lru_cache(maxsize=256)  # clients send the same few documents again and again
+def _operation_type(query: str, name: str | None) -> str:
     try:
         document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except (GraphQLError, RecursionError):
         return "unknown"
-    name = operation_name if isinstance(operation_name, str) else None
     found = get_operation_ast(document, name)
     return found.operation.value if found is not None else "unknown"
 

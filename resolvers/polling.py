@@ -168,7 +168,7 @@ class ChangePoller:
 
     async def _run(self, account_id: str, watched: _Watched) -> None:
         served = self._accounts.get(account_id)
-        while served is None:  # nothing to poll: every watch may go on at once
+        while served is None:  # nothing to poll, until the watches end: none need wait
             for ready in watched.ready.values():
                 ready.set()
             watched.wake.clear()
