@@ -11,7 +11,18 @@ from typing import Any
 __all__ = ["JsonFormatter", "configure_logging", "request_logger"]
 
 request_logger = logging.getLogger("gateway.requests")
-FIELDS = ("request_id", "operation", "outcome", "status", "duration_ms", "upstream_calls")
+FIELDS = (
+    "request_id",
+    "operation",
+    "outcome",
+    "status",
+    "duration_ms",
+    "upstream_calls",
+    "transport",
+    "operation_type",
+    "events",
+    "error_codes",
+)
 
 
 class JsonFormatter(logging.Formatter):

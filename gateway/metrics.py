@@ -15,6 +15,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 __all__ = ["Metrics"]
 
 OPERATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")  # the gateway's codes (gateway.codes) look so
+# A subscription may last from milliseconds to a working day.
+LIVE_BUCKETS = (0.01, 0.1, 1.0, 10.0, 60.0, 600.0, 3600.0, 14400.0, 86400.0)
 MAX_OPERATIONS = 200
 BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
 
@@ -63,6 +66,31 @@ class Metrics:
             ["account", "provider"],
             registry=self.registry,
         )
+        self.live_start = Counter(
+            "gateway_graphql_operations_started",
+            "GraphQL operations begun over a socket or SSE, by operation type and transport",
+            ["type", "transport"],
+            registry=self.registry,
+        )
+        self.live_end = Counter(
+            "gateway_graphql_operations_completed",
+            "GraphQL operations over a socket or SSE that ended, by type, transport and outcome",
+            ["type", "transport", "outcome"],
+            registry=self.registry,
+        )
+        self.live_seconds = Histogram(
+            "gateway_graphql_operation_seconds",
+            "How long operations over a socket or SSE ran (a subscription: until it ended)",
+            ["type", "transport"],
+            buckets=LIVE_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "gateway_graphql_errors",
+            "GraphQL errors sent to clients over a socket or SSE, by code and transport",
+            ["code", "transport"],
+            registry=self.registry,
+        )
         self.rate_waits = Counter(
             "gateway_rate_limit_wait_seconds",
             "Time spent queued for an account's request budget",
@@ -84,6 +112,16 @@ class Metrics:
         label = self.operation_label(operation)
         self.requests.labels(label, outcome).inc()
         self.latency.labels(label).observe(seconds)
+
+    def live_started(self, kind: str, transport: str) -> None:
+        self.live_start.labels(kind, transport).inc()
+
+    def live_completed(self, kind: str, transport: str, outcome: str, seconds: float) -> None:
+        self.live_end.labels(kind, transport, outcome).inc()
+        self.live_seconds.labels(kind, transport).observe(seconds)
+
+    def graphql_error(self, code: str, transport: str) -> None:
+        self.errors.labels(code if CODE.match(code) else "other", transport).inc()
 
     def upstream_call(
         self, account: str, provider: str, endpoint: str, outcome: str, seconds: float

@@ -5,8 +5,11 @@ header (the guard checked it) or in `connection_init`'s payload as `{"Authorizat
 <key>"}`; a `connection_init` that names none closes the socket with 4403, as the protocol says.
 Every operation then gets what a POST gets: the client's accounts and write permission, the
 query limits, the introspection setting (both in the schema), the persisted or trusted
-document its payload names (`gateway.persisted`; nothing is registered over a socket), its own
-deadline, and errors shaped by `gateway.errors`.
+document its payload names (`gateway.persisted`, refusals as an `error` message with the code a
+POST gets), its own deadline, and errors shaped by `gateway.errors`. A document sent with its
+hash is registered once its first result has passed parsing, validation and the limits (a
+subscription's: at its first event). Each operation is counted and logged as it starts and ends
+(`gateway.live_operations`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from gateway.errors import shape_errors
-from gateway.persisted import DocumentRefused, resolve
+from gateway.live_operations import LiveOperation, operation_type
+from gateway.persisted import DocumentRefused, Resolved, resolve
 from gateway.security import Client
 from providers.upstream.resilience import set_deadline
 from resolvers.context import RequestContext
@@ -43,6 +47,18 @@ __all__ = ["TransportWSHandler"]
 
 
 _operation: ContextVar[RequestContext | None] = ContextVar("socket_operation", default=None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Admitted:
+    """What `handle_subscribe` learnt of an operation, for the task that runs it."""
+
+    document: Resolved
+    live: LiveOperation
+
+
+# Set while Strawberry creates the operation's task, which copies it: that task's alone.
+_admitted: ContextVar[_Admitted | None] = ContextVar("socket_admitted", default=None)
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -91,32 +107,53 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         return found if isinstance(found, Client) else None
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged or message.get("id") in self.operations:
+            await super().handle_subscribe(message)  # closes the socket, as the protocol says
+            return
         client = self._state.get("client")
         payload: Any = message.get("payload")
-        if (
-            self.connection_acknowledged
-            and isinstance(client, Client)
-            and isinstance(payload, dict)
-            and message.get("id") not in self.operations
-        ):
-            view = self._gateway
-            try:
-                resolved = await resolve(
-                    payload, client.name, view.persisted, view.documents, view.trusted
-                )
-            except DocumentRefused as refused:
-                error = GraphQLError(refused.reason, extensions={"code": refused.code})
-                await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
-                )
-                return
-            payload["query"] = resolved.query
-        await super().handle_subscribe(message)
+        if not isinstance(client, Client) or not isinstance(payload, dict):
+            # Fail closed: no document runs that `resolve` has not seen.
+            await self.websocket.close(code=4400, reason="Invalid subscribe message")
+            return
+        admitted = await self._admit_document(message["id"], client, payload)
+        if admitted is None:
+            return
+        payload["query"] = admitted.document.query
+        token = _admitted.set(admitted)
+        try:
+            await super().handle_subscribe(message)
+        finally:
+            _admitted.reset(token)
+
+    async def _admit_document(
+        self, id: str, client: Client, payload: dict[str, Any]
+    ) -> _Admitted | None:
+        """The document the payload names (persisted, trusted or its text), its operation
+        counted as started; None when refused (answered with an `error` message)."""
+        view = self._gateway
+        request_id = uuid.uuid4().hex[:16]
+        try:
+            resolved = await resolve(
+                payload, client.name, view.persisted, view.documents, view.trusted
+            )
+        except DocumentRefused as refused:
+            live = LiveOperation.start(
+                view.metrics, "ws", request_id, operation_type(payload.get("query"), None)
+            )
+            live.refused(refused.code)
+            live.end(None)
+            error = GraphQLError(refused.reason, extensions={"code": refused.code})
+            await self.send_message({"id": id, "type": "error", "payload": [error.formatted]})
+            return None
+        kind = operation_type(resolved.query, payload.get("operationName"))
+        return _Admitted(resolved, LiveOperation.start(view.metrics, "ws", request_id, kind))
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
         """Runs in the operation's own task, so what is set here is the operation's alone."""
         connection = self._connection
-        request_id = uuid.uuid4().hex[:16]
+        admitted = _admitted.get()
+        request_id = admitted.live.request_id if admitted is not None else uuid.uuid4().hex[:16]
         _operation.set(
             dataclasses.replace(
                 connection,
@@ -126,21 +163,42 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             )
         )
         set_deadline(self._gateway.request_timeout)
-        await super().run_operation(operation)
+        try:
+            await super().run_operation(operation)
+        finally:
+            if admitted is not None:
+                admitted.live.end(self.context.operation_name or operation.operation_name)
 
     async def _send_result_stream(
         self, operation: Operation[RequestContext, None], result_source: Any
     ) -> None:
+        admitted = _admitted.get()
+
         async def shaped() -> AsyncGenerator[Any, None]:
             async for result in result_source:
                 context = self.context
-                if (
-                    isinstance(result, ExecutionResult)
-                    and not isinstance(result, PreExecutionError)
-                    and (result.errors or context.partial_errors)
-                ):
+                ran = isinstance(result, ExecutionResult) and not isinstance(
+                    result, PreExecutionError
+                )
+                if ran and (result.errors or context.partial_errors):
                     shape_errors(result, context)
                     context.partial_errors.clear()  # a subscription's next event starts clean
+                if admitted is not None:
+                    await self._observe(admitted, result, ran=ran)
                 yield result
 
         await super()._send_result_stream(operation, shaped())
+
+    async def _observe(self, admitted: _Admitted, result: Any, *, ran: bool) -> None:
+        """Counts a result; the first that ran registers a document sent with its hash (it
+        passed parsing, validation and the limits, as a POST's must before it is kept)."""
+        live = admitted.live
+        errors = getattr(result, "errors", None)
+        if not ran:
+            live.rejected_by(errors)
+            return
+        first = live.events == 0
+        live.delivered(errors)
+        document = admitted.document
+        if first and document.register and isinstance(document.query, str):
+            await self._gateway.documents.put(document.scope, document.register, document.query)

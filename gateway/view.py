@@ -27,7 +27,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -44,6 +44,7 @@ from strawberry.types import ExecutionResult
 from gateway.compression import Compression, compress_response
 from gateway.errors import shape_errors
 from gateway.graphiql import graphiql_html
+from gateway.live_operations import LiveOperation, operation_type
 from gateway.logs import request_logger
 from gateway.metrics import Metrics
 from gateway.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, refusal
@@ -194,22 +195,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
         operation = context.operation_name if context is not None else None
         outcome = "page" if page else state.get("outcome", "refused")
         seconds = time.perf_counter() - began
-        if not page:
-            self.metrics.request(operation, outcome, seconds)
-        request_logger.info(
-            "%s %s %s",
-            request.method,
-            scope["path"],
-            response.status_code,
-            extra={
-                "request_id": request_id,
-                "operation": operation,
-                "outcome": outcome,
-                "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 2),
-                "upstream_calls": watch.calls,
-            },
-        )
+        if "live" not in state:  # a stream is counted and logged as it starts and ends
+            if not page:
+                self.metrics.request(operation, outcome, seconds)
+            request_logger.info(
+                "%s %s %s",
+                request.method,
+                scope["path"],
+                response.status_code,
+                extra={
+                    "request_id": request_id,
+                    "operation": operation,
+                    "outcome": outcome,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "upstream_calls": watch.calls,
+                },
+            )
         compress_response(response, request.headers.get("accept-encoding"), self.compression)
         await response(scope, receive, send)
 
@@ -269,13 +271,22 @@ class GraphQLView(GraphQL[RequestContext, None]):
         client = state.get("client")
         if not isinstance(client, Client):  # get_context refused it already; a second lock
             raise HTTPException(401, "send a client key as 'Authorization: Bearer <key>'")
-        resolved = await resolve(data, client.name, self.persisted, self.documents, self.trusted)
+        transport = self._get_stream_transport_from_headers(request.headers)
+        try:
+            resolved = await resolve(
+                data, client.name, self.persisted, self.documents, self.trusted
+            )
+        except DocumentRefused as refused:
+            if transport is not None:
+                self.metrics.graphql_error(refused.code, "sse")
+            raise
         state["persisted"] = resolved
         if not isinstance(resolved.query, str | None):
             raise HTTPException(
                 400, "The GraphQL operation's `query` must be a string or null, if provided."
             )
-        transport = self._get_stream_transport_from_headers(request.headers)
+        if transport is not None:
+            state["operation_sent"] = data.get("operationName")
         return GraphQLRequestData(
             query=resolved.query,
             variables=data.get("variables"),
@@ -348,12 +359,47 @@ class GraphQLView(GraphQL[RequestContext, None]):
         state["outcome"] = (
             ("partial" if result.data is not None else "error") if result.errors else "ok"
         )
+        if isinstance(live := state.get("live"), LiveOperation):
+            if live.events == 0 and _is_request_error(result):
+                live.rejected_by(result.errors)
+            else:
+                live.delivered(result.errors)
         resolved = state.get("persisted")
         if isinstance(resolved, Resolved) and resolved.register and resolved.query:
             # Only now: the document parsed, validated and passed every limit, for a client
             # the guard let in.
             await self.documents.put(resolved.scope, resolved.register, resolved.query)
         return body  # type: ignore[return-value]
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """An SSE operation: counted as it starts, and as it ends with one log line (however
+        it ends: completed, the client gone, the server stopping)."""
+        state = request.scope.setdefault("state", {})
+        resolved = state.get("persisted")
+        query = resolved.query if isinstance(resolved, Resolved) else None
+        live = LiveOperation.start(
+            self.metrics,
+            "sse",
+            state.get("request_id") or uuid.uuid4().hex[:16],
+            operation_type(query, state.get("operation_sent")),
+        )
+        state["live"] = live
+
+        async def observed() -> AsyncIterator[str]:
+            try:
+                async for chunk in stream():
+                    yield chunk
+            finally:
+                context = state.get("graphql_context")
+                live.end(context.operation_name if context is not None else None)
+
+        return await super().create_streaming_response(request, observed, sub_response, headers)
 
     def encode_json(self, data: object) -> bytes:
         """orjson, several times faster than the standard library on large answers; values it

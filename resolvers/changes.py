@@ -37,7 +37,9 @@ Found = FoundCandidate | FoundApplication | FoundJob
 
 
 class Watcher(Protocol):
-    def watch(self, account_id: str) -> AbstractAsyncContextManager[None]: ...
+    def watch(
+        self, account_id: str, object_type: ObjectType
+    ) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +159,11 @@ class ChangeFeed:
         self, context: RequestContext, watched: Watched, after: str | None
     ) -> AsyncIterator[Change]:
         """The subscriber's changes, from now or after `after`; holds the Talynce poller on
-        every watched account while it runs."""
+        every watched account, for the watched object type, while it runs."""
         stream = await self.bus.subscribe(after=after)
         async with AsyncExitStack() as stack:
             for account in sorted(watched.accounts):
-                await stack.enter_async_context(self.poller.watch(account))
+                await stack.enter_async_context(self.poller.watch(account, watched.object_type))
             self.following += 1
             stack.callback(self._left)
             async for item in stream:

@@ -1,22 +1,29 @@
 """Change events for accounts whose provider sends no webhooks (Talynce), found by reading.
 
-The subscription layer calls `async with poller.watch(account_id): …` for each account a
-subscriber watches. Watches are counted per account: the first starts a polling task, the last
-to leave stops it; watching an account that is not polled (its provider sends webhooks) costs
-nothing. While watched, every `interval` seconds the task:
+The subscription layer calls `async with poller.watch(account_id, object_type): …` for each
+account a subscriber watches, naming what it watches. Watches are counted per account and
+object type: the first starts the account's polling task, the last to leave stops it; while it
+runs, each poll reads only for the types watched now (a candidate watcher alone never starts
+application reads). Watching an account that is not polled (its provider sends webhooks) costs
+nothing. Every `interval` seconds the task, through the account's adapter (so its rate budget,
+breaker and retries apply and the response cache does not: a poll must see the provider):
 
-- reads candidates with `updated_after` (the last `updated_at` it saw, less a second of
-  overlap), through the account's adapter, so its rate budget, breaker and retries apply and
-  the response cache does not (a poll must see the provider, not a copy): a row it did not
-  know is CREATED, a known row whose `updated_at` moved is UPDATED;
-- on its first poll and every `SWEEP_EVERY`th, lists the account (no filter) to learn which
-  candidates exist: a candidate known before and absent from a complete listing is DELETED.
+- candidates (watched for CANDIDATE or APPLICATION events): reads them with `updated_after`
+  (the newest `updated_at` seen, less a second of overlap): a row it did not know is CREATED, a
+  known row whose `updated_at` moved is UPDATED; on its first poll and every `SWEEP_EVERY`th it
+  lists the account unfiltered, and a candidate known before and absent from a complete listing
+  is DELETED;
+- jobs (watched for JOB events): the same, over the jobs listing;
+- applications (watched for APPLICATION events): see `resolvers.polled_applications`; Talynce
+  lists them only with their candidate, so they are read (one GET each) for the candidates
+  whose `updated_at` moved, which a stage move, a rejection or a new application made through
+  the candidate update does.
 
-Bounds: each read stops after `max_rows` rows (in pages of `PAGE`). An account with more
-candidates than that is never swept completely, so deletions there are not detected (logged
-once); its new and changed rows still are. Talynce lists only candidates this way, so only
-candidate events are polled. Events carry a content dedupe id (account, candidate,
-`updated_at`), so replicas polling the same account publish each change once between them.
+Bounds: each listing read stops after `max_rows` rows (in pages of `PAGE`). An account with
+more candidates (or jobs) than that is never swept completely, so their deletions are not
+detected (logged once); new and changed rows still are. Events carry a content dedupe id
+(account, object, its `updated_at`), so replicas polling one account publish each change once
+between them.
 """
 
 from __future__ import annotations
@@ -24,16 +31,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
-from providers.base import CandidatePage, CandidateQuery, Position, Provider
+from providers.base import CandidateQuery, JobQuery, Page, Position, Provider
 from providers.errors import ProviderError
-from providers.events import ChangeEvent, ChangeKind, ObjectType, content_dedupe_id, parse_time
-from providers.model import CandidateRecord
+from providers.events import ChangeKind, ObjectType, parse_time
+from providers.model import CandidateRecord, JobRecord
 from resolvers.accounts import Accounts
+from resolvers.poll_events import Publish, poll_event
+from resolvers.polled_applications import PolledApplications
 from store.events import BusUnavailable
 
 __all__ = ["ChangePoller"]
@@ -43,7 +54,15 @@ PAGE = 100
 SWEEP_EVERY = 4
 OVERLAP = timedelta(seconds=1)
 
-Publish = Callable[[ChangeEvent], Awaitable[object]]
+Row = CandidateRecord | JobRecord
+T = TypeVar("T")
+Lister = Callable[[datetime | None, Position, int], Awaitable[Page[Any]]]
+# The listing a watched type needs read: applications are found through their candidates.
+LISTING_OF = {
+    ObjectType.CANDIDATE: ObjectType.CANDIDATE,
+    ObjectType.APPLICATION: ObjectType.CANDIDATE,
+    ObjectType.JOB: ObjectType.JOB,
+}
 
 
 def _adapter(provider: Provider) -> Provider:
@@ -55,21 +74,34 @@ def _adapter(provider: Provider) -> Provider:
 
 @dataclass
 class _Watched:
-    watchers: int
+    watchers: Counter[ObjectType] = field(default_factory=Counter)
     task: asyncio.Task[None] | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)  # the first sweep is done
+    # Per type: its first poll is done (or failed), so a change made after is one reported.
+    ready: dict[ObjectType, asyncio.Event] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # a type needs its first poll
 
 
 @dataclass
-class _State:
-    """What one account's poller knows: each candidate's last `updated_at`; whether that is the
-    whole account (so absence means deletion); the newest `updated_at` seen."""
+class _Listing:
+    """What one account's poller knows of one listing: each row's last `updated_at`; whether
+    that is the whole listing (so absence means deletion); the newest `updated_at` seen."""
 
+    object_type: ObjectType
+    read: Lister
     seen: dict[str, str | None] = field(default_factory=dict)
     complete: bool = False
     newest: datetime | None = None
     listed: bool = False  # the first sweep succeeded: `seen` is a baseline
+    polls: int = 0
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What one read of a listing found: rows new or changed, and rows gone."""
+
+    changed: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
 
 
 class ChangePoller:
@@ -95,61 +127,113 @@ class ChangePoller:
     @property
     def watched(self) -> dict[str, int]:
         """Watchers per polled account being watched now."""
-        return {account: w.watchers for account, w in self._watched.items()}
+        return {account: w.watchers.total() for account, w in self._watched.items()}
+
+    @property
+    def watched_types(self) -> dict[str, dict[ObjectType, int]]:
+        """Watchers per object type of each polled account being watched now."""
+        return {account: dict(w.watchers) for account, w in self._watched.items()}
 
     @asynccontextmanager
-    async def watch(self, account_id: str) -> AsyncIterator[None]:
-        """Polls `account_id` while at least one `watch` of it is open (no-op if not polled).
+    async def watch(self, account_id: str, object_type: ObjectType) -> AsyncIterator[None]:
+        """Polls `account_id` for `object_type` changes while at least one such `watch` is open
+        (no-op if the account is not polled).
 
-        Entering returns once the first sweep has listed the account (or failed), so a change
-        made after entering is one the poller will report."""
+        Entering returns once the first poll for that type has read the account (or failed),
+        so a change made after entering is one the poller will report."""
         if not self.polls(account_id):
             yield
             return
         watched = self._watched.get(account_id)
         if watched is None:
-            watched = self._watched[account_id] = _Watched(0)
-            watched.task = asyncio.create_task(self._run(account_id, watched.ready))
-        watched.watchers += 1
+            watched = self._watched[account_id] = _Watched()
+            watched.task = asyncio.create_task(self._run(account_id, watched))
+        watched.watchers[object_type] += 1
+        ready = watched.ready.get(object_type)
+        if ready is None:
+            ready = watched.ready[object_type] = asyncio.Event()
+            watched.wake.set()
         try:
-            await watched.ready.wait()
+            await ready.wait()
             yield
         finally:
-            watched.watchers -= 1
-            if watched.watchers == 0 and self._watched.get(account_id) is watched:
+            watched.watchers[object_type] -= 1
+            if watched.watchers[object_type] == 0:
+                del watched.watchers[object_type]
+                if watched.ready.get(object_type) is ready:
+                    del watched.ready[object_type]
+            if not watched.watchers and self._watched.get(account_id) is watched:
                 del self._watched[account_id]
                 await _stop(watched)
 
-    async def _run(self, account_id: str, ready: asyncio.Event) -> None:
+    async def _run(self, account_id: str, watched: _Watched) -> None:
         served = self._accounts.get(account_id)
-        if served is None:
-            ready.set()
-            return
-        provider, state, polls = _adapter(served.provider), _State(), 0
+        while served is None:  # nothing to poll, until the watches end: none need wait
+            for ready in watched.ready.values():
+                ready.set()
+            watched.wake.clear()
+            await watched.wake.wait()
+        provider = _adapter(served.provider)
+        listings: dict[ObjectType, _Listing] = {}
+        applications: PolledApplications | None = None
         while True:
-            try:
-                if polls % SWEEP_EVERY == 0 or not state.listed:
-                    await self._sweep(account_id, provider, state, first=not state.listed)
-                else:
-                    await self._changed(account_id, provider, state)
-            except ProviderError as error:
-                log.warning("polling %s failed (%s); trying again", account_id, error.code)
-            except BusUnavailable:
-                log.warning("polling %s: the event bus is unavailable; trying again", account_id)
-            ready.set()
-            polls += 1
-            await asyncio.sleep(self.interval)
+            watched.wake.clear()
+            types = set(watched.watchers)
+            needed = {LISTING_OF[t] for t in types}
+            for gone in set(listings) - needed:
+                del listings[gone]
+            for listing_type in needed - set(listings):
+                listings[listing_type] = _Listing(listing_type, _lister(provider, listing_type))
+            if ObjectType.APPLICATION not in types:
+                applications = None
+            elif applications is None:
+                applications = PolledApplications(
+                    account_id, provider, self._publish, self.max_rows
+                )
+            for listing in listings.values():
+                publish = listing.object_type in types
+                found = await self._guarded(account_id, self._poll(account_id, listing, publish))
+                if applications is not None and listing.object_type is ObjectType.CANDIDATE:
+                    if found is not None and listing.listed:
+                        applications.note(found.changed, found.gone)
+                    await self._guarded(account_id, applications.poll())
+            for object_type in types:
+                if (polled := watched.ready.get(object_type)) is not None:
+                    polled.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await watched.wake.wait()
 
-    async def _rows(
-        self, provider: Provider, query: CandidateQuery
-    ) -> tuple[list[CandidateRecord], bool]:
+    @staticmethod
+    async def _guarded(account_id: str, step: Awaitable[T]) -> T | None:
+        """A step of a poll; a failure is logged and the next poll tries again."""
+        try:
+            return await step
+        except ProviderError as error:
+            log.warning("polling %s failed (%s); trying again", account_id, error.code)
+        except BusUnavailable:
+            log.warning("polling %s: the event bus is unavailable; trying again", account_id)
+        except Exception:  # a poller that died would leave its watchers waiting in silence
+            log.exception("polling %s failed unexpectedly; trying again", account_id)
+        return None
+
+    async def _poll(self, account_id: str, listing: _Listing, publish: bool) -> _Found:
+        first = not listing.listed
+        sweep = first or listing.polls % SWEEP_EVERY == 0
+        listing.polls += 1
+        if sweep:
+            return await self._sweep(account_id, listing, publish, first=first)
+        after = (listing.newest or listing.started) - OVERLAP
+        rows, _ = await self._rows(listing, after)
+        return _Found(await self._emit(account_id, listing, rows, publish))
+
+    async def _rows(self, listing: _Listing, after: datetime | None) -> tuple[list[Row], bool]:
         """Up to `max_rows` rows of a listing, and whether that was all of it."""
-        rows: list[CandidateRecord] = []
+        rows: list[Row] = []
         position: Position | None = Position()
-        pages = -(-self.max_rows // PAGE)
-        for _ in range(pages):
+        for _ in range(-(-self.max_rows // PAGE)):
             assert position is not None
-            page: CandidatePage = await provider.list_candidates(query, position, PAGE)
+            page = await listing.read(after, position, PAGE)
             rows.extend(page.records)
             position = page.resume_at(len(page.records))
             if position is None:
@@ -157,76 +241,88 @@ class ChangePoller:
         return rows[: self.max_rows], False
 
     async def _sweep(
-        self, account_id: str, provider: Provider, state: _State, *, first: bool
-    ) -> None:
-        rows, complete = await self._rows(provider, CandidateQuery())
+        self, account_id: str, listing: _Listing, publish: bool, *, first: bool
+    ) -> _Found:
+        rows, complete = await self._rows(listing, None)
         if first:
-            state.seen = {row.remote_id: row.updated_at for row in rows}
-            state.complete = complete
-            state.listed = True
-            state.newest = max((self._time(row) for row in rows), default=state.started)
+            listing.seen = {row.remote_id: row.updated_at for row in rows}
+            listing.complete = complete
+            listing.listed = True
+            listing.newest = max((_time(row) for row in rows), default=listing.started)
             if not complete:
-                state.newest = max(state.newest, state.started)
+                listing.newest = max(listing.newest, listing.started)
                 log.info(
-                    "%s has over %d candidates: deletions are not polled", account_id, self.max_rows
+                    "%s has over %d %ss: their deletions are not polled",
+                    account_id,
+                    self.max_rows,
+                    listing.object_type.lower(),
                 )
-            return
-        await self._emit(account_id, state, rows)
-        if complete and state.complete:
+            return _Found()
+        changed = await self._emit(account_id, listing, rows, publish)
+        gone: list[str] = []
+        if complete and listing.complete:
             present = {row.remote_id for row in rows}
-            for gone in [remote_id for remote_id in state.seen if remote_id not in present]:
-                await self._publish(self._event(account_id, gone, ChangeKind.DELETED, None))
-                del state.seen[gone]
+            gone = [remote_id for remote_id in listing.seen if remote_id not in present]
+            for remote_id in gone:
+                if publish:
+                    await self._publish(
+                        poll_event(
+                            account_id, listing.object_type, remote_id, ChangeKind.DELETED, None
+                        )
+                    )
+                del listing.seen[remote_id]
+        return _Found(changed, gone)
 
-    async def _changed(self, account_id: str, provider: Provider, state: _State) -> None:
-        after = (state.newest or state.started) - OVERLAP
-        rows, _ = await self._rows(provider, CandidateQuery(updated_after=after))
-        await self._emit(account_id, state, rows)
-
-    async def _emit(self, account_id: str, state: _State, rows: list[CandidateRecord]) -> None:
+    async def _emit(
+        self, account_id: str, listing: _Listing, rows: list[Row], publish: bool
+    ) -> list[str]:
+        """Publishes (when `publish`) the rows that are new or changed, and returns their ids."""
+        changed: list[str] = []
         for row in rows:
-            known = row.remote_id in state.seen
-            if known and state.seen[row.remote_id] == row.updated_at:
+            known = row.remote_id in listing.seen
+            if known and listing.seen[row.remote_id] == row.updated_at:
                 continue
             if known:
                 kind = ChangeKind.UPDATED
-            elif state.complete:
+            elif listing.complete:
                 kind = ChangeKind.CREATED
             else:  # a row we never listed: new only if created since we started watching
-                created = parse_time(row.created_at, state.started)
-                kind = ChangeKind.CREATED if created >= state.started else ChangeKind.UPDATED
-            await self._publish(self._event(account_id, row.remote_id, kind, row.updated_at))
-            state.seen[row.remote_id] = row.updated_at
-            when = self._time(row)
-            state.newest = max(state.newest or when, when)
-        if not state.complete and len(state.seen) > 4 * self.max_rows:
-            state.seen.clear()  # only skips re-reads of the overlap; dedupe ids cover those
-
-    @staticmethod
-    def _time(row: CandidateRecord) -> datetime:
-        return parse_time(row.updated_at or row.created_at)
-
-    @staticmethod
-    def _event(
-        account_id: str, remote_id: str, kind: ChangeKind, updated: str | None
-    ) -> ChangeEvent:
-        return ChangeEvent(
-            account=account_id,
-            object_type=ObjectType.CANDIDATE,
-            kind=kind,
-            remote_id=remote_id,
-            occurred_at=parse_time(updated),
-            # Not the kind: replicas that started watching at different times may call one
-            # change CREATED and UPDATED; the row's state is what makes it one change.
-            dedupe_id=content_dedupe_id(
-                account_id, "poll", remote_id, "deleted" if kind is ChangeKind.DELETED else updated
-            ),
-        )
+                created = parse_time(row.created_at, listing.started)
+                kind = ChangeKind.CREATED if created >= listing.started else ChangeKind.UPDATED
+            if publish:
+                await self._publish(
+                    poll_event(account_id, listing.object_type, row.remote_id, kind, row.updated_at)
+                )
+            changed.append(row.remote_id)
+            listing.seen[row.remote_id] = row.updated_at
+            when = _time(row)
+            listing.newest = max(listing.newest or when, when)
+        if not listing.complete and len(listing.seen) > 4 * self.max_rows:
+            listing.seen.clear()  # only skips re-reads of the overlap; dedupe ids cover those
+        return changed
 
     async def aclose(self) -> None:
         for watched in list(self._watched.values()):
             await _stop(watched)
         self._watched.clear()
+
+
+def _lister(provider: Provider, object_type: ObjectType) -> Lister:
+    if object_type is ObjectType.JOB:
+
+        async def jobs(after: datetime | None, position: Position, limit: int) -> Page[Any]:
+            return await provider.list_jobs(JobQuery(updated_after=after), position, limit)
+
+        return jobs
+
+    async def candidates(after: datetime | None, position: Position, limit: int) -> Page[Any]:
+        return await provider.list_candidates(CandidateQuery(updated_after=after), position, limit)
+
+    return candidates
+
+
+def _time(row: Row) -> datetime:
+    return parse_time(row.updated_at or row.created_at)
 
 
 async def _stop(watched: _Watched) -> None:

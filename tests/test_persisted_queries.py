@@ -17,6 +17,7 @@ from store.documents_redis import RedisDocumentStore
 from store.redis_link import RedisLink, connect
 from tests.conftest import Stack, make_orgs, running_stack
 from tests.redis_support import RedisServer, redis_server, unique_prefix
+from tests.ws_support import GraphQLSocket, graphql_socket, until, ws_url
 
 __all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
 
@@ -213,3 +214,91 @@ def test_replicas_sharing_a_redis_share_registrations(redis_server: RedisServer)
         text = QUERY + " # shared"
         assert post(one, persisted(text, with_query=True)).json()["data"]
         assert post(two, persisted(text, with_query=False)).json()["data"]
+
+
+SUBSCRIPTION = 'subscription Changes { candidateChanged(accounts: ["initech"]) { kind id } }'
+
+
+async def test_a_socket_registers_and_runs_persisted_queries() -> None:
+    """Over graphql-transport-ws as over POST: a hash alone asks for the text, the text with
+    its hash registers it (a subscription's at its first event), a wrong hash registers
+    nothing, and a document registered for one client is not another's."""
+    with running_stack(make_orgs(), clients=CLIENTS, poll_interval=0.05) as stack:
+        async with graphql_socket(ws_url(stack.url), KEY_A) as sock:
+            await _send(sock, "1", persisted(QUERY, with_query=False))
+            assert await _refusal(sock, "1") == (
+                "PERSISTED_QUERY_NOT_FOUND",
+                "PersistedQueryNotFound",
+            )
+            await _send(sock, "2", persisted(QUERY, with_query=True))
+            first = await _result(sock, "2")
+            assert first["data"]["candidates"]["edges"]
+            await _send(sock, "3", persisted(QUERY, with_query=False))
+            assert await _result(sock, "3") == first
+
+            other = QUERY.replace("first: 2", "first: 3")
+            wrong = persisted(other + " ", with_query=False)
+            await _send(sock, "4", wrong | {"query": other})
+            assert (await _refusal(sock, "4"))[0] == "BAD_USER_INPUT"
+            for id, named in (("5", wrong), ("6", persisted(other, with_query=False))):
+                await _send(sock, id, named)
+                assert (await _refusal(sock, id))[0] == "PERSISTED_QUERY_NOT_FOUND"
+
+            await _send(sock, "7", persisted(SUBSCRIPTION, with_query=True))
+            await _retitle_when_polled(stack, 0)
+            change = await _result(sock, "7")
+            assert change["data"]["candidateChanged"]["kind"] == "UPDATED"
+            await sock.send({"id": "7", "type": "complete"})
+            await _send(sock, "8", persisted(SUBSCRIPTION, with_query=False))
+            await _retitle_when_polled(stack, 1)
+            change = await _result(sock, "8")  # registered at its first event: runs by hash
+            assert change["data"]["candidateChanged"]["kind"] == "UPDATED"
+        async with graphql_socket(ws_url(stack.url), KEY_B) as sock:
+            await _send(sock, "1", persisted(QUERY, with_query=False))
+            assert (await _refusal(sock, "1"))[0] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def _send(sock: GraphQLSocket, id: str, payload: dict[str, Any]) -> None:
+    await sock.send({"id": id, "type": "subscribe", "payload": payload})
+
+
+async def _result(sock: GraphQLSocket, id: str) -> dict[str, Any]:
+    """The next `next` message's payload, skipping the `complete` of earlier operations."""
+    while True:
+        message = await sock.receive()
+        if message["type"] != "complete":
+            break
+    assert message["type"] == "next" and message["id"] == id, message
+    assert "errors" not in message["payload"], message
+    payload: dict[str, Any] = message["payload"]
+    return payload
+
+
+async def _refusal(sock: GraphQLSocket, id: str) -> tuple[str, str]:
+    while True:
+        message = await sock.receive()
+        if message["type"] != "complete":
+            break
+    assert message["type"] == "error" and message["id"] == id, message
+    error = message["payload"][0]
+    return error["extensions"]["code"], error["message"]
+
+
+async def _retitle_when_polled(stack: Stack, nth: int) -> None:
+    """Changes a candidate once the poller has read the account twice since now (so its
+    baseline is taken), as Talynce would when a recruiter edits it."""
+
+    def lists() -> int:
+        return sum(1 for r in stack.calls("initech") if r.path == "/api/v1/candidates")
+
+    start = lists()
+    await until(lambda: lists() >= start + 2)
+    org = stack.orgs["initech"]
+    remote_id = sorted(org.candidates)[nth]
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.patch(
+            f"{stack.upstream}/api/v1/candidates/{remote_id}",
+            json={"current_designation": f"Persisted {nth}"},
+            headers={"authorization": f"Bearer {org.api_key}"},
+        )
+    assert answer.status_code == 200, answer.text

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.demo import DemoEnvironment, demo_environment
+from emulators.talynce.app import TalynceEmulator
+from gateway.demo import DemoEnvironment, demo_environment, running_server
 from gateway.limits import QueryLimits
 from gateway.security import Client, hash_key
 from resolvers.ids import encode_id
+from tests.conftest import gateway_settings, make_orgs
 from tests.live_support import LiveGateway, greenhouse_signature, live_gateway
 from tests.ws_support import (
     WITHIN,
@@ -478,3 +481,97 @@ async def test_each_operation_on_a_socket_reports_its_own_partial_failures() -> 
         await sock.subscribe("2", "{ accounts { id } }")
         clean = (await sock.receive())["payload"]
         assert "errors" not in clean, clean
+
+
+METERED, OPERATOR = "atsg_subs_metered_key_5b1f", "atsg_subs_operator_key_5b1f"
+CANARY = "m1-424242"  # an `after` this bus never issued (a refetch at once); in no log line
+
+
+async def test_socket_and_sse_operations_are_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    orgs = make_orgs()
+    emulator = TalynceEmulator(orgs.values())
+    caplog.set_level(logging.INFO, logger="gateway.requests")
+    async with running_server(emulator.app) as port:
+        settings = gateway_settings(
+            f"http://127.0.0.1:{port}",
+            orgs,
+            clients=(Client("metered", hash_key(METERED), None),),
+            metrics_key_sha256=hash_key(OPERATOR),
+        )
+        async with live_gateway(settings) as gateway:
+            variables = {"accounts": ["initech"], "after": CANARY}
+            async with graphql_socket(ws_url(gateway.url), METERED) as sock:
+                await sock.subscribe("q", "query Accounts { accounts { id } }")
+                assert (await _message(sock))["type"] == "next"
+                await sock.subscribe("bad", "{ nope }")
+                assert (await _message(sock))["type"] == "error"
+                unknown = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+                await sock.send(
+                    {"id": "apq", "type": "subscribe", "payload": {"extensions": unknown}}
+                )
+                assert (await _message(sock))["type"] == "error"
+                await sock.subscribe("s", CANDIDATES, variables)
+                message = await _message(sock)
+                assert message["payload"]["data"]["candidateChanged"]["refetch"] is True
+                await sock.send({"id": "s", "type": "complete"})
+                await until(lambda: len(_ended(caplog, "ws")) == 4)
+            headers = {"accept": "text/event-stream", "authorization": f"Bearer {METERED}"}
+            body = {"query": CANDIDATES, "variables": variables, "operationName": None}
+            async with (
+                httpx.AsyncClient(timeout=WITHIN) as http,
+                http.stream("POST", f"{gateway.url}/graphql", json=body, headers=headers) as stream,
+            ):
+                event, data = await anext(sse_events(stream))
+                assert event == "next" and data["data"]["candidateChanged"]["refetch"] is True
+            await until(lambda: len(_ended(caplog, "sse")) == 1)  # the client left
+
+            lines = {line.request_id: line for line in _ended(caplog, "ws")}
+            by_kind = {(r.operation_type, r.outcome): r for r in lines.values()}
+            assert by_kind[("query", "ok")].events == 1
+            assert by_kind[("query", "ok")].operation == "Accounts"
+            assert by_kind[("query", "rejected")].error_codes
+            refused = by_kind[("unknown", "rejected")]
+            assert refused.error_codes == ["PERSISTED_QUERY_NOT_FOUND"]
+            subscription = by_kind[("subscription", "ok")]
+            assert subscription.events == 1 and subscription.duration_ms > 0
+            (sse,) = _ended(caplog, "sse")
+            assert (sse.operation_type, sse.outcome, sse.events) == ("subscription", "ok", 1)
+            http_lines = [r for r in caplog.records if r.name == "gateway.requests"]
+            assert not [r for r in http_lines if getattr(r, "outcome", None) == "refused"]
+            assert all(CANARY not in _text(r) for r in http_lines)
+
+            metrics = await gateway.http.get(
+                f"{gateway.url}/metrics", headers={"authorization": f"Bearer {OPERATOR}"}
+            )
+            text = metrics.text
+            for sample in (
+                'gateway_graphql_operations_started_total{transport="ws",type="subscription"} 1.0',
+                'gateway_graphql_operations_started_total{transport="sse",type="subscription"} 1.0',
+                'gateway_graphql_operations_started_total{transport="ws",type="query"} 2.0',
+                'gateway_graphql_operations_completed_total{outcome="ok",transport="ws",type="query"} 1.0',
+                'gateway_graphql_operations_completed_total{outcome="rejected",transport="ws",type="unknown"} 1.0',
+                'gateway_graphql_operations_completed_total{outcome="ok",transport="sse",type="subscription"} 1.0',
+                'gateway_graphql_errors_total{code="PERSISTED_QUERY_NOT_FOUND",transport="ws"} 1.0',
+            ):
+                assert sample in text, sample
+
+
+async def _message(sock: GraphQLSocket) -> dict[str, Any]:
+    """The next message that is not an operation's `complete`."""
+    while (message := await sock.receive())["type"] == "complete":
+        pass
+    return message
+
+
+def _ended(caplog: pytest.LogCaptureFixture, transport: str) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "gateway.requests" and getattr(r, "transport", None) == transport
+    ]
+
+
+def _text(record: logging.LogRecord) -> str:
+    return record.getMessage() + repr(vars(record))

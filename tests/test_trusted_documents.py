@@ -1,4 +1,5 @@
-"""Trusted-documents mode over HTTP: only the manifest's documents run, and it is reread."""
+"""Trusted-documents mode over HTTP, sockets and SSE: only the manifest's documents run, and
+it is reread."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from gateway.settings import ConfigError, load_settings
 from tests.conftest import Stack, make_orgs, running_stack
+from tests.ws_support import Closed, graphql_socket, ws_url
 
 NAMES = "query Names { candidates(first: 2) { edges { node { id fullName } } } }"
 ACCOUNTS = "query Accounts { accounts { id } }"
@@ -140,3 +142,38 @@ def test_an_unusable_manifest_is_a_config_error(
         (tmp_path / "docs.json").write_text(content)
     with pytest.raises(ConfigError, match=f"gateway.trusted_documents: .*{message}"):
         load_settings(_config(tmp_path, "docs.json"), {"K": "key"})
+
+
+async def test_sockets_and_sse_run_only_trusted_documents(trusted: Stack) -> None:
+    """A socket or an SSE stream is held to the manifest as a POST is: a text, a hash outside
+    the manifest, or a payload no check could read never runs."""
+    subscription = "subscription { candidateChanged { kind } }"
+    before = len(trusted.emulator.requests)
+    async with graphql_socket(ws_url(trusted.url)) as sock:
+        untrusted = {"version": 1, "sha256Hash": sha256(subscription)}
+        for id, payload in (
+            ("text", {"query": NAMES}),
+            ("hash", {"query": subscription, "extensions": {"persistedQuery": untrusted}}),
+            ("id", {"documentId": sha256(subscription)}),
+        ):
+            await sock.send({"id": id, "type": "subscribe", "payload": payload})
+            message = await sock.receive()
+            assert message["type"] == "error" and message["id"] == id, message
+            assert message["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        await sock.send(
+            {"id": "ok", "type": "subscribe", "payload": {"documentId": sha256(ACCOUNTS)}}
+        )
+        assert (await sock.receive())["payload"]["data"]["accounts"]
+        assert (await sock.receive())["type"] == "complete"
+        await sock.send({"id": "odd", "type": "subscribe", "payload": [subscription]})
+        with pytest.raises(Closed) as closed:
+            await sock.receive()
+        assert closed.value.code == 4400
+    async with httpx.AsyncClient(timeout=30) as http:
+        refused = await http.post(
+            f"{trusted.url}/graphql",
+            json={"query": subscription},
+            headers={"accept": "text/event-stream"},
+        )
+    assert refused.status_code == 403 and code(refused) == "PERSISTED_QUERY_NOT_ALLOWED"
+    assert len(trusted.emulator.requests) == before
