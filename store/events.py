@@ -14,7 +14,7 @@ For the subscription layer, the whole API is:
 
 The gateway builds one bus per process (`gateway.store.Store.events`) and keeps it as
 `app.state.events`, beside `app.state.poller` (`resolvers.polling.ChangePoller`: hold
-`poller.watch(account)` open while anyone subscribes to a Talynce account).
+`poller.watch(account, object_type)` open while anyone subscribes to a Talynce account).
 `resolvers.live.global_id(event)` is the ID a client knows the event's object by.
 
 Guarantees, on both twins:
