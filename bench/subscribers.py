@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -327,6 +328,10 @@ async def run(options: Options, workdir: Path) -> Result:
                 found, times = await client.stop(sends, workdir / f"client-{index}.out")
                 outcomes += found
                 latencies.extend(times)
+            if options.profile is not None:  # cProfile writes its file as the process ends
+                profiled = replicas.gateways[0].process
+                profiled.send_signal(signal.SIGINT)
+                await asyncio.to_thread(profiled.wait, 120)
         finally:
             for client in clients:
                 if client.process.returncode is None:
