@@ -22,6 +22,7 @@ import json
 import sys
 import time
 from array import array
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -99,8 +100,8 @@ class SocketSubscriber(asyncio.Protocol):
         self.ws.receive_data(data)
         for event in self.ws.events():
             if isinstance(event, Message):  # Strawberry's JSON may come as a binary frame
-                data = event.data
-                self._text.append(data if isinstance(data, str) else data.decode())
+                body: str | bytes = event.data
+                self._text.append(body.decode() if isinstance(body, bytes) else body)
                 if event.message_finished:
                     text = "".join(self._text)
                     self._text.clear()
@@ -170,7 +171,7 @@ async def _status(logs: list[SubscriberLog], counters: Counters) -> None:
 async def _stop_command() -> list[str]:
     loop = asyncio.get_running_loop()
     while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
+        line: str = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
             raise SystemExit("stdin closed before stop")
         words = line.split()
@@ -203,9 +204,7 @@ async def run(spec: dict[str, Any]) -> None:
                 continue
             host, port = url.removeprefix("http://").split(":")
             await loop.create_connection(
-                lambda one=one, log=log: SocketSubscriber(
-                    f"{host}:{port}", one["key"], query, log, counters
-                ),
+                partial(SocketSubscriber, f"{host}:{port}", one["key"], query, log, counters),
                 host,
                 int(port),
             )

@@ -114,8 +114,7 @@ def judge(
     lost = duplicated = foreign = 0
     for seq, sent in enumerate(sent_at):
         copies = log.copies[seq] if seq < len(log.copies) else 0
-        mine = sent is not None and account_of(seq, accounts) == log.account
-        if not mine:
+        if sent is None or account_of(seq, accounts) != log.account:
             foreign += copies
             continue
         if copies == 0:
