@@ -37,6 +37,7 @@ from graphql import (
     parse,
 )
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from gateway.security import Client
 from resolvers.changes import ChangeFeed, on_following
@@ -107,10 +108,15 @@ class Member:
 
 
 class Group:
+    """One subscription's execution, its results sent to every member in turn (a member whose
+    socket is slow to take a message holds the others for that long, as the one process's
+    event loop would anyway)."""
+
     def __init__(self, feed: ChangeFeed, stream: Stream, encode: Callable[[Any], bytes]) -> None:
         self.feed = feed
         self.members: list[Member] = []
         self.live = False
+        self.finished = False  # its stream ended: a new member starts a new group
         self.extra = 0
         self._encode = encode
         self._task = asyncio.create_task(self._run(stream))
@@ -147,7 +153,8 @@ class Group:
             first = True
             async with contextlib.aclosing(source):  # type: ignore[type-var]
                 async for result in source:
-                    if first and (not isinstance(result, ExecutionResult) or _pre(result)):
+                    pre = isinstance(result, PreExecutionError)
+                    if first and (pre or not isinstance(result, ExecutionResult)):
                         for member in self.members:
                             if not member.first.done():
                                 member.first.set_result(result)
@@ -161,18 +168,12 @@ class Group:
         except Exception:  # as a lone subscription's would: logged, then each member completes
             log.exception("a shared subscription failed")
         finally:
-            self.live = False
+            self.live, self.finished = False, True
             self._count(-self.extra)
             for member in self.members:
                 if not member.first.done():
                     member.first.set_result(None)
                 member.ended.set()
-
-
-def _pre(result: ExecutionResult) -> bool:
-    from strawberry.types.execution import PreExecutionError
-
-    return isinstance(result, PreExecutionError)
 
 
 class Groups:
@@ -186,7 +187,7 @@ class Groups:
         self, key: GroupKey, member: Member, stream: Stream, encode: Callable[[Any], bytes]
     ) -> Group:
         group = self._groups.get(key)
-        if group is None or not group.members:
+        if group is None or not group.members or group.finished:
             group = self._groups[key] = Group(self.feed, stream, encode)
         group.join(member)
         return group
