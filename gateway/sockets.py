@@ -6,7 +6,8 @@ header (the guard checked it) or in `connection_init`'s payload as `{"Authorizat
 Every operation then gets what a POST gets: the client's accounts and write permission, the
 query limits, the introspection setting (both in the schema), the persisted or trusted
 document its payload names (`gateway.persisted`; nothing is registered over a socket), its own
-deadline, and errors shaped by `gateway.errors`.
+deadline, and errors shaped by `gateway.errors`. Subscriptions of one client key with the same
+document and variables share one execution per event (`gateway.fanout`).
 """
 
 from __future__ import annotations
