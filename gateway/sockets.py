@@ -9,21 +9,28 @@ document its payload names (`gateway.persisted`, refusals as an `error` message 
 POST gets), its own deadline, and errors shaped by `gateway.errors`. A document sent with its
 hash is registered once its first result has passed parsing, validation and the limits (a
 subscription's: at its first event). Each operation is counted and logged as it starts and ends
-(`gateway.live_operations`).
+(`gateway.live_operations`). Subscriptions of one client key with the same
+document and variables share one execution per event (`gateway.fanout`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -33,10 +40,12 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from gateway.errors import shape_errors
+from gateway.fanout import GroupKey, Member, group_key, groups_of
 from gateway.live_operations import LiveOperation, operation_type
 from gateway.persisted import DocumentRefused, Resolved, resolve
 from gateway.security import Client
 from providers.upstream.resilience import set_deadline
+from resolvers.changes import ChangeFeed
 from resolvers.context import RequestContext
 from resolvers.loaders import Loaders
 
@@ -149,45 +158,109 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         kind = operation_type(resolved.query, payload.get("operationName"))
         return _Admitted(resolved, LiveOperation.start(view.metrics, "ws", request_id, kind))
 
-    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
-        """Runs in the operation's own task, so what is set here is the operation's alone."""
+    def _operation_context(self, request_id: str) -> RequestContext:
         connection = self._connection
+        return dataclasses.replace(
+            connection,
+            loaders=Loaders(connection.accounts, request_id),
+            request_id=request_id,
+            partial_errors=[],
+        )
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        """Runs in the operation's own task, so what is set here is the operation's alone. A
+        subscription that may share its execution joins its group (`gateway.fanout`)."""
         admitted = _admitted.get()
         request_id = admitted.live.request_id if admitted is not None else uuid.uuid4().hex[:16]
-        _operation.set(
-            dataclasses.replace(
-                connection,
-                loaders=Loaders(connection.accounts, request_id),
-                request_id=request_id,
-                partial_errors=[],
-            )
-        )
-        set_deadline(self._gateway.request_timeout)
+        client = self._state.get("client")
+        feed = self._connection.changes
         try:
+            if isinstance(client, Client) and feed is not None:
+                key = group_key(
+                    client, operation.query, operation.variables, operation.operation_name
+                )
+                if key is not None:
+                    await self._run_shared(operation, key, feed, admitted)
+                    return
+            _operation.set(self._operation_context(request_id))
+            set_deadline(self._gateway.request_timeout)
             await super().run_operation(operation)
         finally:
             if admitted is not None:
                 admitted.live.end(self.context.operation_name or operation.operation_name)
 
+    async def _run_shared(
+        self,
+        operation: Operation[RequestContext, None],
+        key: GroupKey,
+        feed: ChangeFeed,
+        admitted: _Admitted | None,
+    ) -> None:
+        """Answers as `run_operation` would, from the group's one execution: a pre-execution
+        error is this operation's own answer; every result is sent under its id."""
+        frame_head = b'{"id":' + self._gateway.encode_json(operation.id) + b',"type":"next",'
+        member = Member(partial(self._send_shared, operation, frame_head, admitted))
+        groups = groups_of(feed)
+        group = groups.join(key, member, partial(self._shared_stream, operation), _encode)
+        try:
+            first = await member.first
+            if first is not None:
+                await self._send_result_stream(operation, _once(first))
+            else:
+                await member.ended.wait()
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        finally:
+            groups.leave(key, group, member)
+
+    async def _shared_stream(
+        self, operation: Operation[RequestContext, None]
+    ) -> AsyncIterator[Any]:
+        """The group's stream: in the group's own task, with a context of its own."""
+        context = self._operation_context(uuid.uuid4().hex[:16])
+        _operation.set(context)
+        set_deadline(self._gateway.request_timeout)
+        source = await self.schema.stream(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=context,
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+        return _shaped(source, context)
+
+    async def _send_shared(
+        self,
+        operation: Operation[RequestContext, None],
+        head: bytes,
+        admitted: _Admitted | None,
+        payload: bytes,
+        result: ExecutionResult,
+    ) -> None:
+        if operation.completed or operation.id not in self.operations:
+            return
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await self.websocket.ws.send_bytes(head + b'"payload":' + payload + b"}")  # type: ignore[attr-defined]
+        if admitted is not None:
+            await self._observe(admitted, result, ran=True)
+
     async def _send_result_stream(
         self, operation: Operation[RequestContext, None], result_source: Any
     ) -> None:
+        source = _shaped(result_source, self.context)
         admitted = _admitted.get()
+        if admitted is not None:
+            source = self._observed(source, admitted)
+        await super()._send_result_stream(operation, source)
 
-        async def shaped() -> AsyncGenerator[Any, None]:
-            async for result in result_source:
-                context = self.context
-                ran = isinstance(result, ExecutionResult) and not isinstance(
-                    result, PreExecutionError
-                )
-                if ran and (result.errors or context.partial_errors):
-                    shape_errors(result, context)
-                    context.partial_errors.clear()  # a subscription's next event starts clean
-                if admitted is not None:
-                    await self._observe(admitted, result, ran=ran)
-                yield result
-
-        await super()._send_result_stream(operation, shaped())
+    async def _observed(
+        self, source: AsyncIterator[Any], admitted: _Admitted
+    ) -> AsyncGenerator[Any, None]:
+        async for result in source:
+            ran = isinstance(result, ExecutionResult) and not isinstance(result, PreExecutionError)
+            await self._observe(admitted, result, ran=ran)
+            yield result
 
     async def _observe(self, admitted: _Admitted, result: Any, *, ran: bool) -> None:
         """Counts a result; the first that ran registers a document sent with its hash (it
@@ -202,3 +275,45 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         document = admitted.document
         if first and document.register and isinstance(document.query, str):
             await self._gateway.documents.put(document.scope, document.register, document.query)
+
+
+async def _shaped(source: AsyncIterator[Any], context: RequestContext) -> AsyncGenerator[Any, None]:
+    try:
+        async for result in source:
+            if (
+                isinstance(result, ExecutionResult)
+                and not isinstance(result, PreExecutionError)
+                and (result.errors or context.partial_errors)
+            ):
+                shape_errors(result, context)
+                context.partial_errors.clear()  # a subscription's next event starts clean
+            yield result
+    finally:
+        await aclose(source)
+
+
+async def aclose(source: AsyncIterator[Any]) -> None:
+    closing = getattr(source, "aclose", None)
+    if closing is not None:
+        await closing()
+
+
+async def _once(result: ExecutionResult) -> AsyncGenerator[ExecutionResult, None]:
+    yield result
+
+
+def _encode(result: ExecutionResult) -> bytes:
+    """A `next` message's payload, as `Operation.send_next` builds it."""
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return _dumps(payload)
+
+
+def _dumps(data: object) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,9 +32,13 @@ from resolvers.jobs import FoundJob
 from resolvers.loaders import Loaders
 from store.events import BusEvent, EventBus, Refetch
 
-__all__ = ["Change", "ChangeFeed", "EventObjects", "Found", "Watched"]
+__all__ = ["Change", "ChangeFeed", "EventObjects", "Found", "Watched", "on_following"]
 
 Found = FoundCandidate | FoundApplication | FoundJob
+
+on_following: ContextVar[Callable[[], None] | None] = ContextVar("on_following", default=None)
+"""Called once a subscription reads the bus: a shared subscription (`gateway.fanout`) then
+counts its members in `ChangeFeed.following`."""
 
 
 class Watcher(Protocol):
@@ -166,6 +171,8 @@ class ChangeFeed:
                 await stack.enter_async_context(self.poller.watch(account, watched.object_type))
             self.following += 1
             stack.callback(self._left)
+            if (counted := on_following.get()) is not None:
+                counted()
             async for item in stream:
                 if isinstance(item, Refetch):
                     yield Change(None, None)

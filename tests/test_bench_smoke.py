@@ -222,3 +222,39 @@ def test_readahead_bench_prints_the_curve_with_calls_at_the_minimum() -> None:
         ("1", "7", "2", "2"),  # 130 rows in pages of 20; two calls of 100
         ("3", "20", "6", "6"),
     ]
+
+
+def test_subscriber_counting_finds_loss_duplicates_foreign_events_and_latency() -> None:
+    """`bench.subscribers` judges every subscriber against the accepted events: the figures it
+    prints (and its exit code) rest on this, so it is checked in-process (a real run starts
+    Redis, an emulator, two gateways and two client processes: well over 20 s)."""
+    from array import array
+
+    from bench.subscribers_client import read_delivery
+    from bench.subscribers_stats import SubscriberLog, event_time, judge, merge, warm_time
+
+    def message(occurred: str, candidate: str = '{"id": "x"}') -> str:
+        change = f'"occurredAt":"{occurred}","candidate":{candidate}'
+        return '{"id":"1","type":"next","payload":{"data":{"candidateChanged":{' + change + "}}}}"
+
+    # Events 0..5 in 2 accounts (even seq: account 0); event 4 was not accepted by the gateway.
+    sent_at: list[float | None] = [10.0, 10.01, 10.02, 10.03, None, 10.05]
+    clean, sloppy = SubscriberLog(account=0), SubscriberLog(account=0)
+    read_delivery(message(warm_time(3)), clean, 9.0)
+    for seq, at in ((0, 10.030), (2, 10.045)):
+        read_delivery(message(event_time(seq)), clean, at)
+    for seq, at in ((0, 10.5), (0, 10.6), (1, 10.7)):  # twice, a foreign one, and 2 lost
+        read_delivery(message(event_time(seq)), sloppy, at)
+    read_delivery(message(event_time(5), "null"), sloppy, 10.8)  # account 1's, object null
+    assert clean.warm and not sloppy.warm
+
+    latencies: array[float] = array("d")
+    outcomes = [judge(log, sent_at, 2, latencies) for log in (clean, sloppy)]
+    assert outcomes[0].lost == outcomes[0].duplicated == outcomes[0].foreign == 0
+    assert (outcomes[1].lost, outcomes[1].duplicated, outcomes[1].foreign) == (1, 1, 2)
+    summary = merge(outcomes, expected=4, latencies=latencies)
+    assert (summary.received, summary.min_count, summary.max_count) == (6, 2, 4)
+    assert (summary.lost, summary.duplicated, summary.empty) == (1, 1, 1)
+    assert not summary.clean
+    assert sorted(round(v) for v in latencies) == [25, 30, 500]
+    assert summary.p50_ms is not None and round(summary.p50_ms) == 30
