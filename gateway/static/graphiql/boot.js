@@ -133,8 +133,9 @@
         });
         var type = response.headers.get("content-type") || "";
         if (!response.body || type.split(";")[0].trim().toLowerCase() !== "text/event-stream") {
-          finished = true; // a refusal (no key, bad request): one JSON answer, shown as is
-          return { value: await response.json(), done: false };
+          var answer = await response.json(); // a refusal (no key, bad request): shown as is
+          finished = true;
+          return { value: answer, done: false };
         }
         reader = response.body.getReader();
       }
