@@ -5,6 +5,9 @@ README there for where each file came from) and starts them from `boot.js`: ther
 script or event handler, so the page runs under `GRAPHIQL_CSP`. Its only inline styles are the
 ones GraphiQL's own components add at run time (dialogs insert <style> elements), which is why
 `style-src` keeps 'unsafe-inline'.
+
+Subscriptions run from the page too: `boot.js` POSTs them with fetch() as GraphQL over SSE, on
+the same origin, so `connect-src 'self'` covers every request the page makes.
 """
 
 from __future__ import annotations

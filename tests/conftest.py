@@ -97,7 +97,9 @@ def decoded(body: bytes, coding: bytes | None) -> bytes:
 
 class SecretWatch:
     """ASGI wrapper that records any configured secret found in a response header or body
-    (decompressed first: the gateway compresses answers)."""
+    (decompressed first: the gateway compresses answers). A compressed body sent in several
+    messages (a large static file) is decoded once whole; others are read message by message,
+    so an endless stream (SSE) is still read as it goes."""
 
     leaks: list[str] = []
     secrets: set[bytes] = set()
@@ -108,14 +110,18 @@ class SecretWatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         coding: bytes | None = None
+        compressed: list[bytes] = []
 
         async def watch(message: Message) -> None:
             nonlocal coding
             headers = message.get("headers", [])
             coding = next((v for k, v in headers if k.lower() == b"content-encoding"), coding)
-            blob = b"".join(k + b": " + v for k, v in headers) + decoded(
-                message.get("body", b""), coding
-            )
+            body = message.get("body", b"")
+            if coding is not None:
+                compressed.append(body)
+                whole = not message.get("more_body", False)
+                body = decoded(b"".join(compressed), coding) if whole else b""
+            blob = b"".join(k + b": " + v for k, v in headers) + body
             for secret in SecretWatch.secrets:
                 if secret in blob:
                     SecretWatch.leaks.append(f"{scope.get('path')}: {secret[:4]!r}…")
