@@ -79,6 +79,7 @@ def gateway_config(upstream_url: str) -> str:
     """One Talynce account on the upstream; the key comes by environment, as in production."""
     return f"""[gateway]
 request_timeout = 30
+read_ahead = false  # every request reads its page upstream, as Mesh's does: the same work
 
 [[accounts]]
 id = "{topology.account_id(0)}"

@@ -3,8 +3,8 @@
 For each account count, a fresh emulator (every tenant `--rows` candidates, `--latency-ms` on
 every call) and gateway; one client pages `candidates(first: 20)` from the first page to the
 last, one request at a time, and after each page reads what reached the emulator. Printed per
-account count and mode (`on`: `[gateway] read_ahead = true`; `off`: one row per account per turn,
-as before), the curve:
+account count and mode (`on`: read-ahead, the default; `off`: `[gateway] read_ahead = false`, one
+row per account per turn), the curve:
 
 - calls over the run against the minimum: each account's rows in pages of Talynce's maximum;
 - the gateway's CPU ms per request (its process, from /proc);

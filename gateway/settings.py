@@ -115,8 +115,9 @@ class Settings:
     store_url: str | None = field(default=None, repr=False)  # None: this process's memory
     store_prefix: str = "ats-gateway"
     cache_ttl: float = 0.0
-    # Listings read whole provider pages and keep the rows not yet shown (resolvers.read_ahead)
-    read_ahead: bool = False
+    # Listings read whole provider pages and keep the rows not yet shown (resolvers.read_ahead);
+    # on by default: paging many accounts otherwise costs one upstream call per account per page
+    read_ahead: bool = True
     read_ahead_ttl: float = 60.0  # seconds a kept page serves later pages
     read_ahead_max_pages: int = 2000  # kept pages per process in memory mode (LRU beyond)
     tracing: str = "off"
@@ -314,7 +315,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         store_url=_store_url(gateway, env),
         store_prefix=_store_prefix(gateway),
         cache_ttl=_number(gateway, "cache_ttl", "gateway", 0.0, minimum=0),
-        read_ahead=_flag(gateway, "read_ahead", default=False),
+        read_ahead=_flag(gateway, "read_ahead"),
         read_ahead_ttl=_number(gateway, "read_ahead_ttl", "gateway", 60.0, minimum=0.1),
         read_ahead_max_pages=int(
             _number(gateway, "read_ahead_max_pages", "gateway", 2000, minimum=1, integer=True)

@@ -33,6 +33,7 @@ from store.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
 from store.redis_link import RedisLink, account_scope, connect
 from store.tokens import RedisTokenCache
+from store.write_behind import WriteBehind
 
 __all__ = ["Store", "lookup_counter", "open_store"]
 
@@ -66,13 +67,15 @@ class Store:
             )
         self.ahead: CacheBackend | None = None
         self.ahead_near: CacheBackend | None = None  # decoded copies of the shared pages
+        self.ahead_writes: WriteBehind | None = None  # shared pages are sent after answering
         if settings.read_ahead:
             ttl = settings.read_ahead_ttl
             local = MemoryCacheBackend(ttl, settings.read_ahead_max_pages)
             if link is None:
                 self.ahead = local
             else:
-                self.ahead = RedisCacheBackend(link, ttl, space="ahead")
+                self.ahead_writes = WriteBehind(RedisCacheBackend(link, ttl, space="ahead"))
+                self.ahead = self.ahead_writes
                 self.ahead_near = local
 
     @property
@@ -130,6 +133,8 @@ class Store:
         return lambda operation, outcome: counter.labels(account.id, operation, outcome).inc()
 
     async def aclose(self) -> None:
+        if self.ahead_writes is not None:
+            await self.ahead_writes.aclose()
         if self.link is not None:
             await self.link.aclose()
 

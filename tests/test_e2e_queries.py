@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from resolvers.ids import encode_id
-from tests.conftest import Stack
+from tests.conftest import Stack, make_orgs, running_stack
 
 LIST = """
 query($first: Int, $after: String, $search: String, $jobId: ID, $accounts: [ID!]) {
@@ -57,14 +57,48 @@ def test_first_page_interleaves_accounts_and_sums_totals(shared_stack: Stack) ->
     ] == (expected)
 
 
-def test_a_page_asks_each_account_for_its_share_only(shared_stack: Stack) -> None:
-    before = [r for r in shared_stack.emulator.requests]
-    listing(shared_stack, first=30)
-    new = [
-        r for r in shared_stack.emulator.requests[len(before) :] if r.path == "/api/v1/candidates"
+def list_queries(stack: Stack, since: int) -> list[tuple[str, str, str]]:
+    """(org, offset, limit) of the candidate list calls after the first `since` requests."""
+    return sorted(
+        (str(r.org), r.query["offset"], r.query["limit"])
+        for r in stack.emulator.requests[since:]
+        if r.path == "/api/v1/candidates"
+    )
+
+
+def test_a_page_reads_each_account_once_in_its_providers_page_and_keeps_the_rest(
+    stack: Stack,
+) -> None:
+    """Read-ahead is on by default: the first page asks each account for Talynce's maximum
+    page (100), and the next page is answered from the rows kept, with no upstream call."""
+    first = listing(stack, first=30)
+    assert list_queries(stack, 0) == [
+        ("acme", "0", "100"),
+        ("globex", "0", "100"),
+        ("initech", "0", "100"),
     ]
-    assert sorted(r.org for r in new) == ["acme", "globex", "initech"]
-    assert {r.query["limit"] for r in new} == {"10"}
+    before = len(stack.emulator.requests)
+    second = listing(stack, first=30, after=first["pageInfo"]["endCursor"])
+    assert list_queries(stack, before) == []
+    shown = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert len(shown) == len(set(shown)) == 60
+
+
+def test_without_read_ahead_a_page_asks_each_account_for_its_share_only() -> None:
+    with running_stack(make_orgs(), read_ahead=False) as stack:
+        first = listing(stack, first=30)
+        assert list_queries(stack, 0) == [
+            ("acme", "0", "10"),
+            ("globex", "0", "10"),
+            ("initech", "0", "10"),
+        ]
+        before = len(stack.emulator.requests)
+        listing(stack, first=30, after=first["pageInfo"]["endCursor"])
+        assert list_queries(stack, before) == [
+            ("acme", "10", "10"),
+            ("globex", "10", "10"),
+            ("initech", "10", "10"),
+        ]
 
 
 def test_edge_cursor_resumes_right_after_its_edge(shared_stack: Stack) -> None:

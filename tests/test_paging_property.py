@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from emulators.talynce.app import RecordedRequest, TalynceOrg
 from providers.model import CandidateRecord, Email
 from providers.search import is_address, matches_search
+from providers.talynce.adapter import MAX_PAGE
 from resolvers.ids import encode_id
-from tests.conftest import Stack
+from tests.conftest import Stack, make_orgs, running_stack
 
 LIST = """
 query($first: Int, $after: String, $search: String, $jobId: ID, $accounts: [ID!]) {
@@ -193,6 +194,56 @@ def list_calls(stack: Stack) -> list[RecordedRequest]:
     return [r for r in stack.calls() if r.path == "/api/v1/candidates" and r.method == "GET"]
 
 
+@pytest.fixture(scope="module")
+def unread_ahead() -> Iterator[Stack]:
+    """A gateway with `read_ahead = false`: every page asks the accounts for their share."""
+    with running_stack(make_orgs(), read_ahead=False) as unread:
+        yield unread
+
+
+@pytest.mark.parametrize(
+    ("accounts", "rows"),
+    [
+        (None, 237),  # acme 100, globex 100, initech 37: one Talynce page each
+        (["acme", "initech"], 137),
+    ],
+)
+def test_paging_by_7_reads_each_account_once_in_talynce_page_size(
+    stack: Stack, accounts: list[str] | None, rows: int
+) -> None:
+    """Read-ahead (the default): the first page asks each chosen account once, for Talynce's
+    maximum page (100) from the start; every account's rows fit in it, so every later page is
+    served from the kept rows with no upstream call, each row once, in the merge's order."""
+    names = {org.name: name for name, org in stack.orgs.items()}
+    filters = Filters(None, None, accounts)
+    calls_per_page: list[list[tuple[str, str, str]]] = []
+    seen: list[Row] = []
+    sizes: list[int] = []
+    after: str | None = None
+    while True:
+        before = len(list_calls(stack))
+        result = page(stack, filters, 7, after)
+        calls_per_page.append(
+            sorted(
+                (names[str(c.org)], c.query["offset"], c.query["limit"])
+                for c in list_calls(stack)[before:]
+            )
+        )
+        rows_here = rows_of(result)
+        sizes.append(len(rows_here))
+        seen += rows_here
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        after = result["pageInfo"]["endCursor"]
+    chosen = sorted(accounts or names.values())
+    assert calls_per_page[0] == [(name, "0", str(MAX_PAGE)) for name in chosen]
+    assert calls_per_page[1:] == [[]] * (len(calls_per_page) - 1)
+    assert len(sizes) == math.ceil(rows / 7)
+    assert all(size == 7 for size in sizes[:-1]), sizes
+    assert seen == round_robin(expected_by_account(stack, filters))
+    assert len(seen) == len(set(seen)) == rows
+
+
 @pytest.mark.parametrize(
     ("accounts", "rows", "top_ups"),
     [
@@ -205,27 +256,28 @@ def list_calls(stack: Stack) -> list[RecordedRequest]:
         (["acme", "initech"], 137, 1),
     ],
 )
-def test_paging_by_7_costs_one_call_per_account_with_rows_left(
-    shared_stack: Stack, accounts: list[str] | None, rows: int, top_ups: int
+def test_without_read_ahead_paging_by_7_costs_one_call_per_account_with_rows_left(
+    unread_ahead: Stack, accounts: list[str] | None, rows: int, top_ups: int
 ) -> None:
-    """Each page asks every account that has rows left exactly once, for ceil(7 / active).
+    """With `read_ahead = false`, each page asks every account that has rows left exactly
+    once, for ceil(7 / active).
 
     A top-up call (a second round) is only allowed on a page where some account's answer ended its
     listing short of its share, and only to accounts that still have rows: at most one extra call
     per account that ran out on that page. Every page but the last is full.
     """
-    names = {org.name: name for name, org in shared_stack.orgs.items()}
+    names = {org.name: name for name, org in unread_ahead.orgs.items()}
     filters = Filters(None, None, accounts)
-    totals = Counter(name for name, _ in expected_rows(shared_stack, filters))
+    totals = Counter(name for name, _ in expected_rows(unread_ahead, filters))
     left = dict(totals)  # rows of each account not handed out yet
     seen: list[Row] = []
     sizes: list[int] = []
     extra_calls = 0
     after: str | None = None
     while True:
-        before = len(list_calls(shared_stack))
-        result = page(shared_stack, filters, 7, after)
-        calls = [(names[str(c.org)], c.query) for c in list_calls(shared_stack)[before:]]
+        before = len(list_calls(unread_ahead))
+        result = page(unread_ahead, filters, 7, after)
+        calls = [(names[str(c.org)], c.query) for c in list_calls(unread_ahead)[before:]]
         active = [name for name in totals if left[name] > 0]
         share = math.ceil(7 / len(active))
         first_round, top_up = calls[: len(active)], calls[len(active) :]
@@ -250,7 +302,7 @@ def test_paging_by_7_costs_one_call_per_account_with_rows_left(
             break
         after = result["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen)) == rows
-    assert sorted(seen) == sorted(expected_rows(shared_stack, filters))
+    assert sorted(seen) == sorted(expected_rows(unread_ahead, filters))
     assert all(size == 7 for size in sizes[:-1]), sizes
     assert 1 <= sizes[-1] <= 7
     assert extra_calls == top_ups

@@ -13,6 +13,7 @@ from store.cache import MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
 from store.idempotency import MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
+from store.write_behind import WriteBehind
 
 ACCOUNT = {"id": "a", "provider": "talynce", "base_url": "http://x", "api_key_env": "K"}
 PASSWORD = "hunter2-redis-password"
@@ -78,13 +79,19 @@ def test_bad_store_settings_are_refused_without_repeating_a_password(
     assert PASSWORD not in str(raised.value)
 
 
-async def test_read_ahead_is_opt_in_and_kept_where_the_store_is() -> None:
-    assert open_store(parsed({})).ahead is None
-    settings = parsed({"read_ahead": True, "read_ahead_ttl": 5, "read_ahead_max_pages": 10})
+async def test_read_ahead_is_on_by_default_and_kept_where_the_store_is() -> None:
+    default = open_store(parsed({})).ahead
+    assert isinstance(default, MemoryCacheBackend) and (default.ttl, default.max_entries) == (
+        60.0,
+        2000,
+    )
+    assert open_store(parsed({"read_ahead": False})).ahead is None
+    settings = parsed({"read_ahead_ttl": 5, "read_ahead_max_pages": 10})
     kept = open_store(settings).ahead
     assert isinstance(kept, MemoryCacheBackend) and (kept.ttl, kept.max_entries) == (5, 10)
-    shared = open_store(parsed({"read_ahead": True, "store": "redis://cache.internal:6380/2"}))
-    assert isinstance(shared.ahead, RedisCacheBackend)
+    shared = open_store(parsed({"store": "redis://cache.internal:6380/2"}))
+    assert isinstance(shared.ahead, WriteBehind)  # sent to Redis after the answer
+    assert isinstance(shared.ahead_near, MemoryCacheBackend)
     await shared.aclose()
 
 

@@ -146,7 +146,10 @@ def running() -> Iterator[Stack]:
             ),
             merge.config("initech"),
         )
-        app = create_app(Settings(accounts, cursor_secret=b"bounds-cursor-secret"))
+        # read_ahead = false: each test turns a fault on and needs its query to reach upstream,
+        # where read-ahead would answer from rows an earlier test's query kept.
+        settings = Settings(accounts, cursor_secret=b"bounds-cursor-secret", read_ahead=False)
+        app = create_app(settings)
         with serve_in_thread(app, lifespan="on") as url:
             yield Stack(url, greenhouse, org, merge, linked, talynce_org)
 
