@@ -57,6 +57,8 @@ from graphql.type.scalars import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 
+from gateway.scalars import rfc3339
+
 __all__ = ["CompiledExecutor"]
 
 Completer = Callable[[Any, Any, Path, Any], Any]
@@ -65,6 +67,8 @@ Completer = Callable[[Any, Any, Path, Any], Any]
 MAX_PLANS = 4096
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"
+TOTAL_SERIALIZERS: frozenset[Callable[[Any], Any]] = frozenset({rfc3339})
+"""Custom scalars' serializers that are pure functions of the value, called inline."""
 
 
 def _has_directives(
@@ -229,12 +233,28 @@ class _Compiler:
         return_type = field_def.type
         non_null = isinstance(return_type, GraphQLNonNull)
         fast = self.fast_value(_nullable(return_type))
+        pure = None if fast is not None else self.pure_leaf(_nullable(return_type))
         call = (
             None
-            if fast is not None
+            if fast is not None or pure is not None
             else self.fast_call(_nullable(return_type), parent, field, fdl, path, details)
         )
-        if fast is not None:
+        if pure is not None:
+            inner = [
+                "try:",
+                f"    s = {pure}(v)",
+                "except Exception:",
+                "    s = None",
+                "if s is not None and s is not _Undefined:",
+                "    c = s",
+                "else:",
+            ]
+            inner += ["    " + line for line in slow]
+            if not non_null:
+                lines += ["    if v is None:", "        c = None", "    else:"]
+                inner = ["    " + line for line in inner]
+            lines += ["    " + line for line in inner]
+        elif fast is not None:
             condition, produce = fast
             if not non_null:
                 condition = f"v is None or {condition}"
@@ -290,6 +310,16 @@ class _Compiler:
                 "list(v)" if produce == "x" else f"[{produce} for x in v]",
             )
         return None
+
+    def pure_leaf(self, named: GraphQLOutputType) -> str | None:
+        """The name of a custom scalar's serializer that may be called inline: a pure one, so
+        when it fails or gives None (an error in graphql-core) graphql-core can call it again."""
+        if not isinstance(named, GraphQLScalarType):
+            return None
+        coerce = named.coerce_output_value
+        if coerce not in TOTAL_SERIALIZERS:
+            return None
+        return self.source.constant("S", coerce)
 
     def leaf(self, named: GraphQLOutputType, var: str) -> tuple[str, str] | None:
         if isinstance(named, CustomGraphQLEnumType):

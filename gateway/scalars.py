@@ -8,16 +8,23 @@ input, a value must carry an offset: "after 09:00" means nothing until it is sai
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, datetime, timezone, tzinfo
 from typing import NewType
 
 import strawberry
 
 __all__ = ["DateTime", "parse_instant", "rfc3339"]
 
+MAX_REMEMBERED = 8192
 
+_formatted: dict[tuple[datetime, tzinfo], str] = {}
+
+
+@functools.lru_cache(maxsize=MAX_REMEMBERED)
 def parse_instant(value: str) -> datetime | None:
-    """A provider's ISO 8601 text as an aware datetime (UTC when it names no offset)."""
+    """A provider's ISO 8601 text as an aware datetime (UTC when it names no offset).
+    Remembered: a page's timestamps are mostly the ones the last requests showed."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except (ValueError, AttributeError):
@@ -26,7 +33,19 @@ def parse_instant(value: str) -> datetime | None:
 
 
 def rfc3339(value: object) -> str | None:
-    """An instant as RFC 3339 with its offset; text that is no timestamp becomes null."""
+    """An instant as RFC 3339 with its offset; text that is no timestamp becomes null.
+
+    The text of a datetime with a fixed offset is remembered, keyed by the instant and the
+    offset (equal instants at other offsets are written differently)."""
+    if type(value) is datetime and type(value.tzinfo) is timezone:
+        key = (value, value.tzinfo)
+        found = _formatted.get(key)
+        if found is None:
+            found = value.isoformat().replace("+00:00", "Z")
+            if len(_formatted) >= MAX_REMEMBERED:
+                _formatted.clear()
+            _formatted[key] = found
+        return found
     if isinstance(value, datetime):
         instant: datetime | None = value if value.tzinfo else value.replace(tzinfo=UTC)
     else:

@@ -10,11 +10,11 @@ from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.arguments import DEFAULT_FIRST, After, First, Search
 from gateway.codes import USER_ERROR_CODES, WARNING_CODES, ErrorCode
 from gateway.scalars import DateTime, parse_instant
+from gateway.selection import selects
 from providers.base import Capability as CapabilityValue
 from providers.errors import FieldProblem, ProviderError
 from providers.model import Address as AddressRecord
@@ -995,25 +995,6 @@ class SourceStatus:
             latency_ms=round(source.latency_ms, 2) if source.latency_ms is not None else None,
             filtered_locally=source.filtered_locally,
         )
-
-
-def selects(info: Info, *path: str) -> bool:
-    """Whether the current field's selection reaches `path` (field names, through fragments;
-    a field under @skip or @include counts as selected: this only spares or batches work)."""
-    level = [child for field in info.selected_fields for child in field.selections]
-    for depth, name in enumerate(path):
-        found: list[Selection] = []
-        pending = list(level)
-        while pending:
-            selection = pending.pop()
-            if not isinstance(selection, SelectedField):  # an inline or named fragment
-                pending.extend(selection.selections)
-            elif selection.name == name:
-                if depth == len(path) - 1:
-                    return True
-                found.extend(selection.selections)
-        level = found
-    return False
 
 
 def _page_info(listing: Listing[Any]) -> PageInfo:

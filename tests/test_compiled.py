@@ -33,6 +33,7 @@ from emulators.talynce import TalynceEmulator
 from emulators.talynce import app as talynce
 from gateway.app import build_accounts, create_app
 from gateway.compiled import CompiledExecutor
+from gateway.scalars import DateTime
 from gateway.schema import build_schema
 from gateway.settings import ConfigError, parse_settings
 from resolvers.context import RequestContext
@@ -69,6 +70,8 @@ class Leaf(Thing):
     tags: list[str]
     maybe_tags: list[str | None] | None
     colors: list[ColorType]  # type: ignore[valid-type]
+    at: DateTime | None  # type: ignore[valid-type]
+    when: DateTime  # type: ignore[valid-type]
 
 
 class BrokenLeaf(Leaf):
@@ -145,6 +148,17 @@ FLOAT = st.sampled_from([1.5, 3, 0.0, float("nan"), float("inf"), "2.5", None, T
 BOOL = st.sampled_from([True, False, 0, 1, None, "x"])
 ID_ = st.sampled_from(["x", 5, 5.5, None, True])
 COLOR = st.sampled_from([Color.RED, Color.BLUE, "red", "RED", None, 3])
+INSTANT = st.sampled_from(
+    [
+        datetime(2026, 11, 24, 9, tzinfo=UTC),
+        datetime(2026, 11, 24, 9, 30),
+        "2026-11-24T14:30:00+05:30",
+        "2026-11-24T09:00:00",
+        "not a time",
+        5,
+        None,
+    ]
+)
 SEQUENCE = st.sampled_from([list, tuple])
 
 
@@ -169,6 +183,8 @@ LEAVES = st.builds(
             "tags": lists_of(TEXT),
             "maybe_tags": lists_of(TEXT),
             "colors": lists_of(COLOR),
+            "at": INSTANT,
+            "when": INSTANT,
         }
     ),
     st.sampled_from([False, False, False, True]),
@@ -202,6 +218,8 @@ LEAF_FIELDS = [
     "tags",
     "maybeTags",
     "colors",
+    "at",
+    "when",
     "__typename",
 ]
 

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import strawberry
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from gateway.schema import build_schema
@@ -32,8 +31,8 @@ def info_for(document: str) -> Any:
     fragments = {
         d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    raw = SimpleNamespace(field_nodes=[root], fragments=fragments, variable_values={})
-    return SimpleNamespace(selected_fields=strawberry.Info(raw, None).selected_fields)  # type: ignore[arg-type]
+    # Only the syntax tree: selects() never builds Strawberry's `selected_fields` copy of it.
+    return SimpleNamespace(_raw_info=SimpleNamespace(field_nodes=[root], fragments=fragments))
 
 
 @pytest.mark.parametrize(
@@ -67,8 +66,21 @@ def test_a_fragment_spread_twice_is_read() -> None:
     assert not selects(info_for(document), "edges", "node", "applications")
 
 
+def test_answers_are_kept_per_document_not_per_text_or_field() -> None:
+    """Answers are remembered by the nodes' identity: the same field in another document (or
+    the same text parsed again) is read from its own tree, and a remembered answer is reused."""
+    with_cursor = info_for("query { candidates { edges { cursor } } }")
+    without = info_for("query { candidates { edges { node { id } } } }")
+    again = info_for("query { candidates { edges { cursor } } }")
+    for _ in range(2):
+        assert selects(with_cursor, "edges", "cursor")
+        assert not selects(without, "edges", "cursor")
+        assert selects(again, "edges", "cursor")
+        assert not selects(with_cursor, "edges", "node")
+
+
 def test_a_fragment_cycle_never_reaches_a_resolver() -> None:
-    """selects() follows fragments without a seen-set: validation refuses cycles first."""
+    """Validation refuses fragment cycles before any resolver could follow one."""
     document = """
     query { candidates { ...A } }
     fragment A on CandidateConnection { edges { node { id } } ...A }

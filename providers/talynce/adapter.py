@@ -31,6 +31,7 @@ or notes, and no pipeline status list (so no status a reject could rely on): tho
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -170,9 +171,19 @@ def _ctc(raw: Mapping[str, Any], key: str) -> Compensation | None:
     lpa = figure(raw, key, MAX_FIGURE)
     if lpa is None:
         return None
+    # A positive figure's record is shared (records are immutable); zero and below are not, so
+    # -0.0 never answers as 0.0.
+    return _lpa_compensation(lpa) if lpa > 0 else _compensation(lpa)
+
+
+def _compensation(lpa: float) -> Compensation:
     return Compensation(
         amount=round(lpa * LAKH, 2), currency="INR", period="YEAR", raw_value=lpa, raw_unit="LPA"
     )
+
+
+_lpa_compensation = functools.lru_cache(maxsize=1024)(_compensation)
+"""Remembered: a page's CTCs are a few round figures, each built once."""
 
 
 def candidate_record(raw: Any) -> CandidateRecord | None:
