@@ -44,7 +44,6 @@ from strawberry.types import ExecutionResult
 from gateway.compression import Compression, compress_response
 from gateway.errors import shape_errors
 from gateway.graphiql import graphiql_html
-from gateway.logs import request_logger
 from gateway.metrics import Metrics
 from gateway.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, refusal
 from gateway.persisted import (
@@ -193,23 +192,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
         context = state.get("graphql_context")
         operation = context.operation_name if context is not None else None
         outcome = "page" if page else state.get("outcome", "refused")
-        seconds = time.perf_counter() - began
         if not page:
-            self.metrics.request(operation, outcome, seconds)
-        request_logger.info(
-            "%s %s %s",
-            request.method,
-            scope["path"],
-            response.status_code,
-            extra={
-                "request_id": request_id,
-                "operation": operation,
-                "outcome": outcome,
-                "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 2),
-                "upstream_calls": watch.calls,
-            },
-        )
+            self.metrics.request(operation, outcome, time.perf_counter() - began)
+        # For the request's log line (`gateway.logs.RequestLog`), written once it is answered.
+        state["operation"] = operation
+        state["outcome"] = outcome
+        state["upstream_calls"] = watch.calls
         compress_response(response, request.headers.get("accept-encoding"), self.compression)
         await response(scope, receive, send)
 
