@@ -35,7 +35,7 @@ import socket
 import ssl
 import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlencode
@@ -50,6 +50,7 @@ __all__ = [
     "LeanClient",
     "LeanReply",
     "Reply",
+    "ReplyHeaders",
     "ResponseTooLarge",
     "Sender",
 ]
@@ -88,12 +89,47 @@ class Reply(Protocol):
     def content(self) -> bytes: ...
 
 
+class ReplyHeaders(Mapping[str, str]):
+    """An answer's headers, looked up case-insensitively; a repeated header reads as its values
+    joined with ", " and values are decoded as `httpx.Headers` decodes them (UTF-8, else
+    Latin-1). A dict built in one pass: `httpx.Headers` normalised every header on
+    construction and scanned them all on each lookup, ~10 us over an answer's few lookups."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        pairs = list(raw)
+        try:
+            decoded = [(n.decode().lower(), v.decode()) for n, v in pairs]
+        except UnicodeDecodeError:
+            decoded = [(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in pairs]
+        fields: dict[str, str] = {}
+        for name, value in decoded:
+            fields[name] = f"{fields[name]}, {value}" if name in fields else value
+        self._fields = fields
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"ReplyHeaders({sorted(self._fields)!r})"  # names only: values may be secrets
+
+
 @dataclass(frozen=True, slots=True)
 class LeanReply:
-    """A complete answer, its body decoded; `headers` is case-insensitive (`httpx.Headers`)."""
+    """A complete answer, its body decoded; `headers` is case-insensitive."""
 
     status_code: int
-    headers: httpx.Headers
+    headers: ReplyHeaders
     content: bytes
 
 
@@ -397,7 +433,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         headers = httpx.Headers(answer.headers)
         if "content-encoding" in headers:
             try:  # httpx's own decoders inflate without a bound: check the size first
-                _decoded(answer.body, headers, self.max_response_bytes)
+                _decoded(answer.body, headers["content-encoding"], self.max_response_bytes)
             except httpx.DecodingError as error:
                 error.request = request
                 raise
@@ -691,16 +727,18 @@ def _plain_base(base: str) -> tuple[Endpoint, bytes, bytes] | None:
 
 
 def _reply(answer: _Answer, limit: int) -> LeanReply:
-    headers = httpx.Headers(answer.headers)
-    if "content-encoding" not in headers:
+    headers = ReplyHeaders(answer.headers)
+    encoding = headers.get("content-encoding")
+    if encoding is None:
         return LeanReply(answer.status, headers, answer.body)
-    return LeanReply(answer.status, headers, _decoded(answer.body, headers, limit))
+    return LeanReply(answer.status, headers, _decoded(answer.body, encoding, limit))
 
 
-def _decoded(body: bytes, headers: httpx.Headers, limit: int) -> bytes:
-    """The body with its content codings undone as httpx would (gzip and deflate; codings it
-    cannot decode are left as they are), never inflating past `limit` bytes."""
-    codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body with its content codings (`encoding`, every Content-Encoding value joined with
+    commas) undone as httpx would (gzip and deflate; codings it cannot decode are left as they
+    are), never inflating past `limit` bytes."""
+    codings = [c.strip().lower() for c in encoding.split(",")]
     try:
         for coding in reversed(codings):
             if coding == "gzip":
