@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.graphiql import static_app
-from gateway.logs import configure_logging
+from gateway.logs import RequestLog, configure_logging
 from gateway.metrics import Metrics
 from gateway.negotiation import refusal
 from gateway.persisted import TrustedDocuments
@@ -192,6 +192,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
                 allow_headers=["authorization", "content-type"],
             ),
         )
+    middleware.insert(0, Middleware(RequestLog))  # outermost: it sees every answer
     install_redaction(settings.secrets())
     app = Starlette(
         routes=[

@@ -29,6 +29,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._operations: set[str] = set()
         self._calls: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        # labels() hashes and validates its arguments on every call: each request and upstream
+        # call looks its series up here instead, bound once per label set.
+        self._requests: dict[tuple[str | None, str], tuple[Any, Any]] = {}
         self.breakers: dict[str, str] = {}
         self.requests = Counter(
             "gateway_graphql_requests",
@@ -109,9 +112,16 @@ class Metrics:
         return name
 
     def request(self, operation: str | None, outcome: str, seconds: float) -> None:
-        label = self.operation_label(operation)
-        self.requests.labels(label, outcome).inc()
-        self.latency.labels(label).observe(seconds)
+        key = (operation, outcome)
+        series = self._requests.get(key)
+        if series is None:
+            label = self.operation_label(operation)
+            series = (self.requests.labels(label, outcome), self.latency.labels(label))
+            if label != "other":  # names folded into "other" are unbounded: not remembered
+                self._requests[key] = series
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def live_started(self, kind: str, transport: str) -> None:
         self.live_start.labels(kind, transport).inc()
@@ -128,9 +138,7 @@ class Metrics:
     ) -> None:
         key = (account, provider, endpoint, outcome)
         series = self._calls.get(key)
-        if series is None:
-            # labels() hashes and validates its arguments on every call; every upstream call
-            # lands here, and the label sets are few (accounts x endpoints x outcomes).
+        if series is None:  # few: accounts x endpoints x outcomes
             series = self._calls[key] = (
                 self.upstream.labels(account, provider, endpoint, outcome),
                 self.upstream_latency.labels(account, provider, endpoint),

@@ -18,25 +18,45 @@ __all__ = ["DropQueryStrings", "RedactSecrets", "install_redaction"]
 MASK = "[redacted]"
 CREDENTIAL = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 KEYED_VALUE = re.compile(r"(?i)\b([a-z_-]*(?:token|key|secret|password|auth)[a-z_-]*)=[^&\s\"']+")
+REMEMBERED_TEXTS = 1024  # masked forms kept, of texts up to REMEMBERED_LENGTH characters
+REMEMBERED_LENGTH = 200
 
 
 class RedactSecrets(logging.Filter):
+    """Masks known secrets and credential-shaped text in every record a handler emits.
+
+    Most of what is logged repeats (format strings, methods, paths, statuses), so short texts
+    are remembered with their masked form: a line costs dictionary lookups, not a pass of
+    every pattern. The memory is bounded and forgotten whenever a secret is added.
+    """
+
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets: list[str] = []
+        self._seen: dict[str, str] = {}
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Longest first, so a secret that contains another is masked whole."""
         known = set(self.secrets) | {s for s in secrets if len(s) >= 4}
         self.secrets = sorted(known, key=len, reverse=True)
+        self._seen = {}
 
     def redact(self, text: str) -> str:
+        seen = self._seen.get(text)
+        if seen is not None:
+            return seen
+        masked = text
         for secret in self.secrets:
-            text = text.replace(secret, MASK)
-        if "=" in text:
-            text = KEYED_VALUE.sub(rf"\1={MASK}", text)
-        return CREDENTIAL.sub(rf"\1\2{MASK}", text)
+            masked = masked.replace(secret, MASK)
+        if "=" in masked:
+            masked = KEYED_VALUE.sub(rf"\1={MASK}", masked)
+        masked = CREDENTIAL.sub(rf"\1\2{MASK}", masked)
+        if len(text) <= REMEMBERED_LENGTH:
+            if len(self._seen) >= REMEMBERED_TEXTS:
+                self._seen = {}
+            self._seen[text] = masked
+        return masked
 
     def _clean(self, value: object) -> object:
         text = str(value)

@@ -161,6 +161,7 @@ class GuardMiddleware:
         headers = Headers(scope=scope)
         refused, body = await self._check(scope, headers, receive)
         if refused is not None:
+            scope.setdefault("state", {})["outcome"] = "refused"  # for the request's log line
             await refused(scope, receive, send_secured)
             return
         replayed = False

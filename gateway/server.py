@@ -138,5 +138,7 @@ def server_config(app: Any, settings: Settings | None, **kwargs: Any) -> Gateway
         timeout_keep_alive=int(chosen.keep_alive_timeout),
         limit_concurrency=chosen.max_connections,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # `gateway.logs.RequestLog` writes each request's line, with more in it than uvicorn's.
+        access_log=False,
         **kwargs,
     )

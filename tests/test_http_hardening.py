@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import socket
@@ -276,6 +277,19 @@ def test_query_strings_and_bearer_keys_stay_out_of_the_access_log(
     log = err.decode()
     assert "POST /graphql" in log  # the access log was on
     assert KEY not in log and "access_token" not in log
+    # One line per request, whoever answered it (not uvicorn's access line beside ours).
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    answered = [line for line in lines if line["logger"] == "gateway.requests"]
+    assert [line["message"] for line in lines if "/graphql" in line["message"]] == [
+        "POST /graphql 401",
+        "GET /graphql 401",
+    ]
+    assert [line["outcome"] for line in answered if "/graphql" in line["message"]] == [
+        "refused",
+        "refused",
+    ]
+    [nowhere] = [line for line in answered if "/nowhere" in line["message"]]
+    assert nowhere["status"] == 404 and nowhere["duration_ms"] >= 0
 
 
 def test_redaction_masks_credentials_by_shape() -> None:

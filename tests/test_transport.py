@@ -264,6 +264,23 @@ async def test_a_server_that_never_answers_is_a_read_timeout_within_the_timeout(
         await lean.aclose()
 
 
+async def test_a_request_deadline_ends_the_exchange_before_the_read_timeout() -> None:
+    """The deadline rides on the answer's own timer (no asyncio.timeout per call): it raises
+    TimeoutError, as asyncio.timeout did, and the connection it cut is never reused."""
+    async with RawServer(hang) as server:
+        lean = client(server, timeout=5.0)
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await lean.request("GET", "x", deadline=0.3)
+        assert 0.29 <= time.monotonic() - began < 2.0
+        for _ in range(100):  # the cut connection is closed, so the server reads its end
+            if server.client_closes:
+                break
+            await asyncio.sleep(0.01)
+        assert server.client_closes == 1
+        await lean.aclose()
+
+
 async def test_the_read_timeout_is_per_wait_not_per_response() -> None:
     async def slow_bytes(seen: Seen, writer: asyncio.StreamWriter) -> bool:
         writer.write(b"HTTP/1.1 200 X\r\ncontent-length: 5\r\n\r\n")

@@ -263,16 +263,13 @@ class Upstream:
             left = remaining()
             if left is not None and left <= 0:
                 raise self._out_of_time()
-            async with asyncio.timeout(left):
-                call.sent = True
-                self.calls += 1
-                if (watch := current_watch()) is not None:
-                    watch.calls += 1
-                if writes is not None:
-                    writes.sending()
-                response = await self.client.request(
-                    method, url, params=clean or None, json=json, data=data, headers=headers
-                )
+            call.sent = True
+            self.calls += 1
+            if (watch := current_watch()) is not None:
+                watch.calls += 1
+            if writes is not None:
+                writes.sending()
+            response = await self._request(method, url, clean or None, json, data, headers, left)
         except NOT_SENT:
             if writes is not None:
                 writes.had_no_effect()
@@ -320,6 +317,28 @@ class Upstream:
         self._observe_budget(response)
         return self._check(response, safe)
 
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        params: QueryParams | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        left: float | None,
+    ) -> Reply:
+        """The exchange, ended by a TimeoutError once `left` seconds are spent. `LeanClient`
+        keeps the deadline on the timer it already runs for each answer; any other client gets
+        an `asyncio.timeout`, a timer of its own on every call."""
+        if isinstance(self.client, LeanClient):
+            return await self.client.request(
+                method, url, params=params, json=json, data=data, headers=headers, deadline=left
+            )
+        async with asyncio.timeout(left):
+            return await self.client.request(
+                method, url, params=params, json=json, data=data, headers=headers
+            )
+
     def _out_of_time(self) -> _Attempt:
         return _Attempt(
             UpstreamTimeout(f"{self._name()} ran out of time", **self._context()),
@@ -333,6 +352,9 @@ class Upstream:
         left = remaining()
         if left is not None and left <= 0:
             raise self._out_of_time()
+        if not self._slots.locked():  # a slot is free: taking it cannot wait, so needs no timer
+            await self._slots.acquire()
+            return
         try:
             async with asyncio.timeout(left):
                 await self._slots.acquire()

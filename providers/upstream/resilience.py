@@ -177,6 +177,8 @@ class RateBudget:
         reserved = at
         if self.limit is not None:
             self._granted.append(reserved)
+        if at <= now:  # a slot now and no hold: nothing to wait for, not even a loop turn
+            return None
         try:
             while True:
                 await asyncio.sleep(max(0.0, at - time.monotonic()))

@@ -35,7 +35,7 @@ import socket
 import ssl
 import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import urlencode
@@ -50,6 +50,7 @@ __all__ = [
     "LeanClient",
     "LeanReply",
     "Reply",
+    "ReplyHeaders",
     "ResponseTooLarge",
     "Sender",
 ]
@@ -88,12 +89,47 @@ class Reply(Protocol):
     def content(self) -> bytes: ...
 
 
+class ReplyHeaders(Mapping[str, str]):
+    """An answer's headers, looked up case-insensitively; a repeated header reads as its values
+    joined with ", " and values are decoded as `httpx.Headers` decodes them (UTF-8, else
+    Latin-1). A dict built in one pass: `httpx.Headers` normalised every header on
+    construction and scanned them all on each lookup, ~10 us over an answer's few lookups."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        pairs = list(raw)
+        try:
+            decoded = [(n.decode().lower(), v.decode()) for n, v in pairs]
+        except UnicodeDecodeError:
+            decoded = [(n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in pairs]
+        fields: dict[str, str] = {}
+        for name, value in decoded:
+            fields[name] = f"{fields[name]}, {value}" if name in fields else value
+        self._fields = fields
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"ReplyHeaders({sorted(self._fields)!r})"  # names only: values may be secrets
+
+
 @dataclass(frozen=True, slots=True)
 class LeanReply:
-    """A complete answer, its body decoded; `headers` is case-insensitive (`httpx.Headers`)."""
+    """A complete answer, its body decoded; `headers` is case-insensitive."""
 
     status_code: int
-    headers: httpx.Headers
+    headers: ReplyHeaders
     content: bytes
 
 
@@ -150,6 +186,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[_Answer] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timeout = 0.0
+        self._until: float | None = None
         self._last_read = 0.0
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
@@ -163,16 +200,21 @@ class _Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return self.reusable and self.transport is not None and not self.transport.is_closing()
 
-    def exchange(self, message: bytes, timeout: float) -> asyncio.Future[_Answer]:
-        """Sends one request; the future holds its complete response."""
+    def exchange(
+        self, message: bytes, timeout: float, until: float | None = None
+    ) -> asyncio.Future[_Answer]:
+        """Sends one request; the future holds its complete response, or TimeoutError once
+        the loop's clock reaches `until` (the request's deadline) before it is complete."""
         assert self.transport is not None
         self._waiter = waiter = self._loop.create_future()
         self._headers, self._body = [], []
         self._headers_done = self._received = False
         self._size = 0
         self._timeout = timeout
-        self._last_read = self._loop.time()
-        self._timer = self._loop.call_later(timeout, self._check_timeout)
+        self._until = until
+        self._last_read = now = self._loop.time()
+        wait = timeout if until is None else min(timeout, until - now)
+        self._timer = self._loop.call_later(wait, self._check_timeout)
         self.transport.write(message)
         return waiter
 
@@ -279,19 +321,27 @@ class _Connection(asyncio.Protocol):
             status = self._parser.get_status_code()
             waiter.set_result(_Answer(status, self._headers, b"".join(self._body), keep_alive))
 
-    def _fail(self, error: httpx.RequestError) -> None:
+    def _fail(self, error: Exception) -> None:
         self._stop_timer()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
 
     def _check_timeout(self) -> None:
-        quiet = self._loop.time() - self._last_read
-        if quiet < self._timeout:
-            self._timer = self._loop.call_later(self._timeout - quiet, self._check_timeout)
+        now = self._loop.time()
+        until = self._until
+        quiet = now - self._last_read
+        if quiet < self._timeout and (until is None or now < until):
+            wait = (
+                self._timeout - quiet if until is None else min(self._timeout - quiet, until - now)
+            )
+            self._timer = self._loop.call_later(wait, self._check_timeout)
             return
         self._timer = None
         self.reusable = False
-        self._fail(httpx.ReadTimeout("the server sent nothing within the timeout"))
+        if until is not None and now >= until:
+            self._fail(TimeoutError("no complete answer before the request's deadline"))
+        else:
+            self._fail(httpx.ReadTimeout("the server sent nothing within the timeout"))
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -383,7 +433,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         headers = httpx.Headers(answer.headers)
         if "content-encoding" in headers:
             try:  # httpx's own decoders inflate without a bound: check the size first
-                _decoded(answer.body, headers, self.max_response_bytes)
+                _decoded(answer.body, headers["content-encoding"], self.max_response_bytes)
             except httpx.DecodingError as error:
                 error.request = request
                 raise
@@ -396,14 +446,21 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         response.read()
         return response
 
-    async def exchange(self, origin: Endpoint, message: bytes) -> _Answer:
-        """Sends one complete request message to `origin` over a pooled connection."""
+    async def exchange(
+        self, origin: Endpoint, message: bytes, deadline: float | None = None
+    ) -> _Answer:
+        """Sends one complete request message to `origin` over a pooled connection.
+
+        `deadline`: seconds the whole exchange may take (waiting for a connection, connecting,
+        the answer), past which it raises TimeoutError, as `asyncio.timeout` would; it is kept
+        on the timers the pool runs anyway, so a call costs no timer of its own."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._adopt(loop)
-        connection = self._reuse(origin) or await self._acquire(origin)
+        until = None if deadline is None else self._now() + deadline
+        connection = self._reuse(origin) or await self._acquire(origin, until)
         try:
-            answer = await connection.exchange(message, self._timeout)
+            answer = await connection.exchange(message, self._timeout, until)
         except BaseException:
             self._discard(connection, abort=True)
             raise
@@ -423,16 +480,16 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         if connections:
             await asyncio.wait([c.closed for c in connections], timeout=_CLOSE_GRACE)
 
-    async def _acquire(self, origin: Endpoint) -> _Connection:
+    async def _acquire(self, origin: Endpoint, until: float | None) -> _Connection:
         deadline: float | None = None
         while True:
             connection = self._reuse(origin)
             if connection is not None:
                 return connection
             if len(self._open) + self._opening < self._max or self._evict_idle():
-                return await self._connect(origin)
+                return await self._connect(origin, until)
             deadline = self._now() + self._timeout if deadline is None else deadline
-            await self._wait(deadline)
+            await self._wait(deadline, until)
 
     def _reuse(self, origin: Endpoint) -> _Connection | None:
         idle = self._idle.get(origin)
@@ -472,17 +529,19 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self._opening = 0
         self._waiters.clear()
 
-    async def _wait(self, deadline: float) -> None:
+    async def _wait(self, deadline: float, until: float | None) -> None:
+        """Until a connection may be free; PoolTimeout at `deadline`, and TimeoutError at the
+        request's `until` if that comes first."""
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline if until is None else min(deadline, until)):
                 await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
                 self._wake()
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError) and (until is None or deadline < until):
                 raise httpx.PoolTimeout("no connection became free within the timeout") from None
             raise
         finally:
@@ -496,15 +555,18 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 waiter.set_result(None)
                 return
 
-    async def _connect(self, origin: Endpoint) -> _Connection:
+    async def _connect(self, origin: Endpoint, until: float | None) -> _Connection:
+        """A new connection; ConnectTimeout after the pool's timeout, and TimeoutError at the
+        request's `until` if that comes first."""
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         secure = scheme == b"https"
         if secure and self._ssl is None:
             self._ssl = ssl.create_default_context(cafile=certifi.where())
         self._opening += 1
+        limit = self._now() + self._timeout
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout_at(limit if until is None else min(limit, until)):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(self, origin, loop),
                     host.decode("ascii"),
@@ -515,7 +577,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         except BaseException as exc:
             self._opening -= 1
             self._wake()
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError) and (until is None or limit < until):
                 raise httpx.ConnectTimeout("no connection within the timeout") from None
             if isinstance(exc, OSError):
                 raise httpx.ConnectError(f"could not connect: {_reason(exc)}") from None
@@ -584,7 +646,9 @@ class LeanClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> LeanReply:
+        """`deadline`: seconds the call may take in all (see `ConnectionPool.exchange`)."""
         verb = method.upper()
         if verb == "HEAD":
             raise ValueError(_NO_HEAD)
@@ -604,7 +668,7 @@ class LeanClient:
                 lines.append((b"Content-Type", kind))
         lines += fields.values()
         answer = await self._pool.exchange(
-            origin, _message(verb.encode("ascii"), target, lines, body)
+            origin, _message(verb.encode("ascii"), target, lines, body), deadline
         )
         return _reply(answer, self._pool.max_response_bytes)
 
@@ -663,16 +727,18 @@ def _plain_base(base: str) -> tuple[Endpoint, bytes, bytes] | None:
 
 
 def _reply(answer: _Answer, limit: int) -> LeanReply:
-    headers = httpx.Headers(answer.headers)
-    if "content-encoding" not in headers:
+    headers = ReplyHeaders(answer.headers)
+    encoding = headers.get("content-encoding")
+    if encoding is None:
         return LeanReply(answer.status, headers, answer.body)
-    return LeanReply(answer.status, headers, _decoded(answer.body, headers, limit))
+    return LeanReply(answer.status, headers, _decoded(answer.body, encoding, limit))
 
 
-def _decoded(body: bytes, headers: httpx.Headers, limit: int) -> bytes:
-    """The body with its content codings undone as httpx would (gzip and deflate; codings it
-    cannot decode are left as they are), never inflating past `limit` bytes."""
-    codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body with its content codings (`encoding`, every Content-Encoding value joined with
+    commas) undone as httpx would (gzip and deflate; codings it cannot decode are left as they
+    are), never inflating past `limit` bytes."""
+    codings = [c.strip().lower() for c in encoding.split(",")]
     try:
         for coding in reversed(codings):
             if coding == "gzip":
