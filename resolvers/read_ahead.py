@@ -102,8 +102,12 @@ class ReadAheadProvider(RenewingWrapper):
     ) -> P:
         token, skip = position.token, position.skip
         generation = await self._backend.generation(self._scope)
+        fresh = token is None and skip == 0  # a first page: what the provider holds now
         for _ in range(MAX_HOPS):
-            page = await self._kept(listing, query, token, max(limit, self._size), read, generation)
+            page = await self._kept(
+                listing, query, token, max(limit, self._size), read, generation, fresh
+            )
+            fresh = False
             if skip < len(page.records) or page.next_token is None:
                 return _slice(page, min(skip, len(page.records)), max(1, limit))
             token, skip = page.next_token, 0  # as adapters do: a used-up page resumes at the next
@@ -117,11 +121,15 @@ class ReadAheadProvider(RenewingWrapper):
         size: int,
         read: Callable[[Position, int], Awaitable[P]],
         generation: str | None,
+        fresh: bool,
     ) -> P:
-        """The upstream page at `token`, from the store when it is kept there."""
+        """The upstream page at `token`, from the store when it is kept there and not `fresh`
+        (a first page is always read, then kept for the cursors it hands out)."""
         name = _name(listing, query, token)
         if generation is None:  # the store cannot be used now: read through
             return await self._flights.run((listing, name), lambda: read(Position(token), size))
+        if fresh:
+            return await self._store(listing, query, token, size, read, generation)
         if self._near is not None:  # decoded pages of the shared store, under its generation
             [found] = await self._near.read(self._scope, generation, "ahead", [name])
             if isinstance(found, Page):
@@ -132,17 +140,29 @@ class ReadAheadProvider(RenewingWrapper):
                 await self._near.write(self._scope, generation, "ahead", {name: found})
             return found  # type: ignore[return-value]
 
-        async def fetch() -> P:
-            page = await read(Position(token), size)
-            names = {name, _name(listing, query, page.position.token)}
-            if page.position.skip == 0:  # it starts at a token: a later cursor can name it
-                entries = dict.fromkeys(names, page)
-                await self._backend.write(self._scope, generation, "ahead", entries)
-                if self._near is not None:
-                    await self._near.write(self._scope, generation, "ahead", entries)
-            return page
+        return await self._flights.run(
+            (generation, listing, name),
+            lambda: self._store(listing, query, token, size, read, generation),
+        )
 
-        return await self._flights.run((generation, listing, name), fetch)
+    async def _store(
+        self,
+        listing: str,
+        query: Query,
+        token: str | None,
+        size: int,
+        read: Callable[[Position, int], Awaitable[P]],
+        generation: str,
+    ) -> P:
+        """Reads the upstream page at `token` and keeps it for the cursors that point into it."""
+        page = await read(Position(token), size)
+        if page.position.skip == 0:  # it starts at a token: a later cursor can name it
+            names = {_name(listing, query, token), _name(listing, query, page.position.token)}
+            entries = dict.fromkeys(names, page)
+            await self._backend.write(self._scope, generation, "ahead", entries)
+            if self._near is not None:
+                await self._near.write(self._scope, generation, "ahead", entries)
+        return page
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int

@@ -118,6 +118,20 @@ def test_the_next_page_is_served_from_kept_rows_with_no_upstream_call(ahead: Sta
     )
 
 
+def test_a_first_page_is_read_anew_and_shows_a_change_made_at_the_provider(ahead: Stack) -> None:
+    """Kept rows serve the cursors a page handed out, never a listing opened anew: a change
+    made in the ATS itself (not through the gateway) shows on the next first page."""
+    listing = "{ candidates(first: %d) { edges { node { remoteId company account { id } } } } }"
+    shown = ahead.graphql(listing % FIRST)["data"]["candidates"]["edges"][0]["node"]
+    org = ahead.orgs[shown["account"]["id"]]
+    [stored] = [c for c in org.ordered_candidates() if c.id == shown["remoteId"]]
+    stored.current_company = "Changed At The Provider"
+    before = len(list_calls(ahead))
+    again = ahead.graphql(listing % FIRST)["data"]["candidates"]["edges"][0]["node"]
+    assert again["company"] == "Changed At The Provider"
+    assert len(list_calls(ahead)) == before + ACCOUNTS  # one read per account, as any first page
+
+
 def test_evicted_pages_are_read_again_and_still_yield_each_row_once() -> None:
     pages = 12
     with running_stack(many_orgs(), read_ahead_max_pages=1) as stack:
