@@ -39,6 +39,7 @@ from graphql import (
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from gateway.live_operations import MAX_TOKENS
 from gateway.security import Client
 from resolvers.changes import ChangeFeed, on_following
 
@@ -69,9 +70,12 @@ def group_key(
     client: Client, query: str, variables: dict[str, Any] | None, operation_name: str | None
 ) -> GroupKey | None:
     """The group a socket operation may share, None when it runs alone (not a subscription,
-    a document that does not parse, a resume with `after`)."""
+    a document that does not parse within `MAX_TOKENS` (the schema's limits refuse it), a
+    resume with `after`)."""
     try:
-        operation = _subscription(parse(query), operation_name)
+        operation = _subscription(
+            parse(query, no_location=True, max_tokens=MAX_TOKENS), operation_name
+        )
         encoded = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
     except (GraphQLError, TypeError, ValueError):
         return None

@@ -138,6 +138,7 @@ def server_config(app: Any, settings: Settings | None, **kwargs: Any) -> Gateway
         timeout_keep_alive=int(chosen.keep_alive_timeout),
         limit_concurrency=chosen.max_connections,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        ws="wsproto",  # a declared dependency: subscriptions never depend on what else is installed
         # `gateway.logs.RequestLog` writes each request's line, with more in it than uvicorn's.
         access_log=False,
         **kwargs,

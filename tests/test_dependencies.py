@@ -85,3 +85,14 @@ def test_the_compiled_paths_libraries_are_pinned_to_a_minor_range() -> None:
     pins = {_name(r): r for r in project["dependencies"]}
     for name in ("graphql-core", "strawberry-graphql"):
         assert re.search(r"<\s*\d+\.\d+", pins.get(name, "")), f"{name} has no upper bound"
+
+
+def test_the_websocket_library_serve_uses_is_a_declared_dependency() -> None:
+    """uvicorn serves WebSockets only through a library it finds installed ("auto" takes any):
+    `serve` names one, and pyproject declares it, so a fresh install serves subscriptions."""
+    from gateway.server import server_config
+
+    runtime, _, _ = _declared()
+    config = server_config("gateway.app:app", None)
+    assert config.ws == "wsproto"
+    assert "wsproto" in runtime
