@@ -77,6 +77,7 @@ from providers.model import (
     WriteResult,
 )
 from providers.refusals import RefusesPipeline
+from providers.rows import gaps_after, kept, read_rows
 from providers.search import matches_search
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
@@ -286,6 +287,7 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         return rows
 
     def _records(self, rows: Sequence[Any]) -> list[CandidateRecord]:
+        """Rows read by id (a lookup): one without an id fails the lookup, as its own error."""
         records = [harvest_record(row) for row in rows]
         if None in records:
             raise self.upstream.bad_response("a candidate without an id")
@@ -358,16 +360,18 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
             if query.updated_after is not None:
                 params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("jobs", params)
-        if any(record_id(row) is None for row in rows):
-            raise self.upstream.bad_response("a job without an id")
-        rows = [
-            row
-            for row in rows
-            if search in (text_or_integer(row, "name") or "").casefold()
-            and after(text_or_integer(row, "updated_at"), query.updated_after)
-        ]
-        records = await self._jobs(rows[position.skip :])
-        return JobPage(tuple(records), position, cursor, filtered_locally=bool(search))
+        readable, gaps = read_rows(rows, _with_id)
+        readable, gaps = kept(
+            readable,
+            gaps,
+            lambda row: (
+                search in (text_or_integer(row, "name") or "").casefold()
+                and after(text_or_integer(row, "updated_at"), query.updated_after)
+            ),
+        )
+        records = await self._jobs(readable[position.skip :])
+        gaps = gaps_after(gaps, position.skip)
+        return JobPage(tuple(records), position, cursor, filtered_locally=bool(search), gaps=gaps)
 
     async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
         """`GET jobs?ids=…` per 50 ids, concurrently; unknown ids are left out."""
@@ -404,11 +408,18 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         if position.token is None and query.updated_after is not None:
             params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("candidates", params)
-        records = self._updated_after(self._records(rows), query.updated_after)
-        if search:
-            records = [record for record in records if matches_search(record, search)]
+
+        def keep(record: CandidateRecord) -> bool:
+            fresh = after(record.updated_at, query.updated_after)
+            return fresh and (not search or matches_search(record, search))
+
+        records, gaps = read_rows(rows, harvest_record, keep)
         return CandidatePage(
-            tuple(records[position.skip :]), position, cursor, filtered_locally=scan
+            records[position.skip :],
+            position,
+            cursor,
+            filtered_locally=scan,
+            gaps=gaps_after(gaps, position.skip),
         )
 
     @staticmethod
@@ -602,3 +613,8 @@ def _problems(body: Mapping[str, Any]) -> list[FieldProblem]:
 
 async def _no_names() -> dict[str, str]:
     return {}
+
+
+def _with_id(row: Any) -> Any:
+    """The row itself when it has an id; None (left out of a listing) otherwise."""
+    return row if record_id(row) is not None else None
