@@ -446,30 +446,44 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         applications = [harvest_application(row) for row in rows]
         ids = list(dict.fromkeys(a.candidate_remote_id for a in applications if a is not None))
         moment = query.updated_after
-        chunks = await asyncio.gather(*(self._by_ids(c, moment) for c in id_chunks(ids)))
-        found = {record.remote_id: record for chunk in chunks for record in chunk}
+        chunks = await asyncio.gather(*(self._rows_by_ids(c, moment) for c in id_chunks(ids)))
+        readable, gaps = read_rows((row for chunk in chunks for row in chunk), harvest_record)
+        found = {record.remote_id: record for record in readable}
         records = self._updated_after([found[i] for i in ids if i in found], moment)
         if search:
             records = [record for record in records if matches_search(record, search)]
+        # Rows that cannot be read have no place among these: they are reported before the
+        # first, by the read that starts at this page's first row.
+        unreadable = applications.count(None) + len(gaps) if position.skip == 0 else 0
         return CandidatePage(
-            tuple(records[position.skip :]), position, cursor, filtered_locally=bool(search)
+            tuple(records[position.skip :]),
+            position,
+            cursor,
+            filtered_locally=bool(search),
+            gaps=(0,) * unreadable,
         )
 
-    async def _by_ids(
+    async def _rows_by_ids(
         self, ids: Sequence[str], updated_after: datetime | None = None
-    ) -> list[CandidateRecord]:
-        """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
+    ) -> list[Any]:
+        """The candidate rows among `ids`, each once: rows for other ids are dropped unread."""
         params: dict[str, str | int] = {"ids": ",".join(ids), "per_page": len(ids)}
         if updated_after is not None:
             params["updated_at"] = updated_after_filter(updated_after)
         rows = await self._all_pages("candidates", params)
         wanted = set(ids)
         found: dict[str | None, Any] = {}
+        unread: list[Any] = []
         for row in rows:
             remote_id = record_id(row)
-            if remote_id is None or remote_id in wanted:
+            if remote_id is None:
+                unread.append(row)
+            elif remote_id in wanted:
                 found.setdefault(remote_id, row)
-        return self._records(list(found.values()))
+        return [*found.values(), *unread]
+
+    async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
+        return self._records(await self._rows_by_ids(ids))
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """`GET candidates?ids=…` per 50 ids, concurrently: Harvest v3 has no by-id route."""
@@ -489,7 +503,8 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
             )
         )
         found: dict[str, list[ApplicationRecord]] = {i: [] for i in remote_ids}
-        for application in await self._applications([row for page in pages for row in page]):
+        rows = [row for page in pages for row in page if harvest_application(row) is not None]
+        for application in await self._applications(rows):  # unreadable rows left out
             found.setdefault(application.candidate_remote_id, []).append(application)
         return found
 
