@@ -176,6 +176,8 @@ class Page(Generic[R]):
         """Unreadable rows to report once the first `consumed` records are used."""
         if consumed >= len(self.records):
             return len(self.gaps)
+        if consumed == 0:  # resumed at its start, the page is read again: they are reported then
+            return 0
         return sum(1 for gap in self.gaps if gap <= consumed)
 
     def resume_at(self, consumed: int) -> Position | None:
@@ -184,7 +186,8 @@ class Page(Generic[R]):
             if self.rest_at is not None:
                 return self.rest_at
             return None if self.next_token is None else Position(self.next_token)
-        return Position(self.position.token, self.position.skip + self.rows_before(consumed))
+        passed = self.rows_before(consumed) if consumed else 0
+        return Position(self.position.token, self.position.skip + passed)
 
 
 @dataclass(frozen=True, slots=True)
