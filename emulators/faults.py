@@ -5,7 +5,9 @@ generator (so a test run is repeatable), or plays a script of faults for the nex
 ("pass" in a script serves that request normally).
 
 `huge_rows` and `endless_next` take the shape of the emulator's own pages, so `apply` hands them
-back as a `Reshaped` marker for the emulator to build; one that does not answers 501.
+back as a `Reshaped` marker for the emulator to build; one that does not answers 501. `idless`
+names rows every list answer serves without their `id` (`without_ids`): an unreadable row at a
+stable place, page after page.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "SlidingWindow",
     "fault_admin_route",
     "repeat_first_row",
+    "without_ids",
 ]
 
 FAULTS = (
@@ -125,6 +128,18 @@ def repeat_first_row(rows: object, count: int) -> object:
     return rows[:1] * count if isinstance(rows, list) and rows else rows
 
 
+def without_ids(rows: object, ids: frozenset[str]) -> object:
+    """A list answer's rows with the `id` of those named in `ids` taken out."""
+    if not ids or not isinstance(rows, list):
+        return rows
+    return [
+        {k: v for k, v in row.items() if k != "id"}
+        if isinstance(row, dict) and str(row.get("id")) in ids
+        else row
+        for row in rows
+    ]
+
+
 @functools.cache
 def _bomb(size: int) -> bytes:
     """A JSON empty array padded with `size` spaces, gzipped: about 1/1000 of the size."""
@@ -157,6 +172,7 @@ class FaultProfile:
     hang_seconds: float = 30.0
     bomb_bytes: int = 256 * 1024 * 1024
     huge_rows: int = 60_000
+    idless: frozenset[str] = frozenset()
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
 
@@ -171,7 +187,7 @@ class FaultProfile:
     def from_json(cls, data: dict[str, Any]) -> FaultProfile:
         """For the emulators' admin endpoint: the same fields, as JSON."""
         allowed = {"latency", "rates", "script", "error_statuses", "retry_after", "hang_seconds"}
-        allowed |= {"bomb_bytes", "huge_rows"}
+        allowed |= {"bomb_bytes", "huge_rows", "idless"}
         unknown = set(data) - allowed - {"seed"}
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
@@ -184,6 +200,7 @@ class FaultProfile:
             hang_seconds=float(data.get("hang_seconds", 30.0)),
             bomb_bytes=int(data.get("bomb_bytes", 256 * 1024 * 1024)),
             huge_rows=int(data.get("huge_rows", 60_000)),
+            idless=frozenset(str(i) for i in data.get("idless", ())),
             seed=int(data.get("seed", 0)),
         )
 

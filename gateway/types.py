@@ -984,6 +984,12 @@ class SourceStatus:
             "scan of its rows instead."
         )
     )
+    skipped_records: int = strawberry.field(
+        description=(
+            "How many of its rows on this page could not be read (no id, or not a record) and "
+            "were left out; the answer's errors say so too. 0 when none."
+        )
+    )
 
     @classmethod
     def of(cls, source: SourceResult) -> SourceStatus:
@@ -994,6 +1000,7 @@ class SourceStatus:
             total_count=source.total,
             latency_ms=round(source.latency_ms, 2) if source.latency_ms is not None else None,
             filtered_locally=source.filtered_locally,
+            skipped_records=source.skipped,
         )
 
 

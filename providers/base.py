@@ -142,6 +142,12 @@ class Page(Generic[R]):
     (a name search over a bounded scan); the gateway reports it, since such a listing may stop
     before the provider's last row. `rest_at` is where the rows after `records` begin when they
     are still in the same upstream page (a slice of a page read ahead); None: at `next_token`.
+
+    `gaps` are the provider's rows this page read and left out as unreadable (no id), each as
+    the number of `records` before it; a row is reported by the page whose rows before it a
+    client used. A page read at a `skip` into the provider's page reports only rows after that.
+    `skip_counts_gaps`: `position.skip` counts those rows too (offset paging), so resuming
+    passes over the ones right after the records used; otherwise it counts readable rows only.
     """
 
     records: tuple[R, ...]
@@ -150,6 +156,29 @@ class Page(Generic[R]):
     total: int | None = None
     filtered_locally: bool = False
     rest_at: Position | None = None
+    gaps: tuple[int, ...] = ()
+    skip_counts_gaps: bool = False
+
+    def rows_before(self, index: int) -> int:
+        """How many rows `position.skip` counts before `records[index]`."""
+        if not self.skip_counts_gaps:
+            return index
+        return index + sum(1 for gap in self.gaps if gap <= index)
+
+    def index_at(self, skip: int) -> int:
+        """The first record at or after `skip` (counted as `position.skip` counts) into the page."""
+        index = 0
+        while index < len(self.records) and self.rows_before(index) < skip:
+            index += 1
+        return index
+
+    def skipped_within(self, consumed: int) -> int:
+        """Unreadable rows to report once the first `consumed` records are used."""
+        if consumed >= len(self.records):
+            return len(self.gaps)
+        if consumed == 0:  # resumed at its start, the page is read again: they are reported then
+            return 0
+        return sum(1 for gap in self.gaps if gap <= consumed)
 
     def resume_at(self, consumed: int) -> Position | None:
         """Where to continue once the first `consumed` records are used; None when all are."""
@@ -157,7 +186,8 @@ class Page(Generic[R]):
             if self.rest_at is not None:
                 return self.rest_at
             return None if self.next_token is None else Position(self.next_token)
-        return Position(self.position.token, self.position.skip + consumed)
+        passed = self.rows_before(consumed) if consumed else 0
+        return Position(self.position.token, self.position.skip + passed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,16 @@ class Lane(Generic[R]):
             self.total = page.total
         self.next_fetch = page.resume_at(len(page.records))
 
+    def skipped_within(self, consumed: int) -> int:
+        """The provider's unreadable rows passed once `consumed` fetched rows are handed out."""
+        skipped = 0
+        for page in self.pages:
+            skipped += page.skipped_within(consumed)
+            if consumed < len(page.records):
+                break
+            consumed -= len(page.records)
+        return skipped
+
     def state_after(self, consumed: int) -> AccountState:
         """This account's place once `consumed` of the rows it fetched were handed out."""
         if not self.pages:
@@ -203,6 +213,10 @@ class MergedPage(Generic[R]):
             return self.turn
         lane = self.items[count - 1][0]
         return (self.lanes.index(lane) + 1) % len(self.lanes)
+
+    def unreadable(self, lane: Lane[R]) -> int:
+        """How many unreadable rows of `lane`'s account this page passes over."""
+        return lane.skipped_within(sum(1 for owner, _ in self.items if owner is lane))
 
     def states_after(self, count: int) -> dict[str, AccountState]:
         """Every account's place once the first `count` items of this page were handed out."""
@@ -325,6 +339,7 @@ class SourceResult:
     total: int | None
     latency_ms: float | None
     filtered_locally: bool = False
+    skipped: int = 0
 
 
 @dataclass
@@ -370,6 +385,7 @@ class Listing(Generic[R]):
                     lane.total,
                     lane.latency_ms,
                     lane.filtered_locally,
+                    self.page.unreadable(lane),
                 )
             )
         for account, refusal in self.page.skipped:

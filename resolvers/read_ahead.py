@@ -61,16 +61,25 @@ def _name(listing: str, query: Query, token: str | None) -> str:
 
 
 def _slice(page: P, skip: int, limit: int) -> P:
-    """`limit` rows of the kept page from its `skip`th on, positioned so cursors point back
-    into it."""
-    start = page.position
-    end = skip + limit
-    rest_at = Position(start.token, start.skip + end) if end < len(page.records) else None
+    """`limit` rows of the kept page from `skip` on (counted as its position counts), positioned
+    so cursors point back into it. A slice carries the page's unreadable rows after its first
+    record only: the cursor that starts it reported those before."""
+    start, first = page.position, page.index_at(skip)
+    if first == 0:
+        at, gaps = start, page.gaps
+    else:
+        at = Position(start.token, start.skip + page.rows_before(first))
+        gaps = tuple(gap - first for gap in page.gaps if gap > first)
+    end = first + limit
+    rest_at = None
+    if end < len(page.records):
+        rest_at = Position(start.token, start.skip + page.rows_before(end))
     return dataclasses.replace(
         page,
-        records=page.records[skip:end],
-        position=Position(start.token, start.skip + skip),
+        records=page.records[first:end],
+        position=at,
         rest_at=rest_at,
+        gaps=tuple(gap for gap in gaps if gap <= limit),
     )
 
 
@@ -108,8 +117,8 @@ class ReadAheadProvider(RenewingWrapper):
                 listing, query, token, max(limit, self._size), read, generation, fresh
             )
             fresh = False
-            if skip < len(page.records) or page.next_token is None:
-                return _slice(page, min(skip, len(page.records)), max(1, limit))
+            if page.index_at(skip) < len(page.records) or page.next_token is None:
+                return _slice(page, skip, max(1, limit))
             token, skip = page.next_token, 0  # as adapters do: a used-up page resumes at the next
         return await read(Position(token, skip), limit)
 

@@ -156,6 +156,10 @@ def _rest_at(page: Mapping[str, Any]) -> Position | None:
     return None if rest is None else _strict(Position, rest)
 
 
+def _gaps(page: Mapping[str, Any]) -> tuple[int, ...]:
+    return tuple(int(gap) for gap in _listed(page, "gaps"))
+
+
 def page_from_json(data: Any) -> CandidatePage:
     if not isinstance(data, Mapping):
         raise ValueError("expected a page object")
@@ -166,6 +170,7 @@ def page_from_json(data: Any) -> CandidatePage:
             "records": tuple(candidate_from_json(item) for item in _listed(data, "records")),
             "position": _strict(Position, data.get("position")),
             "rest_at": _rest_at(data),
+            "gaps": _gaps(data),
         },
     )
 
@@ -213,5 +218,6 @@ def any_page_from_json(data: Any) -> Page[Any]:
             "records": tuple(record(item) for item in _listed(page, "records")),
             "position": _strict(Position, page.get("position")),
             "rest_at": _rest_at(page),
+            "gaps": _gaps(page),
         },
     )

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from redis import Redis
 
+from emulators.faults import FaultProfile
 from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from providers.talynce.adapter import MAX_PAGE
@@ -262,3 +264,59 @@ def test_a_write_through_one_gateway_drops_the_kept_rows_the_other_decoded(
         before = len(list_calls(b))
         page(b, EVERYONE, FIRST, second["pageInfo"]["endCursor"])
         assert list_calls(b)[before:] == [orgs[target["account"]["id"]].name]
+
+
+UNREAD = """query($first: Int, $after: String) { candidates(first: $first, after: $after) {
+  edges { node { remoteId account { id } } }
+  pageInfo { hasNextPage endCursor }
+  sources { account { id } skippedRecords }
+} }"""
+
+
+def listed(stack: Stack, org: str) -> list[str]:
+    """The ids of `org`'s candidates in Talynce's listing order, read from the emulator."""
+    ids: list[str] = []
+    for offset in range(0, ROWS, MAX_PAGE):
+        answer = httpx.get(
+            f"{stack.upstream}/api/v1/candidates",
+            params={"limit": MAX_PAGE, "offset": offset},
+            headers={"Authorization": f"Bearer key-{org}-secret"},
+        )
+        ids += [row["id"] for row in answer.json()["data"]]
+    return ids
+
+
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_unreadable_rows_are_passed_once_and_reported_once(read_ahead: bool) -> None:
+    """Rows without an id at the start, middle, end and edge of the provider's pages, some side
+    by side: paging yields every other row once in merge order, and each left-out row is
+    reported by exactly one page, whether kept pages are sliced or each page asks anew. (The
+    merge's turns shift around a left-out row, so each account's order is compared.)"""
+    places = {"org03": [0, 5, 6, 99, 100, 129], "org07": [19, 20, 21], "org11": [40]}
+    with running_stack(many_orgs(), read_ahead=read_ahead) as fresh:
+        order = {org: listed(fresh, org) for org in places}
+        bad = {(org, order[org][n]) for org, ns in places.items() for n in ns}
+        for org, ns in places.items():
+            fresh.orgs[org].faults = FaultProfile(idless=frozenset(order[org][n] for n in ns))
+
+        seen: list[tuple[str, str]] = []
+        reported: Counter[str] = Counter()
+        errors: Counter[str] = Counter()
+        after = None
+        while True:
+            body = fresh.graphql(UNREAD, {"first": 13, "after": after})
+            result = body["data"]["candidates"]
+            seen += rows_of(result)
+            reported.update({s["account"]["id"]: s["skippedRecords"] for s in result["sources"]})
+            errors.update(e["extensions"]["account"] for e in body.get("errors", ()))
+            if not result["pageInfo"]["hasNextPage"]:
+                break
+            after = result["pageInfo"]["endCursor"]
+    assert [row for row, n in Counter(seen).items() if n > 1] == []
+    assert len(seen) == ACCOUNTS * ROWS - len(bad)
+    for account in order:
+        assert [r for a, r in seen if a == account] == [
+            r for r in order[account] if (account, r) not in bad
+        ]
+    assert +reported == {org: len(ns) for org, ns in places.items()}
+    assert set(errors) == set(places)

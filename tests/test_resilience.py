@@ -283,3 +283,48 @@ def test_a_429_storm_is_reported_as_rate_limited_and_leaves_the_breaker_closed()
         time.sleep(1.05)  # the last Retry-After
         body = stack.graphql(LIST, {"first": 3})
         assert "errors" not in body, body["errors"]
+
+
+PAGED = """query($first: Int, $after: String) { candidates(first: $first, after: $after) {
+  edges { node { remoteId account { id } } }
+  pageInfo { hasNextPage endCursor }
+  sources { account { id } status skippedRecords }
+} }"""
+
+
+def test_an_unreadable_row_costs_only_itself(stack: Stack) -> None:
+    """One row without an id in an account's listing: its other rows are served, its source
+    stays OK, and the answer says once (on the page that read it) that a row was left out."""
+    first = stack.graphql(PAGED, {"first": 30})["data"]["candidates"]["edges"]
+    acme = [e["node"]["remoteId"] for e in first if e["node"]["account"]["id"] == "acme"]
+    bad = acme[1]
+    stack.orgs["acme"].faults = FaultProfile(idless=frozenset({bad}))
+
+    body = stack.graphql(PAGED, {"first": 30})
+    served = body["data"]["candidates"]
+    ids = [e["node"]["remoteId"] for e in served["edges"] if e["node"]["account"]["id"] == "acme"]
+    assert bad not in ids
+    assert set(acme) - {bad} <= set(ids)
+    assert {s["account"]["id"]: (s["status"], s["skippedRecords"]) for s in served["sources"]} == {
+        "acme": ("OK", 1),
+        "globex": ("OK", 0),
+        "initech": ("OK", 0),
+    }
+    [error] = body["errors"]
+    assert error["extensions"] == {
+        "code": "UPSTREAM_BAD_RESPONSE",
+        "account": "acme",
+        "provider": "talynce",
+    }
+    assert error["message"] == "1 record from this account could not be read and was left out"
+
+    seen = [e["node"]["remoteId"] for e in served["edges"]]
+    after = served["pageInfo"]["endCursor"]
+    while served["pageInfo"]["hasNextPage"]:
+        body = stack.graphql(PAGED, {"first": 30, "after": after})
+        assert "errors" not in body  # reported once, by the page that read the row
+        served = body["data"]["candidates"]
+        seen += [e["node"]["remoteId"] for e in served["edges"]]
+        after = served["pageInfo"]["endCursor"]
+    everyone = {c for org in stack.orgs.values() for c in org.candidates}
+    assert sorted(seen) == sorted(everyone - {bad})

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from emulators import Demo, DemoAccount
 from emulators.base import RequestLog, parse_json
-from emulators.faults import AfterServing, Reshaped, repeat_first_row
+from emulators.faults import AfterServing, Reshaped, repeat_first_row, without_ids
 from emulators.greenhouse.calls import Call, CallHandler, iso
 from emulators.greenhouse.errors import HarvestError, PartnerError
 from emulators.greenhouse.harvest import (
@@ -344,6 +344,7 @@ class GreenhouseEmulator(RequestLog[RecordedRequest]):
             return faulted  # served (a write stored), and then its answer is lost
         if isinstance(faulted, Reshaped) and kind == "huge_rows":
             payload = repeat_first_row(payload, faulted.rows)
+        payload = without_ids(payload, org.faults.idless)
         if status == 204:
             return Response(status_code=204, headers=dict(headers))
         return JSONResponse(payload, status_code=status, headers=dict(headers))

@@ -38,6 +38,7 @@ from emulators.faults import (
     Reshaped,
     fault_admin_route,
     repeat_first_row,
+    without_ids,
 )
 from emulators.merge.pipeline import check_activity, check_application, check_stage_change
 from emulators.merge.seed import (
@@ -276,6 +277,8 @@ class MergeEmulator(RequestLog[RecordedRequest]):
                 status, payload, headers = await self._answer(request, account, handlers, body)
             if kind == "huge_rows" and isinstance(faulted, Reshaped):
                 payload["results"] = repeat_first_row(payload.get("results"), faulted.rows)
+            if account is not None and "results" in payload:
+                payload["results"] = without_ids(payload["results"], account.faults.idless)
             if isinstance(faulted, AfterServing):  # served (a write stored), then its answer lost
                 status, payload, headers, served = faulted.status_code, {}, None, faulted
         except ApiError as error:

@@ -35,6 +35,7 @@ from emulators.faults import (
     Reshaped,
     fault_admin_route,
     repeat_first_row,
+    without_ids,
 )
 from emulators.seed import (
     PIPELINE_STATUSES,
@@ -294,6 +295,8 @@ class TalynceEmulator(RequestLog[RecordedRequest]):
             return faulted  # served (a write stored), and then its answer is lost
         if huge and isinstance(payload, dict):
             payload["data"] = repeat_first_row(payload.get("data"), huge)
+        if isinstance(payload, dict) and "data" in payload:
+            payload["data"] = without_ids(payload.get("data"), org.faults.idless)
         return JSONResponse(payload, status_code=status)
 
 

@@ -77,6 +77,7 @@ from providers.model import (
     WriteResult,
 )
 from providers.refusals import RefusesPipeline
+from providers.rows import gaps_after, kept, read_rows
 from providers.search import matches_search
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
@@ -286,6 +287,7 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         return rows
 
     def _records(self, rows: Sequence[Any]) -> list[CandidateRecord]:
+        """Rows read by id (a lookup): one without an id fails the lookup, as its own error."""
         records = [harvest_record(row) for row in rows]
         if None in records:
             raise self.upstream.bad_response("a candidate without an id")
@@ -358,16 +360,18 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
             if query.updated_after is not None:
                 params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("jobs", params)
-        if any(record_id(row) is None for row in rows):
-            raise self.upstream.bad_response("a job without an id")
-        rows = [
-            row
-            for row in rows
-            if search in (text_or_integer(row, "name") or "").casefold()
-            and after(text_or_integer(row, "updated_at"), query.updated_after)
-        ]
-        records = await self._jobs(rows[position.skip :])
-        return JobPage(tuple(records), position, cursor, filtered_locally=bool(search))
+        readable, gaps = read_rows(rows, _with_id)
+        readable, gaps = kept(
+            readable,
+            gaps,
+            lambda row: (
+                search in (text_or_integer(row, "name") or "").casefold()
+                and after(text_or_integer(row, "updated_at"), query.updated_after)
+            ),
+        )
+        records = await self._jobs(readable[position.skip :])
+        gaps = gaps_after(gaps, position.skip)
+        return JobPage(tuple(records), position, cursor, filtered_locally=bool(search), gaps=gaps)
 
     async def get_jobs(self, remote_ids: Sequence[str]) -> list[JobRecord]:
         """`GET jobs?ids=…` per 50 ids, concurrently; unknown ids are left out."""
@@ -404,11 +408,18 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         if position.token is None and query.updated_after is not None:
             params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("candidates", params)
-        records = self._updated_after(self._records(rows), query.updated_after)
-        if search:
-            records = [record for record in records if matches_search(record, search)]
+
+        def keep(record: CandidateRecord) -> bool:
+            fresh = after(record.updated_at, query.updated_after)
+            return fresh and (not search or matches_search(record, search))
+
+        records, gaps = read_rows(rows, harvest_record, keep)
         return CandidatePage(
-            tuple(records[position.skip :]), position, cursor, filtered_locally=scan
+            records[position.skip :],
+            position,
+            cursor,
+            filtered_locally=scan,
+            gaps=gaps_after(gaps, position.skip),
         )
 
     @staticmethod
@@ -435,30 +446,44 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         applications = [harvest_application(row) for row in rows]
         ids = list(dict.fromkeys(a.candidate_remote_id for a in applications if a is not None))
         moment = query.updated_after
-        chunks = await asyncio.gather(*(self._by_ids(c, moment) for c in id_chunks(ids)))
-        found = {record.remote_id: record for chunk in chunks for record in chunk}
+        chunks = await asyncio.gather(*(self._rows_by_ids(c, moment) for c in id_chunks(ids)))
+        readable, gaps = read_rows((row for chunk in chunks for row in chunk), harvest_record)
+        found = {record.remote_id: record for record in readable}
         records = self._updated_after([found[i] for i in ids if i in found], moment)
         if search:
             records = [record for record in records if matches_search(record, search)]
+        # Rows that cannot be read have no place among these: they are reported before the
+        # first, by the read that starts at this page's first row.
+        unreadable = applications.count(None) + len(gaps) if position.skip == 0 else 0
         return CandidatePage(
-            tuple(records[position.skip :]), position, cursor, filtered_locally=bool(search)
+            tuple(records[position.skip :]),
+            position,
+            cursor,
+            filtered_locally=bool(search),
+            gaps=(0,) * unreadable,
         )
 
-    async def _by_ids(
+    async def _rows_by_ids(
         self, ids: Sequence[str], updated_after: datetime | None = None
-    ) -> list[CandidateRecord]:
-        """The candidates among `ids`, each once: rows for other ids are dropped unmapped."""
+    ) -> list[Any]:
+        """The candidate rows among `ids`, each once: rows for other ids are dropped unread."""
         params: dict[str, str | int] = {"ids": ",".join(ids), "per_page": len(ids)}
         if updated_after is not None:
             params["updated_at"] = updated_after_filter(updated_after)
         rows = await self._all_pages("candidates", params)
         wanted = set(ids)
         found: dict[str | None, Any] = {}
+        unread: list[Any] = []
         for row in rows:
             remote_id = record_id(row)
-            if remote_id is None or remote_id in wanted:
+            if remote_id is None:
+                unread.append(row)
+            elif remote_id in wanted:
                 found.setdefault(remote_id, row)
-        return self._records(list(found.values()))
+        return [*found.values(), *unread]
+
+    async def _by_ids(self, ids: Sequence[str]) -> list[CandidateRecord]:
+        return self._records(await self._rows_by_ids(ids))
 
     async def get_candidates(self, remote_ids: Sequence[str]) -> list[CandidateRecord]:
         """`GET candidates?ids=…` per 50 ids, concurrently: Harvest v3 has no by-id route."""
@@ -478,7 +503,8 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
             )
         )
         found: dict[str, list[ApplicationRecord]] = {i: [] for i in remote_ids}
-        for application in await self._applications([row for page in pages for row in page]):
+        rows = [row for page in pages for row in page if harvest_application(row) is not None]
+        for application in await self._applications(rows):  # unreadable rows left out
             found.setdefault(application.candidate_remote_id, []).append(application)
         return found
 
@@ -602,3 +628,8 @@ def _problems(body: Mapping[str, Any]) -> list[FieldProblem]:
 
 async def _no_names() -> dict[str, str]:
     return {}
+
+
+def _with_id(row: Any) -> Any:
+    """The row itself when it has an id; None (left out of a listing) otherwise."""
+    return row if record_id(row) is not None else None

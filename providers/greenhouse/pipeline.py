@@ -39,6 +39,7 @@ from providers.model import (
     NoteWriteResult,
     RejectReason,
 )
+from providers.rows import gaps_after, kept, read_rows
 from providers.upstream.http import path
 from providers.wire import text_or_integer
 
@@ -139,10 +140,14 @@ class HarvestPipeline:
             if query.updated_after is not None:
                 params["updated_at"] = updated_after_filter(query.updated_after)
         rows, cursor = await self._page("applications", params)
+        readable, gaps = read_rows(rows, _readable)
         # Harvest filtered on `gt|`; this only drops a row its own clock put at the bound.
-        rows = [row for row in rows if after(_updated_at(row), query.updated_after)]
-        records = await self._applications(rows[position.skip :])
-        return ApplicationPage(tuple(records), position, cursor)
+        readable, gaps = kept(
+            readable, gaps, lambda row: after(_updated_at(row), query.updated_after)
+        )
+        records = await self._applications(readable[position.skip :])
+        gaps = gaps_after(gaps, position.skip)
+        return ApplicationPage(tuple(records), position, cursor, gaps=gaps)
 
     async def list_reject_reasons(self) -> list[RejectReason]:
         """Every `/v3/rejection_reasons` row, Greenhouse's default reasons included."""
@@ -285,6 +290,11 @@ def _named(reason: RejectReason | None, names: Mapping[str, str]) -> RejectReaso
 
 def _updated_at(row: Any) -> str | None:
     return text_or_integer(row, "updated_at") if isinstance(row, Mapping) else None
+
+
+def _readable(row: Any) -> Any:
+    """The row itself when it maps to an application; None (left out of a listing) otherwise."""
+    return row if harvest_application(row) is not None else None
 
 
 def _source_id(row: Any) -> str | None:

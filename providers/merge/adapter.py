@@ -56,6 +56,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.refusals import RefusesPipeline
+from providers.rows import Rows, gaps_after, kept, read_rows
 from providers.search import matches_search
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
@@ -310,7 +311,7 @@ class MergeAdapter(RefusesPipeline):
 
     async def _candidate_page(
         self, query: CandidateQuery, token: str | None, size: int
-    ) -> tuple[list[CandidateRecord], str | None]:
+    ) -> tuple[Rows[CandidateRecord], str | None]:
         """One upstream page of candidates, in Merge's order, with the cursor after it."""
         params = {**self._read_params(), "cursor": token, "page_size": size}
         after = query.updated_after
@@ -325,7 +326,7 @@ class MergeAdapter(RefusesPipeline):
             for record in map(wire.candidate_record, owners):
                 if record is not None:
                     unique.setdefault(record.remote_id, record)
-            return list(unique.values()), following
+            return (tuple(unique.values()), ()), following
         if self._pushed_down(query):
             params["email_addresses"] = query.search
         params["modified_after"] = _instant(after)
@@ -333,7 +334,7 @@ class MergeAdapter(RefusesPipeline):
         rows, following = self._results(body, size, token)
         if after is not None:
             rows = [row for row in rows if wire.modified_after(row, after)]
-        return [self._record(row) for row in rows], following
+        return read_rows(rows, wire.candidate_record), following
 
     @staticmethod
     def _pushed_down(query: CandidateQuery) -> bool:
@@ -348,7 +349,7 @@ class MergeAdapter(RefusesPipeline):
 
     async def _job_page(
         self, query: JobQuery, token: str | None, size: int
-    ) -> tuple[list[JobRecord], str | None]:
+    ) -> tuple[Rows[JobRecord], str | None]:
         """One upstream page of jobs, in Merge's order, with what Merge can filter pushed down."""
         status = None if query.status in (None, JobStatus.OTHER) else str(query.status)
         params = {
@@ -364,7 +365,7 @@ class MergeAdapter(RefusesPipeline):
         after = query.updated_after
         if after is not None:
             rows = [row for row in rows if wire.modified_after(row, after)]
-        return [self._job(row) for row in rows], following
+        return read_rows(rows, wire.job_record), following
 
     def _job_filter(self, query: JobQuery) -> Callable[[JobRecord], bool] | None:
         """What Merge cannot filter jobs by: a name, and status OTHER (PENDING, or none)."""
@@ -379,32 +380,35 @@ class MergeAdapter(RefusesPipeline):
 
     async def _scan(
         self,
-        fetch: Callable[[str | None, int], Awaitable[tuple[list[T], str | None]]],
+        fetch: Callable[[str | None, int], Awaitable[tuple[Rows[T], str | None]]],
         keep: Callable[[T], bool] | None,
         position: Position,
         limit: int,
-    ) -> tuple[tuple[T, ...], Position, str | None]:
+    ) -> tuple[tuple[T, ...], Position, str | None, tuple[int, ...]]:
         """One page of a listing: `position.skip` rows into the Merge page at `position.token`.
 
         Merge's cursor names where a page starts, so re-fetching it with a larger page size and
         dropping the rows already used resumes exactly. A locally filtered listing (`keep`)
         counts `skip` in matching rows and reads whole pages, so the same rows match again, and
-        scans at most `search_scan_pages` pages per call.
+        scans at most `search_scan_pages` pages per call. Unreadable rows are left out, their
+        places returned last (`Page.gaps`).
         """
         token, skip = position.token, position.skip
         followed = {token}
+        passed: tuple[int, ...] = ()
         for _ in range(self._scan_pages if keep is not None else 1):
             size = MAX_PAGE if keep is not None else min(MAX_PAGE, skip + max(1, limit))
-            rows, following = await fetch(token, size)
+            (rows, gaps), following = await fetch(token, size)
             following = None if following in followed else following
             if keep is not None:
-                rows = [row for row in rows if keep(row)]
+                rows, gaps = kept(rows, gaps, keep)
             records = tuple(rows[skip:])
+            gaps = (*(0 for _ in passed), *gaps_after(gaps, skip))
             if records or following is None or keep is None:
-                return records, Position(token, skip), following
+                return records, Position(token, skip), following, gaps
             followed.add(following)
-            token, skip = following, 0
-        return (), Position(token, 0), token
+            token, skip, passed = following, 0, gaps
+        return (), Position(token, 0), token, passed
 
     def _cannot_scan(self, what: str) -> UnsupportedByProvider:
         return UnsupportedByProvider(
@@ -419,11 +423,11 @@ class MergeAdapter(RefusesPipeline):
         if keep is not None and self._scan_pages == 0:
             raise self._cannot_scan("filter jobs by name or by status OTHER")
 
-        async def fetch(token: str | None, size: int) -> tuple[list[JobRecord], str | None]:
+        async def fetch(token: str | None, size: int) -> tuple[Rows[JobRecord], str | None]:
             return await self._job_page(query, token, size)
 
-        records, at, following = await self._scan(fetch, keep, position, limit)
-        return JobPage(records, at, following, filtered_locally=keep is not None)
+        records, at, following, gaps = await self._scan(fetch, keep, position, limit)
+        return JobPage(records, at, following, filtered_locally=keep is not None, gaps=gaps)
 
     async def _every_row(
         self, url: str, params: Mapping[str, str | int | None], pages: int, what: str
@@ -490,21 +494,23 @@ class MergeAdapter(RefusesPipeline):
         token, skip = position.token, position.skip
         budget = self._scan_pages if scanned else 1
         followed = {token}
+        passed: tuple[int, ...] = ()
         for _ in range(max(budget, 1)):
             size = MAX_PAGE if needle is not None else min(MAX_PAGE, skip + max(1, limit))
-            rows, following = await self._candidate_page(query, token, size)
+            (rows, gaps), following = await self._candidate_page(query, token, size)
             following = None if following in followed else following
             if needle is not None:
-                rows = [row for row in rows if matches_search(row, needle)]
+                rows, gaps = kept(rows, gaps, lambda row: matches_search(row, needle))
             records = tuple(rows[skip:])
+            gaps = (*(0 for _ in passed), *gaps_after(gaps, skip))
             if records or following is None or not scanned:
                 local = scanned or None not in (query.job_remote_id, query.updated_after)
                 return CandidatePage(
-                    records, Position(token, skip), following, filtered_locally=local
+                    records, Position(token, skip), following, filtered_locally=local, gaps=gaps
                 )
             followed.add(following)
-            token, skip = following, 0
-        return CandidatePage((), Position(token, 0), token, filtered_locally=True)
+            token, skip, passed = following, 0, gaps
+        return CandidatePage((), Position(token, 0), token, filtered_locally=True, gaps=passed)
 
     async def _get(self, remote_id: str) -> CandidateRecord | None:
         if not _is_uuid(remote_id):
@@ -548,7 +554,7 @@ class MergeAdapter(RefusesPipeline):
 
     async def _application_page(
         self, query: ApplicationQuery, token: str | None, size: int
-    ) -> tuple[list[ApplicationRecord], str | None]:
+    ) -> tuple[Rows[ApplicationRecord], str | None]:
         """One upstream page of applications, in Merge's order, with its filters pushed down."""
         params = {
             **self._read_params(),
@@ -566,8 +572,7 @@ class MergeAdapter(RefusesPipeline):
         if after is not None:
             rows = [row for row in rows if wire.modified_after(row, after)]
         # Merge's `candidate` is nullable: an application of no one has no place in the gateway.
-        records = (wire.application_record(row) for row in rows)
-        return [record for record in records if record is not None], following
+        return read_rows(rows, wire.application_record), following
 
     async def list_applications(
         self, query: ApplicationQuery, position: Position, limit: int
@@ -584,12 +589,12 @@ class MergeAdapter(RefusesPipeline):
         def keep(record: ApplicationRecord) -> bool:
             return record.status is status
 
-        async def fetch(token: str | None, size: int) -> tuple[list[ApplicationRecord], str | None]:
+        async def fetch(token: str | None, size: int) -> tuple[Rows[ApplicationRecord], str | None]:
             return await self._application_page(query, token, size)
 
         scan = keep if status is not None else None
-        records, at, following = await self._scan(fetch, scan, position, limit)
-        return ApplicationPage(records, at, following, filtered_locally=scan is not None)
+        records, at, following, gaps = await self._scan(fetch, scan, position, limit)
+        return ApplicationPage(records, at, following, filtered_locally=scan is not None, gaps=gaps)
 
     async def list_reject_reasons(self) -> list[RejectReason]:
         rows = await self._every_row("reject-reasons", {}, MAX_REASON_PAGES, "reject reasons")

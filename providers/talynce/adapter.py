@@ -77,6 +77,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.refusals import RefusesPipeline
+from providers.rows import gaps_after, read_rows
 from providers.search import is_address, matches_search
 from providers.talynce.applications import (
     CREATE_INPUTS,
@@ -464,13 +465,14 @@ class TalynceAdapter(RefusesPipeline):
         resource: str,
         params: Mapping[str, str | int | None],
         position: Position,
-        mapper: Callable[[Any], R],
+        mapper: Callable[[Any], R | None],
         keep: Callable[[R], bool],
-    ) -> tuple[tuple[R, ...], Position, str | None]:
+    ) -> tuple[tuple[R, ...], Position, str | None, tuple[int, ...]]:
         """Rows kept by a filter Talynce cannot apply, read from at most `scan_pages` pages.
 
         Every page read is the MAX_PAGE rows at an offset, so reading it again from a position
-        (that offset, kept rows already used) skips exactly the rows handed out before.
+        (that offset, kept rows already used) skips exactly the rows handed out before. Rows
+        that cannot be read are left out, their places among kept rows returned (last).
         """
         if self._scan_pages == 0:
             raise UnsupportedByProvider(
@@ -478,7 +480,9 @@ class TalynceAdapter(RefusesPipeline):
                 "this; scanning is switched off for it (scan_pages = 0)",
                 **self._context(),
             )
-        offset, skip = int(position.token or 0), position.skip
+        offset: int = int(position.token or 0)
+        skip: int = position.skip
+        gaps: tuple[int, ...] = ()
         for _ in range(self._scan_pages):
             rows, total = await self._rows(
                 resource, {**params, "limit": MAX_PAGE, "offset": offset}
@@ -486,11 +490,15 @@ class TalynceAdapter(RefusesPipeline):
             rows = rows[:MAX_PAGE]  # more were not asked for
             end = offset + len(rows)
             more = bool(rows) and (end < total if total is not None else len(rows) >= MAX_PAGE)
-            kept = tuple(record for record in map(mapper, rows) if keep(record))[skip:]
-            if kept or not more:
-                return kept, Position(str(offset), skip), str(end) if more else None
+            found: tuple[int, ...]
+            kept, found = read_rows(rows, mapper, keep)
+            # Pages passed over with nothing kept report their rows before the first kept one.
+            gaps = (*(0 for _ in gaps), *gaps_after(found, skip))
+            if kept[skip:] or not more:
+                following = str(end) if more else None
+                return kept[skip:], Position(str(offset), skip), following, gaps
             offset, skip = end, 0
-        return (), Position(str(offset)), str(offset)
+        return (), Position(str(offset)), str(offset), gaps
 
     async def list_jobs(self, query: JobQuery, position: Position, limit: int) -> JobPage:
         """`GET /jobs`, offset pages; `search` pushed down, status and `updated_after` scanned."""
@@ -503,15 +511,20 @@ class TalynceAdapter(RefusesPipeline):
                 after = query.updated_after
                 return after is None or updated_after(job.updated_at, after)
 
-            records, start, following = await self._scan("jobs", params, position, self._job, keep)
-            return JobPage(records, start, following, filtered_locally=True)
+            records, start, following, skipped = await self._scan(
+                "jobs", params, position, job_record, keep
+            )
+            return JobPage(records, start, following, filtered_locally=True, gaps=skipped)
         offset = int(position.token or 0) + position.skip
         limit = max(1, min(limit, MAX_PAGE))
         rows, total = await self._rows("jobs", {**params, "limit": limit, "offset": offset})
-        jobs = tuple(self._job(row) for row in rows[:limit])  # more were not asked for
-        end = offset + len(jobs)
-        more = bool(jobs) and (end < total if total is not None else len(jobs) >= limit)
-        return JobPage(jobs, Position(str(offset)), str(end) if more else None, total)
+        rows = rows[:limit]  # more were not asked for
+        jobs, gaps = read_rows(rows, job_record)
+        end = offset + len(rows)
+        more = bool(rows) and (end < total if total is not None else len(rows) >= limit)
+        following = str(end) if more else None
+        at = Position(str(offset))
+        return JobPage(jobs, at, following, total, gaps=gaps, skip_counts_gaps=True)
 
     async def _get_job(self, remote_id: str) -> JobRecord | None:
         try:
@@ -538,10 +551,10 @@ class TalynceAdapter(RefusesPipeline):
             fresh = after is None or updated_after(record.updated_at, after)
             return fresh and matches_search(record, search)
 
-        records, start, following = await self._scan(
-            "candidates", params, position, self._record, keep
+        records, start, following, skipped = await self._scan(
+            "candidates", params, position, candidate_record, keep
         )
-        return CandidatePage(records, start, following, filtered_locally=True)
+        return CandidatePage(records, start, following, filtered_locally=True, gaps=skipped)
 
     async def list_candidates(
         self, query: CandidateQuery, position: Position, limit: int
@@ -568,20 +581,25 @@ class TalynceAdapter(RefusesPipeline):
             raise self.upstream.bad_response("a list that is not an array")
         total = meta.get("total") if isinstance(meta, Mapping) else None
         total = total if isinstance(total, int) and not isinstance(total, bool) else None
-        records = tuple(self._record(row) for row in rows[:limit])  # more were not asked for
-        end = offset + len(records)
-        more = bool(records) and (end < total if total is not None else len(records) >= limit)
+        rows = rows[:limit]  # more were not asked for
+        records, gaps = read_rows(rows, candidate_record)
+        end = offset + len(rows)
+        more = bool(rows) and (end < total if total is not None else len(rows) >= limit)
         refused = next((n for n, r in enumerate(records) if not matches_search(r, search)), None)
         if refused is not None:
             # Talynce matched a row the gateway's rule does not: hand out the rows before it and
             # resume after it, so a position still counts Talynce's rows.
-            more = more or refused + 1 < len(records)
-            records, end, total = records[:refused], offset + refused + 1, None
+            gaps = tuple(gap for gap in gaps if gap <= refused)
+            unread = offset + refused + sum(1 for gap in gaps if gap <= refused)
+            more = more or unread + 1 < end
+            records, end, total = records[:refused], unread + 1, None
         return CandidatePage(
             records=records,
             position=Position(str(offset)),
             next_token=str(end) if more else None,
             total=total,
+            gaps=gaps,
+            skip_counts_gaps=True,
         )
 
     async def _fetch(self, remote_id: str) -> Mapping[str, Any] | None:
@@ -782,6 +800,7 @@ class TalynceAdapter(RefusesPipeline):
         offset, skip = int(start), position.skip
         size = int(width) if width else max(1, min(limit, MAX_PAGE))
         keep = keeper(query)
+        passed: tuple[int, ...] = ()
         for _ in range(windows):
             rows, total = await self._rows(
                 "candidates", {"job_id": job_id, "limit": size, "offset": offset}
@@ -789,16 +808,22 @@ class TalynceAdapter(RefusesPipeline):
             rows = rows[:size]  # more were not asked for
             end = offset + len(rows)
             more = bool(rows) and (end < total if total is not None else len(rows) >= size)
+            # A candidate row without an id brings none of its rows: one gap where they were.
+            owners = [candidate_record(row) for row in rows]
             found = await asyncio.gather(
-                *(self._fetch(self._record(row).remote_id) for row in rows)
+                *(self._fetch(owner.remote_id) for owner in owners if owner is not None)
             )
-            kept = tuple(
-                row
-                for raw in found
-                if raw is not None
-                for row in self._application_rows(raw)
-                if keep(row)
-            )[skip:]
+            answers = iter(found)
+            every: list[ApplicationRecord] = []
+            gaps: list[int] = []
+            for owner in owners:
+                raw = None if owner is None else next(answers)
+                if owner is None:
+                    gaps.append(len(every))
+                elif raw is not None:
+                    every += filter(keep, self._application_rows(raw))
+            kept = tuple(every[skip:])
+            places = (*(0 for _ in passed), *gaps_after(tuple(gaps), skip))
             if kept or not more:
                 return ApplicationPage(
                     kept,
@@ -806,9 +831,11 @@ class TalynceAdapter(RefusesPipeline):
                     str(end) if more else None,
                     total=None if windows > 1 else total,
                     filtered_locally=windows > 1,
+                    gaps=places,
                 )
-            offset, skip = end, 0
-        return ApplicationPage((), Position(f"{offset}:{size}"), str(offset), filtered_locally=True)
+            offset, skip, passed = end, 0, places
+        at = Position(f"{offset}:{size}")
+        return ApplicationPage((), at, str(offset), filtered_locally=True, gaps=passed)
 
     def _application_rows(self, raw: Mapping[str, Any]) -> tuple[ApplicationRecord, ...]:
         return application_records(raw.get("applications"), str(raw["id"])) or ()

@@ -37,9 +37,11 @@ async def walk(
         Awaitable[Page[CandidateRecord] | Page[JobRecord] | Page[ApplicationRecord]],
     ],
     rng: random.Random,
+    skipped: list[int] | None = None,
 ) -> list[str]:
     """Pages to the end as the gateway does, with random page sizes and random uneven use of
-    each page (a client's page may take only some of an account's rows); the ids handed out."""
+    each page (a client's page may take only some of an account's rows); the ids handed out.
+    `skipped` gets the unreadable rows each page reports for the rows used."""
     seen: list[str] = []
     position: Position | None = Position()
     for _ in range(MAX_CALLS):
@@ -48,6 +50,8 @@ async def walk(
         page = await fetch(position, rng.randint(1, 40))
         used = rng.randint(1, len(page.records)) if page.records else 0
         seen += [record.remote_id for record in page.records[:used]]
+        if skipped is not None:
+            skipped.append(page.skipped_within(used))
         position = page.resume_at(used)
     raise AssertionError(f"the listing did not end within {MAX_CALLS} calls")
 
