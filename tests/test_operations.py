@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,14 @@ def test_operation_names_from_clients_cannot_flood_the_metrics(shared_stack: Sta
     assert "x" * 65 not in text
 
 
+def _lines_of(caplog: pytest.LogCaptureFixture, request_id: str) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "gateway.requests" and getattr(r, "request_id", None) == request_id
+    ]
+
+
 def test_one_log_line_per_request_with_id_duration_and_upstream_calls(
     shared_stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -81,12 +90,12 @@ def test_one_log_line_per_request_with_id_duration_and_upstream_calls(
             f"{shared_stack.url}/graphql",
             json={"query": 'query Two { candidates(first: 2, accounts: ["acme"]) { totalCount } }'},
         )
-    [line] = [
-        r
-        for r in caplog.records
-        if r.name == "gateway.requests"
-        and getattr(r, "request_id", None) == response.headers["x-request-id"]
-    ]
+        # The line is written once the answer is sent: the client may read it first.
+        give_up = time.monotonic() + 10
+        while not (lines := _lines_of(caplog, response.headers["x-request-id"])):
+            assert time.monotonic() < give_up, "no log line for the request"
+            time.sleep(0.01)
+    [line] = lines
     assert line.operation == "Two"  # type: ignore[attr-defined]
     assert line.outcome == "ok"  # type: ignore[attr-defined]
     assert line.upstream_calls == 1  # type: ignore[attr-defined]
