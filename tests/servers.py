@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -40,3 +43,24 @@ def serve_in_thread(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_until_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Callable[[], str],
+    what: str = "the server",
+    timeout: float = 30,
+) -> None:
+    """Returns once the server `process` runs answers `/healthz` at `url`; fails with its log
+    when it exits first or `timeout` seconds pass (a loaded machine starts it slowly)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, log()
+        assert time.monotonic() < deadline, f"{what} did not start:\n{log()}"
+        time.sleep(0.1)

@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from gateway.graphiql import GRAPHIQL_CSP
 from gateway.security import Client, hash_key
 from resolvers.ids import encode_id
 from tests.live_support import LiveGateway, live_gateway
+from tests.servers import wait_until_healthy
 from tests.ws_support import until
 
 if TYPE_CHECKING:
@@ -101,16 +101,7 @@ def gateway_url(tmp_path: Path) -> Iterator[str]:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "demo did not start:\n" + log_path.read_text()
-                time.sleep(0.2)
+            wait_until_healthy(url, process, log_path.read_text, "demo")
             yield url
         finally:
             process.terminate()

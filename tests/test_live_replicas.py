@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.live_support import (
     take,
 )
 from tests.redis_support import RedisServer, free_port, redis_server, unique_prefix
+from tests.servers import wait_until_healthy
 from tests.ws_support import graphql_socket, until, ws_url
 
 __all__ = ["redis_server"]  # the fixture, imported so pytest finds it here
@@ -87,16 +87,7 @@ def replica_a(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "replica A did not start"
-            time.sleep(0.1)
+        wait_until_healthy(url, process, log.read_text, "replica A")
         yield url, config, env
     finally:
         process.terminate()

@@ -26,7 +26,7 @@ import pytest
 from emulators.talynce.app import RecordedRequest, TalynceEmulator, TalynceOrg
 from tests.conftest import make_orgs
 from tests.redis_support import RedisServer, free_port, running_redis
-from tests.servers import serve_in_thread
+from tests.servers import serve_in_thread, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "scale-out-redis-password-7f3a"
@@ -113,16 +113,7 @@ def start_gateway(config: Path, log: Path, env: dict[str, str]) -> Gateway:
 
 
 def wait_until_up(gateway: Gateway) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{gateway.url}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert gateway.process.poll() is None, gateway.log_text()
-        assert time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.1)
+    wait_until_healthy(gateway.url, gateway.process, gateway.log_text, "gateway")
 
 
 @pytest.fixture(scope="module")
