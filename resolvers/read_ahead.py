@@ -23,6 +23,7 @@ costlier.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -53,9 +54,10 @@ MAX_HOPS = 8  # kept pages passed over when a skip lies past a page's end (rows 
 Query = CandidateQuery | JobQuery | ApplicationQuery
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(listing: str, query: Query, token: str | None) -> str:
     """The entry of one upstream page of one listing's query; JSON first, so parts never run
-    into each other."""
+    into each other. Remembered: every page asks it of every account in scope."""
     raw = json.dumps([listing, dataclasses.asdict(query), token], default=str, sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 

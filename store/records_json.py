@@ -34,6 +34,7 @@ from providers.model import (
     Url,
     UrlType,
 )
+from providers.rows import LazyRecords
 
 __all__ = [
     "any_page_from_json",
@@ -75,7 +76,7 @@ _LEAVES = (str, int, float, bool, type(None))
 def _plain(value: Any) -> Any:
     if isinstance(value, _LEAVES):
         return value
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | LazyRecords):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}

@@ -413,7 +413,8 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
             fresh = after(record.updated_at, query.updated_after)
             return fresh and (not search or matches_search(record, search))
 
-        records, gaps = read_rows(rows, harvest_record, keep)
+        filtered = bool(search) or query.updated_after is not None
+        records, gaps = read_rows(rows, harvest_record, keep if filtered else None)
         return CandidatePage(
             records[position.skip :],
             position,

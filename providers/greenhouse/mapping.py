@@ -31,6 +31,7 @@ from providers.model import (
     UrlType,
     WriteWarning,
 )
+from providers.rows import Mapper
 from providers.wire import mappings, text_or_integer
 
 __all__ = [
@@ -255,11 +256,15 @@ def harvest_application(raw: Any) -> ApplicationRecord | None:
     )
 
 
-def harvest_record(raw: Any) -> CandidateRecord | None:
-    """Maps one Harvest v3 candidate; v3 embeds no applications, so they stay None (not loaded)."""
-    remote_id = record_id(raw)
-    if remote_id is None:
-        return None
+def has_record_id(raw: Any) -> bool:
+    """Whether a wire row can be mapped: an object with an id."""
+    return record_id(raw) is not None
+
+
+def _harvest(raw: Mapping[str, Any]) -> CandidateRecord:
+    """Maps one Harvest v3 candidate that `has_record_id`; v3 embeds no applications, so they
+    stay None (not loaded)."""
+    remote_id = str(record_id(raw))
     first, last = text_or_integer(raw, "first_name"), text_or_integer(raw, "last_name")
     urls = _contacts(raw, "website_addresses", Url, WEBSITE_TYPES, UrlType.OTHER)
     urls += [
@@ -272,6 +277,7 @@ def harvest_record(raw: Any) -> CandidateRecord | None:
         for item in mappings(raw, "addresses")
         if (value := text_or_integer(item, "value"))
     )
+
     tags = raw.get("tags")
     extras = {
         key: raw[key]
@@ -298,6 +304,10 @@ def harvest_record(raw: Any) -> CandidateRecord | None:
         custom_fields=extras or None,
         remote_data=dict(raw),
     )
+
+
+harvest_record = Mapper(has_record_id, _harvest)
+"""Maps one Harvest v3 candidate; None when it is not an object with an id."""
 
 
 # --- writing: drafts → wire JSON ----------------------------------------------------------------

@@ -384,7 +384,7 @@ class MergeAdapter(RefusesPipeline):
         keep: Callable[[T], bool] | None,
         position: Position,
         limit: int,
-    ) -> tuple[tuple[T, ...], Position, str | None, tuple[int, ...]]:
+    ) -> tuple[Sequence[T], Position, str | None, tuple[int, ...]]:
         """One page of a listing: `position.skip` rows into the Merge page at `position.token`.
 
         Merge's cursor names where a page starts, so re-fetching it with a larger page size and
@@ -402,7 +402,7 @@ class MergeAdapter(RefusesPipeline):
             following = None if following in followed else following
             if keep is not None:
                 rows, gaps = kept(rows, gaps, keep)
-            records = tuple(rows[skip:])
+            records = rows[skip:]
             gaps = (*(0 for _ in passed), *gaps_after(gaps, skip))
             if records or following is None or keep is None:
                 return records, Position(token, skip), following, gaps
@@ -501,7 +501,7 @@ class MergeAdapter(RefusesPipeline):
             following = None if following in followed else following
             if needle is not None:
                 rows, gaps = kept(rows, gaps, lambda row: matches_search(row, needle))
-            records = tuple(rows[skip:])
+            records = rows[skip:]
             gaps = (*(0 for _ in passed), *gaps_after(gaps, skip))
             if records or following is None or not scanned:
                 local = scanned or None not in (query.job_remote_id, query.updated_after)

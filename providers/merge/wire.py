@@ -34,6 +34,7 @@ from providers.model import (
     UrlType,
     WriteWarning,
 )
+from providers.rows import Mapper
 from providers.wire import strings, text
 
 __all__ = [
@@ -164,8 +165,13 @@ def _ref(raw: object) -> tuple[str | None, Mapping[str, Any] | None]:
     return (raw if isinstance(raw, str) and raw else None), None
 
 
-def candidate_record(raw: Any) -> CandidateRecord | None:
-    """Maps one Merge Candidate; None when it is not an object with an id.
+def has_id(raw: Any) -> bool:
+    """Whether a wire row can be mapped: an object with an id."""
+    return isinstance(raw, Mapping) and text(raw, "id") is not None
+
+
+def _candidate(raw: Mapping[str, Any]) -> CandidateRecord:
+    """Maps one Merge Candidate that `has_id`.
 
     The ATS's own id and Merge's deletion flag are typed fields (`ats_remote_id`,
     `remote_was_deleted`), not custom fields. `remote_data` holds the whole Merge object
@@ -174,11 +180,7 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     None even when expanded: expanded ones carry no offers, so their status could not be
     derived, and the adapter loads them with offers instead.
     """
-    if not isinstance(raw, Mapping):
-        return None
-    remote_id = text(raw, "id")
-    if remote_id is None:
-        return None
+    remote_id = str(raw["id"])
     first, last = text(raw, "first_name"), text(raw, "last_name")
     extras = {
         key: raw[key]
@@ -210,6 +212,10 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
         ats_remote_id=text(raw, "remote_id"),
         remote_was_deleted=raw.get("remote_was_deleted") is True,
     )
+
+
+candidate_record = Mapper(has_id, _candidate)
+"""Maps one Merge Candidate; None when it is not an object with an id (see `_candidate`)."""
 
 
 def _names(raw: object) -> tuple[str, ...]:

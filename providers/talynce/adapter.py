@@ -77,7 +77,7 @@ from providers.model import (
     WriteWarning,
 )
 from providers.refusals import RefusesPipeline
-from providers.rows import gaps_after, read_rows
+from providers.rows import Mapper, gaps_after, read_rows
 from providers.search import is_address, matches_search
 from providers.talynce.applications import (
     CREATE_INPUTS,
@@ -187,10 +187,12 @@ _lpa_compensation = functools.lru_cache(maxsize=1024)(_compensation)
 """Remembered: a page's CTCs are a few round figures, each built once."""
 
 
-def candidate_record(raw: Any) -> CandidateRecord | None:
-    """Maps one wire candidate; None when it is not an object with an id."""
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
-        return None
+def has_id(raw: Any) -> bool:
+    """Whether a wire row can be mapped: an object with an id."""
+    return isinstance(raw, Mapping) and isinstance(raw.get("id"), str | int)
+
+
+def _candidate(raw: Mapping[str, Any]) -> CandidateRecord:
     remote_id = str(raw["id"])
     full_name = text(raw, "full_name")
     first, last = split_name(full_name)
@@ -250,14 +252,15 @@ def candidate_record(raw: Any) -> CandidateRecord | None:
     )
 
 
+candidate_record = Mapper(has_id, _candidate)
+"""Maps one wire candidate; None when it is not an object with an id."""
+
+
 def job_status(raw: str | None) -> JobStatus:
     return JOB_STATUSES.get((raw or "").strip().lower(), JobStatus.OTHER)
 
 
-def job_record(raw: Any) -> JobRecord | None:
-    """Maps one wire job (fields assumed, see the module's docstring); None without an id."""
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
-        return None
+def _job(raw: Mapping[str, Any]) -> JobRecord:
     status = text(raw, "status")
     offices = strings(raw, "locations") or tuple(v for v in [text(raw, "location")] if v)
     pipeline = raw.get("pipeline_statuses")
@@ -279,6 +282,10 @@ def job_record(raw: Any) -> JobRecord | None:
         stages=stages,
         remote_data=dict(raw),
     )
+
+
+job_record = Mapper(has_id, _job)
+"""Maps one wire job (fields assumed, see the module's docstring); None without an id."""
 
 
 def _lpa(value: Compensation | None, field: str) -> float | None:
@@ -467,7 +474,7 @@ class TalynceAdapter(RefusesPipeline):
         position: Position,
         mapper: Callable[[Any], R | None],
         keep: Callable[[R], bool],
-    ) -> tuple[tuple[R, ...], Position, str | None, tuple[int, ...]]:
+    ) -> tuple[Sequence[R], Position, str | None, tuple[int, ...]]:
         """Rows kept by a filter Talynce cannot apply, read from at most `scan_pages` pages.
 
         Every page read is the MAX_PAGE rows at an offset, so reading it again from a position
@@ -585,7 +592,11 @@ class TalynceAdapter(RefusesPipeline):
         records, gaps = read_rows(rows, candidate_record)
         end = offset + len(rows)
         more = bool(rows) and (end < total if total is not None else len(rows) >= limit)
-        refused = next((n for n, r in enumerate(records) if not matches_search(r, search)), None)
+        refused = (
+            next((n for n, r in enumerate(records) if not matches_search(r, search)), None)
+            if search
+            else None
+        )
         if refused is not None:
             # Talynce matched a row the gateway's rule does not: hand out the rows before it and
             # resume after it, so a position still counts Talynce's rows.
