@@ -448,15 +448,24 @@ class Compensation:
 
     @classmethod
     def of(cls, record: CompensationRecord | None) -> Compensation | None:
+        """Remembered per record: a page's pay figures are a few, two per candidate."""
         if record is None:
             return None
-        return cls(
-            amount=record.amount,
-            currency=record.currency,
-            period=known(CompensationPeriodValue, record.period),
-            raw_value=record.raw_value,
-            raw_unit=record.raw_unit,
-        )
+        found = _PAY.get(record)
+        if found is None:
+            if len(_PAY) >= 4096:
+                _PAY.clear()
+            found = _PAY[record] = cls(
+                amount=record.amount,
+                currency=record.currency,
+                period=known(CompensationPeriodValue, record.period),
+                raw_value=record.raw_value,
+                raw_unit=record.raw_unit,
+            )
+        return found
+
+
+_PAY: dict[CompensationRecord, Compensation] = {}
 
 
 @strawberry.type(description="The job an application is for, as far as the provider names it.")
@@ -481,7 +490,7 @@ class JobRef:
         one: a synchronous field costs a fraction of an awaited one, per application."""
         if self.known_name is not None or self.remote_id is None:
             return self.known_name
-        return cast(str | None, self._looked_up_name(info.context))
+        return cast("str | None", self._looked_up_name(info.context))
 
     async def _looked_up_name(self, context: RequestContext) -> str | None:
         assert self.remote_id is not None
@@ -602,7 +611,7 @@ class Job(Node):
 
     @strawberry.field(description="The provider's raw JSON for this job.")
     def remote_data(self) -> JSON | None:
-        return cast(JSON | None, self.found.record.remote_data)
+        return cast("JSON | None", self.found.record.remote_data)
 
     @strawberry.field(
         description=(
@@ -759,7 +768,7 @@ class Application(Node):
         description="The provider's own JSON for the application, where it sends one."
     )
     def remote_data(self) -> JSON | None:
-        return cast(JSON | None, self.raw)
+        return cast("JSON | None", self.raw)
 
     @strawberry.field(
         description="The candidate who applied; null when the account no longer returns them."
@@ -878,13 +887,13 @@ class Candidate(Node):
             full_name=r.full_name,
             company=r.company,
             title=r.title,
-            emails=cast(list[Email], r.emails),
-            phones=cast(list[Phone], r.phones),
+            emails=cast("list[Email]", r.emails),
+            phones=cast("list[Phone]", r.phones),
             addresses=[Address.of(address) for address in r.addresses],
-            urls=cast(list[Url], r.urls),
-            locations=cast(list[str], r.locations),
-            tags=cast(list[str], r.tags),
-            skills=cast(list[str], r.skills),
+            urls=cast("list[Url]", r.urls),
+            locations=cast("list[str]", r.locations),
+            tags=cast("list[str]", r.tags),
+            skills=cast("list[str]", r.skills),
             experience_years=r.experience_years,
             current_compensation=Compensation.of(r.current_compensation),
             expected_compensation=Compensation.of(r.expected_compensation),
@@ -896,7 +905,7 @@ class Candidate(Node):
             masked=r.masked,
             created_at=instant(r.created_at),
             updated_at=instant(r.updated_at),
-            custom_fields=cast(JSON | None, r.custom_fields),
+            custom_fields=cast("JSON | None", r.custom_fields),
             ats_remote_id=r.ats_remote_id,
             remote_was_deleted=r.remote_was_deleted,
             found=found,
@@ -904,7 +913,7 @@ class Candidate(Node):
 
     @strawberry.field(description="The provider's raw JSON for this candidate.")
     def remote_data(self) -> JSON | None:
-        return cast(JSON | None, self.found.record.remote_data)
+        return cast("JSON | None", self.found.record.remote_data)
 
     @strawberry.field(
         description=(
@@ -919,7 +928,7 @@ class Candidate(Node):
         loaders = info.context.loaders
         ready = loaders.applications_ready(account.id, self.found.record)
         if ready is None:
-            return cast(list[Application], self._load_applications(loaders))
+            return cast("list[Application]", self._load_applications(loaders))
         return [Application.of(account, record) for record in ready]
 
     async def _load_applications(self, loaders: Loaders) -> list[Application]:
