@@ -24,17 +24,34 @@ Rows: TypeAlias = tuple[Sequence[T], tuple[int, ...]]
 """Records read from a page, and where its unreadable rows were among them."""
 
 
+_MAPPERS: dict[str, Mapper[Any]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Mapper(Generic[T]):
     """A row mapping in two steps: `readable` (cheap, and the only way a row fails) and `read`,
     which maps a readable row and never fails. Called, it is the one-step mapping: the record,
-    or None for a row it cannot read."""
+    or None for a row it cannot read.
 
+    `name` is unique: a page kept outside the process (Redis) stores its rows as the provider
+    sent them with the name of their mapper, so it is mapped as it is read there too."""
+
+    name: str
     readable: Callable[[Any], bool]
     read: Callable[[Any], T]
 
+    def __post_init__(self) -> None:
+        if self.name in _MAPPERS:
+            raise ValueError(f"a row mapper is already named {self.name!r}")
+        _MAPPERS[self.name] = self
+
     def __call__(self, raw: Any) -> T | None:
         return self.read(raw) if self.readable(raw) else None
+
+    @staticmethod
+    def named(name: str) -> Mapper[Any]:
+        """The mapper of that name; KeyError when none is."""
+        return _MAPPERS[name]
 
 
 _UNREAD: Any = object()
@@ -44,18 +61,18 @@ class LazyRecords(Sequence[T]):
     """Readable rows, each mapped the first time it is read and then kept; a slice shares
     them, so a row kept in a read-ahead page is mapped once whichever page shows it."""
 
-    __slots__ = ("_done", "_read", "_rows", "_start", "_stop")
+    __slots__ = ("_done", "_rows", "_start", "_stop", "mapper")
 
     def __init__(
         self,
         rows: Sequence[Any],
-        read: Callable[[Any], T],
+        mapper: Mapper[T],
         done: list[Any] | None = None,
         start: int = 0,
         stop: int | None = None,
     ) -> None:
         self._rows = rows
-        self._read = read
+        self.mapper = mapper
         self._done = done if done is not None else [_UNREAD] * len(rows)
         self._start = start
         self._stop = len(rows) if stop is None else stop
@@ -66,7 +83,7 @@ class LazyRecords(Sequence[T]):
     def _at(self, index: int) -> T:
         record = self._done[index]
         if record is _UNREAD:
-            record = self._done[index] = self._read(self._rows[index])
+            record = self._done[index] = self.mapper.read(self._rows[index])
         return record  # type: ignore[no-any-return]
 
     @overload
@@ -82,13 +99,17 @@ class LazyRecords(Sequence[T]):
                 raise ValueError("LazyRecords slices take every row")
             stop = max(start, stop)
             return LazyRecords(
-                self._rows, self._read, self._done, self._start + start, self._start + stop
+                self._rows, self.mapper, self._done, self._start + start, self._start + stop
             )
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("record index out of range")
         return self._at(self._start + index)
+
+    def rows(self) -> list[Any]:
+        """The provider's rows these records are read from, as it sent them."""
+        return list(self._rows[self._start : self._stop])
 
     def __iter__(self) -> Iterator[T]:
         for index in range(self._start, self._stop):
@@ -122,7 +143,7 @@ def read_rows(
                 readable.append(row)
             else:
                 gaps.append(len(readable))
-        return LazyRecords(readable, mapper.read), tuple(gaps)
+        return LazyRecords(readable, mapper), tuple(gaps)
     records: list[T] = []
     for row in rows:
         record = mapper(row)

@@ -34,7 +34,7 @@ from providers.model import (
     Url,
     UrlType,
 )
-from providers.rows import LazyRecords
+from providers.rows import LazyRecords, Mapper
 
 __all__ = [
     "any_page_from_json",
@@ -200,9 +200,33 @@ _PAGES: Mapping[str, tuple[type[Page[Any]], Callable[[Any], Any]]] = {
 
 
 def any_page_to_json(page: Page[Any]) -> Any:
-    """A page of any listing, tagged with its kind so `any_page_from_json` rebuilds its type."""
+    """A page of any listing, tagged with its kind so `any_page_from_json` rebuilds its type.
+    Records not mapped yet (`LazyRecords`) are written as the provider's rows with the name of
+    their mapper: a read-ahead page shows a few of its 100 rows, and mapping the rest to write
+    them cost as much as the page itself."""
     kind = next(name for name, (cls, _) in _PAGES.items() if isinstance(page, cls))
-    return {"kind": kind, "page": to_json(page)}
+    records = page.records
+    if not isinstance(records, LazyRecords):
+        return {"kind": kind, "page": to_json(page)}
+    fields = _FIELDS.get(type(page)) or tuple(f.name for f in dataclasses.fields(page))
+    encoded = {name: _plain(getattr(page, name)) for name in fields if name != "records"}
+    encoded["rows"], encoded["mapper"] = records.rows(), records.mapper.name
+    return {"kind": kind, "page": encoded}
+
+
+def _records(page: Mapping[str, Any], record: Callable[[Any], Any]) -> Sequence[Any]:
+    """The records of an encoded page: decoded, or read from the provider's rows by the mapper
+    named (each row checked readable again; a row that is not fails the whole entry)."""
+    if "mapper" not in page:
+        return tuple(record(item) for item in _listed(page, "records"))
+    try:
+        mapper = Mapper.named(str(page["mapper"]))
+    except KeyError:
+        raise ValueError(f"no row mapper is named {page['mapper']!r}") from None
+    rows = _listed(page, "rows")
+    if not all(mapper.readable(row) for row in rows):
+        raise ValueError("a kept row its mapper cannot read")
+    return LazyRecords(list(rows), mapper)
 
 
 def any_page_from_json(data: Any) -> Page[Any]:
@@ -215,8 +239,8 @@ def any_page_from_json(data: Any) -> Page[Any]:
     return _strict(
         cls,
         {
-            **page,
-            "records": tuple(record(item) for item in _listed(page, "records")),
+            **{name: value for name, value in page.items() if name not in ("rows", "mapper")},
+            "records": _records(page, record),
             "position": _strict(Position, page.get("position")),
             "rest_at": _rest_at(page),
             "gaps": _gaps(page),

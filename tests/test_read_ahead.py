@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,7 +116,8 @@ def test_kept_rows_are_mapped_when_shown_and_each_once(monkeypatch: pytest.Monke
         mapped.append(str(raw["id"]))
         return original.read(raw)
 
-    monkeypatch.setattr(talynce_adapter, "candidate_record", Mapper(original.readable, counted))
+    counting = Mapper(f"test.counted.{uuid.uuid4()}", original.readable, counted)
+    monkeypatch.setattr(talynce_adapter, "candidate_record", counting)
     with running_stack(many_orgs(), read_ahead_ttl=600) as fresh:
         seen = page(fresh, EVERYONE, FIRST, None)
         assert len(list_calls(fresh)) == ACCOUNTS

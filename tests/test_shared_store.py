@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -11,10 +12,12 @@ from contextlib import asynccontextmanager
 import pytest
 
 from emulators.greenhouse import GreenhouseEmulator, GreenhouseOrg
-from providers.base import AccountConfig, CandidateQuery, Position
+from providers.base import AccountConfig, CandidatePage, CandidateQuery, Position
 from providers.errors import UpstreamOutcomeUnknown, UpstreamTimeout
 from providers.greenhouse import GreenhouseHarvestAdapter
 from providers.model import CandidateRecord
+from providers.rows import read_rows
+from providers.talynce.adapter import candidate_record as talynce_candidate
 from providers.upstream.http import Upstream, build_client
 from providers.upstream.resilience import deadline_scope
 from providers.upstream.sharing import Sharing
@@ -291,6 +294,50 @@ async def test_cache_entries_are_shared_and_a_renewal_forgets_them(processes: Pr
     renewed = await first.generation("acme:1")
     assert renewed not in (None, generation)
     assert await first.read("acme:1", renewed or "", "candidate", ["n1"]) == [Miss.MISS]
+
+
+async def test_generations_asked_together_are_read_with_one_command(
+    processes: Processes,
+) -> None:
+    """A page over 64 accounts asks each account's generation at once: one MGET answers them
+    all (64 GETs were a third of the gateway's CPU), each with its own scope's value, and a
+    renewal finished before the ask is seen."""
+    cache, other = RedisCacheBackend(processes.link(), 30), RedisCacheBackend(processes.link(), 30)
+    scopes = [f"org{n}:1" for n in range(64)]
+    first = await asyncio.gather(*(cache.generation(scope) for scope in scopes))
+    assert None not in first and len(set(first)) == 64
+    await other.renew(scopes[7])
+    link = processes.links[0]
+    before = (await link.client.info("commandstats")).get("cmdstat_mget", {}).get("calls", 0)
+    again = await asyncio.gather(*(cache.generation(scope) for scope in scopes))
+    stats = await link.client.info("commandstats")
+    assert stats["cmdstat_mget"]["calls"] == before + 1
+    assert again[7] not in (None, first[7])
+    assert again[:7] + again[8:] == first[:7] + first[8:]
+    assert await other.generation(scopes[7]) == again[7]
+
+
+async def test_a_kept_page_with_what_orjson_cannot_write_is_still_shared(
+    processes: Processes,
+) -> None:
+    """Kept pages are written with orjson; a provider's integer past 64 bits is not JSON orjson
+    writes, so that page is written by json and read back the same."""
+    first, second = (RedisCacheBackend(processes.link(), 30) for _ in range(2))
+    rows = [{"id": "c1", "full_name": "Ada Lovelace", "screening_score": 2**70}, {"id": "c2"}]
+    records, _ = read_rows(rows, talynce_candidate)
+    page = CandidatePage(records, Position("0"), None)
+    generation = await first.generation("acme:1") or ""
+    await first.write(
+        "acme:1",
+        generation,
+        "ahead",
+        {"p": page, "q": dataclasses.replace(page, records=records[1:])},
+    )
+    [back, rest] = await second.read("acme:1", generation, "ahead", ["p", "q"])
+    assert back == page and rest == dataclasses.replace(page, records=records[1:])
+    assert isinstance(back, CandidatePage) and back.records[0].custom_fields == {
+        "screening_score": 2**70
+    }
 
 
 # --- Redis going away -----------------------------------------------------------------------------

@@ -306,7 +306,7 @@ def _harvest(raw: Mapping[str, Any]) -> CandidateRecord:
     )
 
 
-harvest_record = Mapper(has_record_id, _harvest)
+harvest_record = Mapper("greenhouse.harvest.candidate", has_record_id, _harvest)
 """Maps one Harvest v3 candidate; None when it is not an object with an id."""
 
 

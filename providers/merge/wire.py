@@ -214,7 +214,7 @@ def _candidate(raw: Mapping[str, Any]) -> CandidateRecord:
     )
 
 
-candidate_record = Mapper(has_id, _candidate)
+candidate_record = Mapper("merge.candidate", has_id, _candidate)
 """Maps one Merge Candidate; None when it is not an object with an id (see `_candidate`)."""
 
 

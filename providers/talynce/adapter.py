@@ -252,7 +252,7 @@ def _candidate(raw: Mapping[str, Any]) -> CandidateRecord:
     )
 
 
-candidate_record = Mapper(has_id, _candidate)
+candidate_record = Mapper("talynce.candidate", has_id, _candidate)
 """Maps one wire candidate; None when it is not an object with an id."""
 
 
@@ -284,7 +284,7 @@ def _job(raw: Mapping[str, Any]) -> JobRecord:
     )
 
 
-job_record = Mapper(has_id, _job)
+job_record = Mapper("talynce.job", has_id, _job)
 """Maps one wire job (fields assumed, see the module's docstring); None without an id."""
 
 
