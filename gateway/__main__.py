@@ -19,6 +19,7 @@ from gateway.ping import ping_accounts, render_table, unsendable_credentials
 from gateway.security import hash_key, new_key
 from gateway.server import server_config
 from gateway.settings import SHARED_CURSOR_SECRET, ConfigError, Settings, load_settings
+from gateway.workers import worker_sockets
 
 __all__ = ["main"]
 
@@ -68,7 +69,8 @@ async def _serve(settings: Settings | None, host: str, port: int) -> None:
 def _serve_workers(
     config: Path, settings: Settings, host: str, port: int, workers: int, log_format: str
 ) -> int:
-    """N processes on one socket; they share the cursor secret so any worker reads any cursor."""
+    """N processes, each on its own socket of one port (gateway.workers); they share the
+    cursor secret so any worker reads any cursor."""
     os.environ[CONFIG_ENV] = str(config.resolve())
     os.environ["ATS_GATEWAY_LOG_FORMAT"] = log_format
     os.environ.setdefault(SHARED_CURSOR_SECRET, secrets.token_urlsafe(32))
@@ -82,7 +84,7 @@ def _serve_workers(
         workers=workers,
         log_config=None,
     )
-    Multiprocess(server, sockets=[server.bind_socket()]).run()
+    Multiprocess(server, sockets=worker_sockets(server)).run()
     return 0
 
 

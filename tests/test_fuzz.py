@@ -18,7 +18,7 @@ from gateway.schema import schema as gateway_schema
 from providers import greenhouse
 from providers.errors import ProviderError
 from providers.merge import wire as merge_wire
-from providers.talynce.adapter import candidate_record
+from providers.talynce.adapter import candidate_record, job_record
 from tests.conftest import Stack, make_orgs, running_stack
 
 CODES = {
@@ -112,6 +112,7 @@ def test_the_talynce_mapper_survives_any_json(raw: Any) -> None:
 
 MAPPERS = {
     "talynce candidate": candidate_record,
+    "talynce job": job_record,
     "merge candidate": merge_wire.candidate_record,
     "merge application": merge_wire.application_record,
     "greenhouse partner candidate": greenhouse.partner_record,
@@ -153,6 +154,10 @@ WIRE_KEYS = sorted(
         "value",
         "type",
         "email_address_type",
+        "pipeline_statuses",
+        "department",
+        "opened_at",
+        "closed_at",
     }
 )
 HUGE = st.text(min_size=10_000, max_size=20_000)
