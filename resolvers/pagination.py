@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import enum
 import hashlib
 import hmac
@@ -159,6 +160,9 @@ class Lane(Generic[R]):
         began = time.perf_counter()
         try:
             page = await self.list_page(self.next_fetch, limit)
+            # Rows read ahead are mapped as they are first read (providers.rows.LazyRecords):
+            # read them here, where whatever a mapping raises is this account's failure alone.
+            collections.deque(page.records, maxlen=0)
         except Exception as error:  # any failure is this account's alone; cancellation is not
             account = self.account
             self.error = contain(

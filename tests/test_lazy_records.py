@@ -10,8 +10,10 @@ import pytest
 
 from providers.base import CandidatePage, Position
 from providers.rows import LazyRecords, Mapper, read_rows
+from providers.talynce import adapter as talynce_adapter
 from providers.talynce.adapter import candidate_record
 from store.records_json import any_page_from_json, any_page_to_json
+from tests.conftest import make_orgs, running_stack
 
 ROWS: list[Any] = [{"id": n, "full_name": f"Person {n}"} for n in range(6)]
 
@@ -81,3 +83,36 @@ def test_a_kept_page_that_cannot_be_read_back_is_refused(change: dict[str, Any])
     stored["page"].update(change)
     with pytest.raises(ValueError):
         any_page_from_json(stored)
+
+
+LISTING = """
+{ candidates(first: 30) {
+    edges { node { remoteId account { id } } }
+    sources { account { id } status error { code } }
+} }
+"""
+
+
+def test_a_row_whose_mapping_fails_fails_its_account_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are mapped when first read, after the adapter returned: whatever a mapping raises
+    is still its account's failure alone (INTERNAL, named), and the other accounts answer."""
+    orgs = make_orgs()
+    broken = {candidate.id for candidate in orgs["globex"].ordered_candidates()}
+    original = talynce_adapter.candidate_record
+
+    def read(raw: Any) -> Any:
+        if str(raw["id"]) in broken:
+            raise RuntimeError("a mapping bug")
+        return original.read(raw)
+
+    failing = Mapper(f"test.failing.{uuid.uuid4()}", original.readable, read)
+    monkeypatch.setattr(talynce_adapter, "candidate_record", failing)
+    with running_stack(orgs) as stack:
+        body = stack.graphql(LISTING)
+    listing = body["data"]["candidates"]
+    shown = {edge["node"]["account"]["id"] for edge in listing["edges"]}
+    assert shown == {"acme", "initech"} and len(listing["edges"]) == 30
+    sources = {source["account"]["id"]: source for source in listing["sources"]}
+    assert sources["globex"]["status"] == "ERROR"
+    assert sources["globex"]["error"]["code"] == "INTERNAL"
+    assert sources["acme"]["error"] is None and sources["initech"]["error"] is None
