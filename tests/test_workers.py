@@ -96,7 +96,9 @@ def test_connections_waiting_together_are_spread_over_the_workers(
     for pid in workers:
         os.kill(pid, signal.SIGSTOP)
     try:
-        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
+        clients = [
+            socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(CONNECTIONS)
+        ]
     finally:
         for pid in workers:
             os.kill(pid, signal.SIGCONT)
