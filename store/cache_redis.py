@@ -81,6 +81,7 @@ class RedisCacheBackend:
         self._ttl_ms = max(1, int(ttl * 1000))
         self._stale: set[str] = set()
         self._asked: dict[str, asyncio.Future[str | None]] = {}
+        self._asking_loop: asyncio.AbstractEventLoop | None = None
         self._reading: set[asyncio.Task[None]] = set()
 
     def _key(self, scope: str, *parts: str) -> str:
@@ -98,11 +99,14 @@ class RedisCacheBackend:
                     return None
         except StoreDown:
             return None
+        loop = asyncio.get_running_loop()
+        if loop is not self._asking_loop:  # a batch left by a loop that stopped is not ours
+            self._asked, self._asking_loop = {}, loop
         asked = self._asked.get(scope)
         if asked is None:
             if not self._asked:
-                asyncio.get_running_loop().call_soon(self._read_asked)
-            asked = self._asked[scope] = asyncio.get_running_loop().create_future()
+                loop.call_soon(self._read_asked)
+            asked = self._asked[scope] = loop.create_future()
         return await asyncio.shield(asked)
 
     def _read_asked(self) -> None:

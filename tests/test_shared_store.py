@@ -400,3 +400,32 @@ async def test_a_renewal_owed_from_an_outage_is_made_before_the_next_read(
     after = await cache.generation("acme:1")
     assert after not in (None, before)
     assert await cache.read("acme:1", before, "candidate", ["n"]) == [CandidateRecord("old")]
+
+
+def test_a_generation_asked_on_a_loop_that_stopped_does_not_hold_the_next_loop(
+    redis_server: RedisServer,
+) -> None:
+    """The scopes asked in one turn are read after it: a loop stopped in between leaves its
+    batch unread, and a later loop asks afresh instead of waiting on it."""
+    link = RedisLink(connect(redis_server.url), unique_prefix())
+    cache = RedisCacheBackend(link, 30)
+
+    async def ask_and_stop() -> None:
+        asking = asyncio.ensure_future(cache.generation("acme:1"))
+        await asyncio.sleep(0)  # asked, not yet read
+        asking.cancel()
+        asyncio.get_running_loop().stop()
+
+    first = asyncio.new_event_loop()
+    stopping = first.create_task(ask_and_stop())
+    first.run_forever()
+    assert stopping.done()
+    first.close()
+
+    async def ask() -> str | None:
+        try:
+            return await asyncio.wait_for(cache.generation("acme:1"), 5)
+        finally:
+            await link.aclose()
+
+    assert asyncio.run(ask()) is not None
