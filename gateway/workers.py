@@ -16,12 +16,17 @@ with uvicorn's error rather than silently sharing that process's traffic.
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 __all__ = ["WorkerSockets", "worker_sockets"]
+
+logger = logging.getLogger("uvicorn.error")
 
 
 class WorkerSockets(list[socket.socket]):
@@ -38,12 +43,19 @@ class WorkerSockets(list[socket.socket]):
 
 def bound(host: str, port: int) -> WorkerSockets:
     """A socket on `host:port` that other workers' sockets share (`SO_REUSEPORT`); uvicorn
-    calls `listen` on it as it starts serving."""
+    calls `listen` on it as it starts serving. A worker that cannot bind exits as uvicorn's
+    workers do when they cannot start (STARTUP_FAILURE), so the supervisor stops rather than
+    starting it again and again."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family=family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        logger.error("cannot listen on %s:%d: %s", host, port, error.strerror or error)
+        sys.exit(STARTUP_FAILURE)
     sock.set_inheritable(True)
     return WorkerSockets(host, port, (sock,))
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
 from gateway.server import server_config
 from gateway.workers import WorkerSockets, worker_sockets
@@ -143,5 +144,20 @@ def test_a_port_another_process_listens_on_fails_the_start() -> None:
     try:
         with pytest.raises(SystemExit):
             worker_sockets(server_config("gateway.app:app_from_environment", None, port=port))
+    finally:
+        taken.close()
+
+
+def test_a_worker_that_cannot_bind_exits_as_a_failed_start() -> None:
+    """The port taken between the supervisor's check and a worker's start: the worker exits
+    with uvicorn's STARTUP_FAILURE, which stops the supervisor instead of restarting it."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        spawned = pickle.dumps(WorkerSockets("127.0.0.1", taken.getsockname()[1]))
+        with pytest.raises(SystemExit) as exit_:
+            pickle.loads(spawned)
+        assert exit_.value.code == STARTUP_FAILURE
     finally:
         taken.close()
