@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from providers.base import AccountConfig
 from providers.errors import UpstreamRateLimited, UpstreamUnavailable
+from providers.upstream import resilience
 from providers.upstream.http import Upstream, build_client
 from providers.upstream.resilience import Budget, RateBudget, deadline_scope
 from store.budget import RedisRateBudget
@@ -73,6 +74,48 @@ async def test_reservations_keep_the_limit_and_come_first_come_first_served() ->
         later - earlier >= 0.3 - 0.02 for earlier, later in zip(times, times[3:], strict=False)
     )
     assert times[-1] - began < 0.3 * 2 + 0.25  # reserved, not polled: no window is lost
+
+
+class _FirstTimerArmedLate:
+    """`asyncio` as the budget sees it, except that the first sleep with a delay starts 0.2 s
+    late, as a timer armed just after the process was paused does."""
+
+    def __init__(self) -> None:
+        self.delayed = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        if delay > 0 and not self.delayed:
+            self.delayed = True
+            delay += 0.2
+        await asyncio.sleep(delay)
+
+
+async def test_waiters_go_in_the_order_they_came_when_their_timers_fire_out_of_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(resilience, "asyncio", _FirstTimerArmedLate())
+    budget = RateBudget(1, 0.1)
+    granted: list[int] = []
+
+    async def call(n: int) -> None:
+        assert await budget.acquire(None) is None
+        granted.append(n)
+
+    await asyncio.gather(*(call(n) for n in range(3)))
+    assert granted == [0, 1, 2]
+
+
+async def test_a_waiter_that_gives_up_lets_the_next_one_go() -> None:
+    budget = RateBudget(1, 0.2)
+    assert await budget.acquire(None) is None
+    first = asyncio.create_task(budget.acquire(None))
+    second = asyncio.create_task(budget.acquire(None))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    assert await asyncio.wait_for(second, 2.0) is None  # at its own slot, not stuck behind
 
 
 async def test_a_hold_asked_for_while_a_call_waits_is_honoured_or_refused() -> None:

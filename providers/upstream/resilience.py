@@ -132,14 +132,25 @@ class Budget(Protocol):
     def learn_limit(self, limit: int) -> None: ...
 
 
+def _pass_turn(before: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
+    """Ends a waiter's turn, but never ahead of the waiter queued before it: one that is
+    refused or cancelled early still lets the next go only once the earlier one has gone."""
+    if before is None or before.done():
+        if not mine.done():
+            mine.set_result(None)
+    else:
+        before.add_done_callback(lambda _: _pass_turn(None, mine))
+
+
 class RateBudget:
     """At most `limit` calls in any `window` seconds, plus holds the provider asks for.
 
     Callers queue here instead of tripping the provider's 429s. Each caller reserves its slot
     time at once (first come, first served, as `RedisRateBudget` does across processes) and
     then sleeps until it: the reservation has no await in it, so no lock is needed and no caller
-    ever waits behind another's sleep. One that cannot be served within its `max_wait` is
-    refused at once and reserves nothing.
+    ever waits behind another's sleep. Waiters still go in the order they came when their timers
+    fire out of order, as one armed a few microseconds late after a pause does. One that cannot
+    be served within its `max_wait` is refused at once and reserves nothing.
     """
 
     def __init__(self, limit: int | None = None, window: float = 60.0) -> None:
@@ -147,6 +158,7 @@ class RateBudget:
         self.window = window
         self._granted: deque[float] = deque()  # slot times, past and reserved, ascending
         self._blocked_until = 0.0
+        self._last_turn: asyncio.Future[None] | None = None  # done once the last waiter has gone
 
     def wait_needed(self, now: float) -> float:
         """How long a call asking at `now` would wait; reserves nothing."""
@@ -179,9 +191,16 @@ class RateBudget:
             self._granted.append(reserved)
         if at <= now:  # a slot now and no hold: nothing to wait for, not even a loop turn
             return None
+        loop = asyncio.get_running_loop()
+        before, mine = self._last_turn, loop.create_future()
+        if before is not None and before.get_loop() is not loop:
+            before = None  # a waiter of a loop that has since stopped holds nobody up
+        self._last_turn = mine
         try:
             while True:
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
+                if before is not None and not before.done():
+                    await asyncio.wait((before,))  # a timer armed a hair late: keep the queue
                 hold = self._blocked_until  # the provider may have asked for a pause meanwhile
                 if hold <= time.monotonic():
                     return None
@@ -192,6 +211,8 @@ class RateBudget:
         except asyncio.CancelledError:
             self._forget(reserved)
             raise
+        finally:
+            _pass_turn(before, mine)
 
     def _forget(self, at: float) -> None:
         """Gives back a reserved slot that will not be used."""
