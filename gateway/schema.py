@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable
 from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from gateway.arguments import (
     DEFAULT_FIRST,
@@ -26,6 +22,7 @@ from gateway.arguments import (
     UpdatedAfter,
 )
 from gateway.compiled_fence import compiled_executor
+from gateway.documents import Documents
 from gateway.errors import is_expected
 from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
@@ -59,7 +56,7 @@ from gateway.types import (
     node_of,
     selects,
 )
-from gateway.validation_cache import ValidationResults, validation_cache
+from gateway.validation_cache import ValidationResults
 from resolvers import applications, candidates, mutations, nodes, pipeline
 from resolvers import jobs as job_reads
 from resolvers.mutations import WriteOutcome
@@ -419,14 +416,10 @@ class Mutation:
         return AddNotePayload.of(outcome)
 
 
-class RecordOperation(SchemaExtension):
-    """Notes the operation's name in the request context, for metrics and the request log."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        context = self.execution_context.context
-        if hasattr(context, "operation_name"):
-            context.operation_name = self.execution_context.operation_name
+def _note_operation(context: ExecutionContext) -> None:
+    request = context.context
+    if hasattr(request, "operation_name"):
+        request.operation_name = context.operation_name
 
 
 def _is_one_of(type_: Any, _info: Any) -> bool | None:
@@ -443,8 +436,40 @@ def _is_one_of(type_: Any, _info: Any) -> bool | None:
 
 
 class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema, with the gateway's parsing, validation and error handling.
+
+    `documents` parses and validates from the hooks below rather than from schema extensions
+    (see gateway.documents); the operation's name is noted in the request context, for
+    metrics and the request log, once the document is known.
+    """
+
     hide_suggestions = False
     hidden_names: HiddenNames | None = None
+    documents: Documents | None = None
+
+    def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
+        context = super()._create_execution_context(*args, **kwargs)
+        if self.documents is not None:
+            self.documents.start(context)
+        return context
+
+    async def _prepare_operation_async(
+        self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
+    ) -> PreExecutionError | None:
+        if self.documents is not None:
+            self.documents.prepare(context)
+        refused = await super()._prepare_operation_async(context, extensions_runner)
+        _note_operation(context)
+        return refused
+
+    def _prepare_operation_sync(
+        self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
+    ) -> ExecutionResult | None:
+        if self.documents is not None:
+            self.documents.prepare(context)
+        refused = super()._prepare_operation_sync(context, extensions_runner)
+        _note_operation(context)
+        return refused
 
     def _extend_introspection(self) -> None:
         """As Strawberry's, with an `isOneOf` that answers for wrapped types (see _is_one_of).
@@ -503,21 +528,15 @@ def build_schema(
         first=lambda document: limit_errors(document, limits),
         hide_suggestions=not introspection,
     )
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        RecordOperation,
-        lambda: MaxTokensLimiter(limits.max_tokens),
-        lambda: ParserCache(maxsize=512),
-        validation_cache(results),
-    ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Candidate, Application, Job],
-        extensions=extensions,
         execution_context_class=compiled_executor() if compiled else None,
+    )
+    built.documents = Documents(
+        results, max_tokens=limits.max_tokens, introspection=introspection, maxsize=512
     )
     if not introspection:
         built.hide_suggestions = True

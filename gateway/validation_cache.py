@@ -2,9 +2,9 @@
 
 Strawberry's ValidationCache keys an LRU cache on the document itself, so every request hashes
 the whole syntax tree again (about 22 µs for scenario A's query, more for larger ones). The
-parser cache already hands back the same document object for the same query text, so the
-object's identity is key enough; each entry holds its document, so that id cannot be reused by
-another document while the entry lives.
+parser cache (gateway.documents) already hands back the same document object for the same
+query text, so the object's identity is key enough; each entry holds its document, so that id
+cannot be reused by another document while the entry lives.
 
 Two things differ from strawberry's own validation besides the cache: a cheap check that runs
 first (the query limits) stops validation when it refuses, so a document that claims a vast
@@ -15,15 +15,14 @@ mean …?" out of the messages, since with introspection off they would name sch
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, validate
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-__all__ = ["Precheck", "ValidationResults", "validation_cache"]
+__all__ = ["Precheck", "ValidationResults"]
 
 Precheck = Callable[[DocumentNode], list[GraphQLError]]
 
@@ -64,19 +63,3 @@ class ValidationResults:
         return validate(
             schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=self.hide_suggestions
         )
-
-
-def validation_cache(results: ValidationResults) -> type[SchemaExtension]:
-    """A schema extension class validating through `results` (shared by every request)."""
-
-    class CachedValidation(SchemaExtension):
-        def on_validate(self) -> Iterator[None]:
-            context = self.execution_context
-            context.pre_execution_errors = results.validate(
-                context.schema._schema,
-                context.graphql_document,
-                tuple(context.validation_rules),
-            )
-            yield
-
-    return CachedValidation
