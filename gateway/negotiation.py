@@ -9,6 +9,7 @@ clients that send `*/*` (most HTTP libraries) have always had.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from starlette.responses import JSONResponse, Response
@@ -59,8 +60,24 @@ def _weight(ranges: list[tuple[str, float]], media_type: str) -> tuple[float, in
     return best
 
 
+CACHED_HEADER_CHARS = 256
+"""Headers up to this long are remembered (a client sends the same one on every request);
+longer ones are read each time, so no client can fill the cache with large ones."""
+
+
 def negotiate(accept: str | None) -> Negotiated:
     """No Accept header (or an empty one) means application/json, as the spec says."""
+    if accept is None or len(accept) <= CACHED_HEADER_CHARS:
+        return _remembered(accept)
+    return _negotiate(accept)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered(accept: str | None) -> Negotiated:
+    return _negotiate(accept)
+
+
+def _negotiate(accept: str | None) -> Negotiated:
     ranges = _ranges(accept or "")
     if not ranges:
         return Negotiated(acceptable=True, modern=False, html=False)

@@ -8,6 +8,7 @@ be one record's fault is asked again id by id, so one bad record fails only its 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -111,13 +112,25 @@ async def _per_account(
 
 
 class Loaders:
+    """One request's loaders. Each is made when first used: a request builds a `Loaders`
+    whatever it asks, and most ask for one or none of them."""
+
     def __init__(self, accounts: Accounts, request_id: str = "-") -> None:
         self._accounts = accounts
         self._request_id = request_id
-        self.candidates = DataLoader[AccountKey, CandidateRecord | None](self._load_candidates)
-        self.applications = DataLoader[AccountKey, list[ApplicationRecord]](self._load_applications)
         self._applications_ready: dict[AccountKey, list[ApplicationRecord] | BaseException] = {}
-        self.jobs = DataLoader[AccountKey, JobRecord | None](self._load_jobs)
+
+    @functools.cached_property
+    def candidates(self) -> DataLoader[AccountKey, CandidateRecord | None]:
+        return DataLoader(self._load_candidates)
+
+    @functools.cached_property
+    def applications(self) -> DataLoader[AccountKey, list[ApplicationRecord]]:
+        return DataLoader(self._load_applications)
+
+    @functools.cached_property
+    def jobs(self) -> DataLoader[AccountKey, JobRecord | None]:
+        return DataLoader(self._load_jobs)
 
     async def _load_candidates(self, keys: list[AccountKey]) -> list[Any]:
         async def fetch(

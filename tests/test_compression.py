@@ -75,6 +75,7 @@ def test_each_offered_coding_is_answered_in_kind(shared_stack: Stack, coding: st
         ("deflate", "identity"),
         ("GZIP", "gzip"),
         ("gzip;q=nope", "identity"),
+        (", ".join(f"x-{i};q=0.9" for i in range(40)) + ", br;q=0.5, gzip;q=0.4", "br"),  # long
     ],
 )
 def test_accept_encoding_weights_are_honoured(

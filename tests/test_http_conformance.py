@@ -105,6 +105,21 @@ def test_unacceptable_answers_get_406(shared_stack: Stack) -> None:
     assert response.status_code == 406
 
 
+@pytest.mark.parametrize("filler", [0, 40])  # remembered when short, read each time when long
+def test_accept_is_read_the_same_whatever_its_length(shared_stack: Stack, filler: int) -> None:
+    ranges = [f"application/x-{i};q=0.1" for i in range(filler)]
+    for accept, status, media_type in [
+        (", ".join([*ranges, "application/xml"]), 406, None),
+        (", ".join([*ranges, f"{GQL};q=0.5", "application/json;q=0.4"]), 200, GQL),
+        (", ".join([*ranges, f"{GQL};q=0", "application/json"]), 200, "application/json"),
+    ]:
+        for _ in range(2):
+            response = send(shared_stack, json=OK_QUERY, headers={"accept": accept})
+            assert response.status_code == status
+            if media_type is not None:
+                assert response.headers["content-type"].startswith(media_type)
+
+
 def test_malformed_bodies_get_400_with_a_code(shared_stack: Stack) -> None:
     for content in (b"{", b"{}", b'{"query": 1}'):
         response = send(shared_stack, content=content, headers={"content-type": "application/json"})
