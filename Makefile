@@ -41,7 +41,7 @@ test-latest:
 	$(LATEST)/bin/pip install --quiet --upgrade graphql-core strawberry-graphql
 	$(LATEST)/bin/pip list 2>/dev/null | grep -Ei '^(graphql-core|strawberry-graphql) '
 	$(LATEST)/bin/pytest -p no:randomly tests/test_e2e_mutations.py tests/test_compiled_fence.py \
-		tests/test_selects.py tests/test_compiled.py
+		tests/test_selects.py tests/test_compiled.py tests/test_documents.py
 
 clean:
 	rm -rf $(VENV) $(LATEST) .mypy_cache .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*

@@ -25,7 +25,30 @@ from strawberry.types import ExecutionContext
 
 from gateway.validation_cache import ValidationResults
 
-__all__ = ["Documents"]
+__all__ = ["Documents", "check_hooks"]
+
+HOOKS = {
+    "execute": ("_create_execution_context", "_prepare_operation_async"),
+    "execute_sync": ("_create_execution_context", "_prepare_operation_sync"),
+    "stream": ("_create_execution_context",),
+    "_stream": ("_prepare_operation_async",),
+}
+"""Strawberry's entry points, and the hooks each calls that `GatewaySchema` overrides."""
+
+
+def check_hooks(schema_class: type) -> None:
+    """Refuses to start when this Strawberry no longer calls the hooks the token limit, the
+    query limits and the caches ride on: a renamed private method would otherwise switch
+    them off without a word. pyproject.toml pins the versions that call them."""
+    for entry, hooks in HOOKS.items():
+        method = getattr(schema_class, entry, None)
+        code = getattr(method, "__code__", None)
+        for hook in hooks:
+            if code is None or hook not in code.co_names or not hasattr(schema_class, hook):
+                raise RuntimeError(
+                    f"strawberry.Schema.{entry} no longer calls {hook}: this Strawberry version "
+                    "is not one the gateway supports (see pyproject.toml)"
+                )
 
 
 class Documents:

@@ -22,7 +22,7 @@ from gateway.arguments import (
     UpdatedAfter,
 )
 from gateway.compiled_fence import compiled_executor
-from gateway.documents import Documents
+from gateway.documents import Documents, check_hooks
 from gateway.errors import is_expected
 from gateway.hidden_names import HiddenNames
 from gateway.inputs import CreateCandidateInput, UpdateCandidateInput
@@ -528,6 +528,7 @@ def build_schema(
         first=lambda document: limit_errors(document, limits),
         hide_suggestions=not introspection,
     )
+    check_hooks(strawberry.Schema)
     built = GatewaySchema(
         query=Query,
         mutation=Mutation,

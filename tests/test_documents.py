@@ -8,9 +8,12 @@ operation's name noted for metrics and the request log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import strawberry
 
+from gateway.documents import check_hooks
 from gateway.limits import QueryLimits
 from gateway.schema import GatewaySchema, build_schema
 
@@ -91,3 +94,13 @@ async def test_a_syntax_error_is_reported_with_its_location() -> None:
         [error] = result.errors
         assert error.message.startswith("Syntax Error")
         assert error.locations is not None
+
+
+def test_a_strawberry_that_no_longer_calls_the_hooks_is_refused_at_start() -> None:
+    class Renamed(strawberry.Schema):
+        async def execute(self, *args: Any, **kwargs: Any) -> Any:  # calls no hook
+            return None
+
+    check_hooks(strawberry.Schema)  # the pinned version calls every one
+    with pytest.raises(RuntimeError, match="execute no longer calls _create_execution_context"):
+        check_hooks(Renamed)
