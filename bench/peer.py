@@ -9,14 +9,17 @@ Both get N server processes (default 2). Each shape is loaded on each server, in
 times:
 
 - L: 20 candidates with about twenty scalar and list fields (one upstream list call);
-- A: L plus each candidate's applications (the list and one get-by-id per candidate).
+- A: L plus each candidate's applications (the list and one get-by-id per candidate);
+- F, only when asked for (`--shapes F,L,A`): `{ __typename }`, no upstream call: what any
+  request costs each server before it does any work, the floor under L and A.
 
 Printed per run, shape and server: CPU ms per request summed over the server's whole process
 tree (/proc/<pid>/stat of every descendant, before and after), req/s, p50, p99, response bytes
 on the wire, upstream calls per request, and the ratios to Mesh in the same run and shape.
 
     python -m bench.peer [--requests 2000] [--concurrency 8] [--runs 2] [--workers 2]
-                         [--warmup 300] [--latency-ms 0] [--servers mesh,gateway] [--json PATH]
+                         [--warmup 300] [--latency-ms 0] [--servers mesh,gateway] [--shapes L,A]
+                         [--json PATH]
 """
 
 from __future__ import annotations
@@ -46,9 +49,13 @@ from bench.run import RESULTS
 from bench.scenarios import FAILED, Marker, graphql_body, list_query
 from bench.stack import free_port, python_load
 
-__all__ = ["SERVERS", "SHAPES", "Server", "main", "run"]
+__all__ = ["ALL_SHAPES", "SERVERS", "SHAPES", "Server", "main", "run"]
 
 SHAPES = ("L", "A")
+ALL_SHAPES = ("F", *SHAPES)
+FLOOR = "{ __typename }"
+"""Shape F in both servers' schemas: the request with no work in it."""
+FLOOR_MARKER = Marker("__typename", '"', '"')
 SERVERS = ("mesh", "gateway")
 _READY_TIMEOUT = 90.0
 _PHASE_LIMIT_S = 600.0
@@ -103,8 +110,9 @@ def start_gateway(group: Children, workdir: Path, upstream: Child, workers: int)
         shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
         for shape in SHAPES
     }
+    bodies["F"] = graphql_body(FLOOR)
     names = Marker("fullName", '"', '"')
-    require = {"L": names, "A": Marker("applications", r"\[", "%[")}
+    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
     return Server("gateway", child, bodies, require, "Application startup complete", workers)
 
 
@@ -114,8 +122,9 @@ def start_mesh_server(group: Children, upstream: Child, workers: int) -> Server:
     work = build_mesh(cache, f"{upstream.url}/api/v1", str(upstream.info["api_key"]), port, workers)
     child = start_mesh(group, work, port)
     bodies = {shape: graphql_body(MESH_QUERIES[shape]) for shape in SHAPES}
+    bodies["F"] = graphql_body(FLOOR)
     names = Marker("full_name", '"', '"')
-    require = {"L": names, "A": Marker("applications", r"\[", "%[")}
+    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
     # With forks, the primary says it serves too; each fork's line names the fork.
     started = r"worker=\d.*Serving GraphQL Mesh" if workers > 1 else "Serving GraphQL Mesh"
     return Server("mesh", child, bodies, require, started, workers)
@@ -208,6 +217,7 @@ class Options:
     latency_ms: float
     servers: tuple[str, ...]
     json_path: Path
+    shapes: tuple[str, ...] = SHAPES
 
 
 def parse_args(argv: Sequence[str] | None) -> Options:
@@ -221,11 +231,15 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--warmup", type=int, default=300, help="requests per shape, not counted")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="upstream latency per call")
     parser.add_argument("--servers", default=",".join(SERVERS), help="mesh,gateway or one")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="of F,L,A (F: the floor)")
     parser.add_argument("--json", type=Path, default=RESULTS / "peer-latest.json")
     args = parser.parse_args(argv)
     servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
     if not servers or not set(servers) <= set(SERVERS):
         parser.error(f"--servers takes {', '.join(SERVERS)}")
+    shapes = tuple(s.strip().upper() for s in args.shapes.split(",") if s.strip())
+    if not shapes or not set(shapes) <= set(ALL_SHAPES):
+        parser.error(f"--shapes takes {', '.join(ALL_SHAPES)}")
     if min(args.requests, args.concurrency, args.runs, args.workers) < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency, --runs and --workers must be at least 1")
     return Options(
@@ -237,6 +251,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         args.latency_ms,
         servers,
         args.json,
+        shapes,
     )
 
 
@@ -265,14 +280,15 @@ def run(options: Options) -> dict[str, Any]:
         for server in servers:
             wait_ready(client, server)
         phase = Phase(group, workdir, upstream, client, options.concurrency)
-        meta["answers"] = [shape_check(client, s, shape) for s in servers for shape in SHAPES]
+        shapes = options.shapes
+        meta["answers"] = [shape_check(client, s, shape) for s in servers for shape in shapes]
         sizes = {(a["server"], a["shape"]): a["bytes"] for a in meta["answers"]}
         for server in servers:
-            for shape in SHAPES:
+            for shape in shapes:
                 if options.warmup:
                     measure(phase, server, shape, options.warmup, f"warmup-{server.name}-{shape}")
         for number in range(1, options.runs + 1):
-            for shape in SHAPES:
+            for shape in shapes:
                 for server in servers:
                     print(f"  run {number} {shape} {server.name} ...", file=sys.stderr, flush=True)
                     name = f"run{number}-{shape}-{server.name}"

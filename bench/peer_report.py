@@ -53,6 +53,8 @@ _RATIOS = {
 
 
 def _nodes(server: str, data: Any) -> list[dict[str, Any]]:
+    if "__typename" in data:  # shape F lists nothing
+        return []
     if server == "gateway":
         return [edge["node"] for edge in data["candidates"]["edges"]]
     rows: list[dict[str, Any]] = data["listCandidates"]["data"]

@@ -165,21 +165,25 @@ def test_peer_bench_loads_the_gateway_side_of_both_shapes(tmp_path: Path) -> Non
     replayed Talynce upstream, each shape a few requests."""
     out = tmp_path / "peer.json"
     args = ["--servers", "gateway", "--requests", "6", "--concurrency", "2", "--runs", "1"]
+    args += ["--shapes", "F,L,A"]
     done = _run("bench.peer", *args, "--warmup", "2", "--workers", "2", "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(out.read_text())
     rows = {row["shape"]: row for row in result["rows"]}
-    assert set(rows) == {"L", "A"}
+    assert set(rows) == {"F", "L", "A"}
     for shape, row in rows.items():
         assert (row["server"], row["run"], row["requests"], row["failed"]) == ("gateway", 1, 6, 0)
         assert row["processes"] >= 3, shape  # the supervisor and both workers are counted
         assert row["cpu_split"], shape
-        assert row["cpu_ms_per_req"] > 0 and row["rps"] > 0 and row["bytes"] > 1000, shape
+        assert row["cpu_ms_per_req"] > 0 and row["rps"] > 0, shape
+        assert row["bytes"] > (0 if shape == "F" else 1000), shape
         assert 0 < row["p50_ms"] <= row["p99_ms"], shape
     # What each shape costs upstream: the list, and for A one get-by-id per candidate.
+    assert rows["F"]["upstream_calls"] == {}
     assert rows["L"]["upstream_calls"] == {"list": 6}
     assert rows["A"]["upstream_calls"] == {"list": 6, "get": 120}
     answers = {answer["shape"]: answer for answer in result["meta"]["answers"]}
+    assert answers["F"]["candidates"] == 0
     assert answers["L"]["candidates"] == answers["A"]["candidates"] == 20
     assert answers["L"]["applications"] == 0 < answers["A"]["applications"]
     assert "cpu ms/req" in done.stdout and "x mesh" in done.stdout
