@@ -14,7 +14,9 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from gateway.arguments import (
     DEFAULT_FIRST,
@@ -465,7 +467,11 @@ class GatewaySchema(strawberry.Schema):
         **kwargs: Any,
     ) -> ExecutionResult:
         """As strawberry's, with schema names the client did not write taken out of request
-        errors when introspection is off (see gateway.hidden_names)."""
+        errors when introspection is off (see gateway.hidden_names). A subscription is never
+        executed here (SSE and sockets `stream` it): run as a query, its field would return a
+        stream where a value is due, an INTERNAL error for what is the client's mistake."""
+        allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(query, variable_values, *args, **kwargs)
         if self.hidden_names is not None and result.errors:
             result.errors = self.hidden_names.redact(result.errors, query, variable_values)
