@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +12,21 @@ import pytest
 from tests.conftest import Stack
 
 SUBSCRIPTION = "subscription { jobChanged { refetch } }"
+MUTATION = (
+    'mutation { createCandidate(input: {account: "acme", fullName: "Via Get", '
+    'emails: [{value: "via-get@example.com"}]}) { created } }'
+)
+
+
+def sse_payloads(response: httpx.Response) -> list[Any]:
+    """The `data` of each `next` event of a finished GraphQL-over-SSE answer."""
+    payloads, event = [], ""
+    for line in response.text.splitlines():
+        if line.startswith("event:"):
+            event = line.partition(":")[2].strip()
+        elif line.startswith("data:") and event == "next":
+            payloads.append(json.loads(line.partition(":")[2]))
+    return payloads
 
 
 def no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -34,3 +51,28 @@ def test_a_subscription_without_a_stream_is_bad_input_not_internal(
         assert "text/event-stream" in error["message"]
         assert "data" not in answer.json()
     no_error_logged(caplog)
+
+
+def test_sse_requests_that_name_nothing_runnable_are_bad_input_not_internal(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over SSE no query, an unknown operation name, a document of fragments only and a
+    mutation sent with GET each came back as INTERNAL, logged as a bug with its traceback."""
+    url = f"{shared_stack.url}/graphql"
+    sse = {"accept": "text/event-stream"}
+    two = "query a { __typename } query b { __typename }"
+    with caplog.at_level(logging.INFO):
+        answers = [
+            httpx.post(url, json={"variables": {}}, headers=sse),
+            httpx.post(url, json={"query": two, "operationName": "c"}, headers=sse),
+            httpx.post(url, json={"query": "fragment F on Query { __typename }"}, headers=sse),
+            httpx.get(url, params={"query": MUTATION}, headers=sse),
+        ]
+    for answer in answers:
+        payloads = sse_payloads(answer)
+        assert len(payloads) == 1, answer.text
+        codes = [e["extensions"]["code"] for e in payloads[0]["errors"]]
+        assert codes == ["BAD_USER_INPUT"], payloads
+    no_error_logged(caplog)
+    written = httpx.post(url, json={"query": '{ candidates(search: "Via Get") { totalCount } }'})
+    assert written.json()["data"]["candidates"]["totalCount"] == 0
