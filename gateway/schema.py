@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import Annotated, Any, cast
 
 import strawberry
@@ -14,7 +15,7 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -476,6 +477,30 @@ class GatewaySchema(strawberry.Schema):
         if self.hidden_names is not None and result.errors:
             result.errors = self.hidden_names.redact(result.errors, query, variable_values)
         return result
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> StreamResult:
+        """As strawberry's, with the same redaction as `execute`: SSE and sockets run
+        every document through here."""
+        source = await super().stream(query, variable_values, *args, **kwargs)
+        if self.hidden_names is None:
+            return source
+        return self._redacted(self.hidden_names, source, query, variable_values)
+
+    @staticmethod
+    async def _redacted(
+        hidden: HiddenNames, source: StreamResult, query: str | None, variables: Any
+    ) -> AsyncGenerator[Any, None]:
+        async with contextlib.aclosing(source):
+            async for result in source:
+                if isinstance(result, ExecutionResult) and result.errors:
+                    result.errors = hidden.redact(result.errors, query, variables)
+                yield result
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
