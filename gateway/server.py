@@ -157,6 +157,7 @@ def server_config(app: Any, settings: Settings | None, **kwargs: Any) -> Gateway
         limit_concurrency=chosen.max_connections,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ws="wsproto",  # a declared dependency: subscriptions never depend on what else is installed
+        ws_max_size=chosen.limits.max_body_bytes,  # a message is bounded like a body (the guard)
         # `gateway.logs.RequestLog` writes each request's line, with more in it than uvicorn's.
         access_log=False,
         **kwargs,

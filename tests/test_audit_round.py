@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Stack
+from tests.ws_support import Closed, graphql_socket, ws_url
 
 SUBSCRIPTION = "subscription { jobChanged { refetch } }"
 MUTATION = (
@@ -76,3 +77,18 @@ def test_sse_requests_that_name_nothing_runnable_are_bad_input_not_internal(
     no_error_logged(caplog)
     written = httpx.post(url, json={"query": '{ candidates(search: "Via Get") { totalCount } }'})
     assert written.json()["data"]["candidates"]["totalCount"] == 0
+
+
+async def test_a_socket_message_is_bounded_like_a_body(shared_stack: Stack) -> None:
+    """A POST body is at most `max_body_bytes` (64 KiB), but a socket took messages up to the
+    server's 16 MiB: megabytes of document or variables parsed and ran. A message over the
+    limit now closes the socket with 1009 (message too big), before anything reads it."""
+    async with graphql_socket(ws_url(shared_stack.url)) as sock:
+        await sock.subscribe("1", "{ __typename }")
+        assert (await sock.receive())["type"] == "next"
+        assert (await sock.receive())["type"] == "complete"
+        padded = "{ __typename }" + " " * (64 * 1024)
+        await sock.subscribe("2", padded)
+        with pytest.raises(Closed) as closed:
+            await sock.receive()
+        assert closed.value.code == 1009
