@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gateway.arguments import (
@@ -488,19 +489,31 @@ class GatewaySchema(strawberry.Schema):
         """As strawberry's, with the same redaction as `execute`: SSE and sockets run
         every document through here."""
         source = await super().stream(query, variable_values, *args, **kwargs)
-        if self.hidden_names is None:
-            return source
-        return self._redacted(self.hidden_names, source, query, variable_values)
+        return self._answered(source, query, variable_values)
 
-    @staticmethod
-    async def _redacted(
-        hidden: HiddenNames, source: StreamResult, query: str | None, variables: Any
+    async def _answered(
+        self, source: StreamResult, query: str | None, variables: Any
     ) -> AsyncGenerator[Any, None]:
+        """The stream's results; a document that does not parse is a request error, as it is
+        for `execute`. Strawberry's stream lets the parser's error (ParserCache,
+        MaxTokensLimiter) escape: an SSE answer was cut off and a socket operation completed
+        without a word, each with a traceback in the log."""
+        first = True
         async with contextlib.aclosing(source):
-            async for result in source:
-                if isinstance(result, ExecutionResult) and result.errors:
-                    result.errors = hidden.redact(result.errors, query, variables)
-                yield result
+            try:
+                async for result in source:
+                    first = False
+                    yield self._redacted(result, query, variables)
+            except GraphQLError as error:
+                if not first:
+                    raise
+                yield self._redacted(PreExecutionError(None, [error]), query, variables)
+
+    def _redacted(self, result: Any, query: str | None, variables: Any) -> Any:
+        hidden = self.hidden_names
+        if hidden is not None and isinstance(result, ExecutionResult) and result.errors:
+            result.errors = hidden.redact(result.errors, query, variables)
+        return result
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False

@@ -92,3 +92,34 @@ async def test_a_socket_message_is_bounded_like_a_body(shared_stack: Stack) -> N
         with pytest.raises(Closed) as closed:
             await sock.receive()
         assert closed.value.code == 1009
+
+
+UNPARSABLE = ("{ accounts {", "{ accounts { id " + "id " * 3000 + "} }")
+
+
+async def test_a_document_that_does_not_parse_is_answered_over_sse_and_sockets(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Strawberry's stream let the parser's error escape: over SSE the answer was cut off
+    mid-body, over a socket the operation completed without a word, and each logged an ERROR
+    with a traceback. It is a request error, as over a plain POST."""
+    url = f"{shared_stack.url}/graphql"
+    with caplog.at_level(logging.INFO):
+        async with httpx.AsyncClient(timeout=10) as http:
+            for document in UNPARSABLE:
+                answer = await http.post(
+                    url, json={"query": document}, headers={"accept": "text/event-stream"}
+                )
+                [payload] = sse_payloads(answer)
+                assert [e["extensions"]["code"] for e in payload["errors"]] == ["BAD_USER_INPUT"]
+                assert "event: complete" in answer.text
+        async with graphql_socket(ws_url(shared_stack.url)) as sock:
+            for n, document in enumerate(UNPARSABLE):
+                await sock.subscribe(str(n), document)
+                try:
+                    message = await sock.receive()
+                except Closed as closed:  # graphql-transport-ws: 4400 for an invalid document
+                    assert closed.code == 4400
+                    break
+                assert message["type"] == "error" and message["id"] == str(n), message
+    no_error_logged(caplog)
