@@ -123,3 +123,18 @@ async def test_a_document_that_does_not_parse_is_answered_over_sse_and_sockets(
                     break
                 assert message["type"] == "error" and message["id"] == str(n), message
     no_error_logged(caplog)
+
+
+async def test_socket_request_errors_carry_a_code_like_a_posts(shared_stack: Stack) -> None:
+    """A document that does not validate came back over a socket as an `error` message whose
+    errors had no `extensions.code` (and one that does not parse closed the whole socket, every
+    other subscription on it too), where a POST and SSE say BAD_USER_INPUT."""
+    documents = ("{ nope }", *UNPARSABLE, "query($x: Int) { accounts { id } }")
+    async with graphql_socket(ws_url(shared_stack.url)) as sock:
+        for n, document in enumerate(documents):
+            await sock.subscribe(str(n), document)
+            message = await sock.receive()
+            assert message["type"] == "error" and message["id"] == str(n), message
+            assert [e["extensions"]["code"] for e in message["payload"]] == ["BAD_USER_INPUT"]
+        await sock.subscribe("ok", "{ __typename }")
+        assert (await sock.receive())["payload"] == {"data": {"__typename": "Query"}}
