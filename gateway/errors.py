@@ -11,6 +11,8 @@ import logging
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from providers.errors import ProviderError
 from resolvers.context import RequestContext
@@ -21,6 +23,9 @@ __all__ = ["extensions_for", "is_expected", "shape_errors"]
 logger = logging.getLogger("gateway")
 
 KnownError = ClientError | ProviderError
+# What Strawberry raises before running anything when a request names no operation it may run
+# (no query, an unknown operation name, a mutation over GET): the client's mistake, not a bug.
+NOTHING_TO_RUN = MissingQueryError | CannotGetOperationTypeError | InvalidOperationTypeError
 
 
 def extensions_for(error: KnownError) -> dict[str, Any]:
@@ -43,14 +48,16 @@ def extensions_for(error: KnownError) -> dict[str, Any]:
 def is_expected(error: GraphQLError) -> bool:
     """True for errors that are part of the API rather than bugs: nothing to log at ERROR."""
     original = error.original_error
-    return original is None or isinstance(original, ClientError | ProviderError | GraphQLError)
+    return original is None or isinstance(
+        original, ClientError | ProviderError | GraphQLError | NOTHING_TO_RUN
+    )
 
 
 def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, ClientError | ProviderError):
         message, extensions = original.message, extensions_for(original)
-    elif original is None or isinstance(original, GraphQLError):  # e.g. variable coercion
+    elif original is None or isinstance(original, GraphQLError | NOTHING_TO_RUN):  # e.g. coercion
         code = (error.extensions or {}).get("code", "BAD_USER_INPUT")
         message, extensions = error.message, {"code": code}
     else:

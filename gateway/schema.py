@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
 from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from gateway.arguments import (
     DEFAULT_FIRST,
@@ -490,10 +493,39 @@ class GatewaySchema(strawberry.Schema):
         **kwargs: Any,
     ) -> ExecutionResult:
         """As strawberry's, with schema names the client did not write taken out of request
-        errors when introspection is off (see gateway.hidden_names)."""
+        errors when introspection is off (see gateway.hidden_names). A subscription is never
+        executed here (SSE and sockets `stream` it): run as a query, its field would return a
+        stream where a value is due, an INTERNAL error for what is the client's mistake."""
+        allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         result = await super().execute(query, variable_values, *args, **kwargs)
         if self.hidden_names is not None and result.errors:
             result.errors = self.hidden_names.redact(result.errors, query, variable_values)
+        return result
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> StreamResult:
+        """As strawberry's, with the same redaction as `execute`: SSE and sockets run
+        every document through here."""
+        source = await super().stream(query, variable_values, *args, **kwargs)
+        return self._answered(source, query, variable_values)
+
+    async def _answered(
+        self, source: StreamResult, query: str | None, variables: Any
+    ) -> AsyncGenerator[Any, None]:
+        async with contextlib.aclosing(source):
+            async for result in source:
+                yield self._redacted(result, query, variables)
+
+    def _redacted(self, result: Any, query: str | None, variables: Any) -> Any:
+        hidden = self.hidden_names
+        if hidden is not None and isinstance(result, ExecutionResult) and result.errors:
+            result.errors = hidden.redact(result.errors, query, variables)
         return result
 
     def _get_custom_context_kwargs(

@@ -94,6 +94,11 @@ def bearer_matches(authorization: str | None, digest: str) -> bool:
     return hmac.compare_digest(hash_key(key.strip()), digest)
 
 
+def _size(message: Message) -> int:
+    data = message.get("bytes")
+    return len(data) if data is not None else len((message.get("text") or "").encode())
+
+
 class GuardMiddleware:
     """Authenticates GraphQL calls, bounds request bodies, and adds security headers.
 
@@ -107,7 +112,8 @@ class GuardMiddleware:
     browsers cannot set headers on a socket, in its `connection_init` payload: the guard puts
     `admit` in the scope for the view to check that payload with, and the view accepts no
     operation before one of the two named a client. An upgrade with a wrong key, and sockets to
-    any other path, are refused (403).
+    any other path, are refused (403). A socket message is bounded like a body: one over
+    `max_body_bytes` closes the socket (1009) before the view reads it.
     """
 
     def __init__(
@@ -188,7 +194,23 @@ class GuardMiddleware:
             return
         if client is not None:
             state["client"] = client
-        await self.app(scope, receive, send)
+        closed = False
+
+        async def bounded() -> Message:
+            """The next message, or a disconnect once one is over the body limit (1009)."""
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive" and _size(message) > self.max_body_bytes:
+                closed = True
+                await send({"type": "websocket.close", "code": 1009, "reason": "too big"})
+                return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def unless_closed(message: Message) -> None:
+            if not closed:
+                await send(message)
+
+        await self.app(scope, bounded, unless_closed)
 
     def admit(self, authorization: str | None) -> Client | None:
         """The client `authorization` names (ANONYMOUS when the gateway is open), or None."""

@@ -1,10 +1,12 @@
 """How uvicorn serves the gateway: connection limits and a deadline on each request's head.
 
-uvicorn bounds a request head's size (`h11_max_incomplete_event_size`), idle keep-alive
+uvicorn bounds a request head's size under h11 (`h11_max_incomplete_event_size`), idle keep-alive
 connections (`timeout_keep_alive`) and open connections (`limit_concurrency`, answered with 503),
 but not the time a head takes to arrive: a client sending one byte every half second would hold
 its connection forever. `HeadDeadlineProtocol` closes a connection whose request head is not
 complete `header_timeout` seconds after the connection opened (or after the previous response).
+Under httptools, which buffers a head of any size, the same protocol also answers 400 to a head
+over MAX_HEAD_BYTES, as h11 does.
 The body's time is bounded by the guard (`request_timeout`, answered with 408). A reverse proxy
 in front still does this better (see README, Security).
 """
@@ -47,10 +49,12 @@ class _HeadDeadline:
         self.protocol = protocol
         self.timer: asyncio.TimerHandle | None = None
         self.awaiting = False
+        self.received = 0  # bytes read since the head was awaited
 
     def arm(self) -> None:
         self.disarm()
         self.awaiting = True
+        self.received = 0
         seconds = getattr(self.protocol.config, "header_timeout", 10.0)
         self.timer = self.protocol.loop.call_later(seconds, self._expire)
 
@@ -106,8 +110,22 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self.head_deadline.disarm()
             super().connection_lost(exc)
 
+        def data_received(self, data: bytes) -> None:
+            deadline = self.head_deadline
+            if deadline.awaiting:
+                deadline.received += len(data)
+            super().data_received(data)
+            # httptools keeps what it has of a header until the header ends: however long.
+            over = deadline.awaiting and deadline.received > MAX_HEAD_BYTES
+            if over and not self.transport.is_closing():
+                deadline.disarm()
+                self.send_400_response("Request head too large.")
+
         def on_headers_complete(self) -> None:
             self.head_deadline.disarm()
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > MAX_HEAD_BYTES:
+                raise ValueError("request head too large")  # httptools: uvicorn answers 400
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
@@ -139,6 +157,7 @@ def server_config(app: Any, settings: Settings | None, **kwargs: Any) -> Gateway
         limit_concurrency=chosen.max_connections,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ws="wsproto",  # a declared dependency: subscriptions never depend on what else is installed
+        ws_max_size=chosen.limits.max_body_bytes,  # a message is bounded like a body (the guard)
         # `gateway.logs.RequestLog` writes each request's line, with more in it than uvicorn's.
         access_log=False,
         **kwargs,

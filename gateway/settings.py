@@ -494,7 +494,7 @@ def _flag(table: Mapping[str, Any], key: str, default: bool = True) -> bool:
 def _clients(tables: Any, account_ids: set[str]) -> tuple[Client, ...]:
     if not isinstance(tables, list):
         raise ConfigError("clients: expected [[clients]] tables")
-    clients = []
+    clients: list[Client] = []
     for n, table in enumerate(tables):
         where = f"clients[{n}]"
         if not isinstance(table, Mapping):
@@ -521,6 +521,11 @@ def _clients(tables: Any, account_ids: set[str]) -> tuple[Client, ...]:
         write = table.get("write", False)
         if not isinstance(write, bool):
             raise ConfigError(f"{where}.write: expected true or false")
+        # Documents and idempotency keys are kept per client name; a key names one client.
+        if any(c.name == name for c in clients):
+            raise ConfigError(f"{where}.name: another client has the name {name!r}")
+        if any(c.key_sha256 == digest for c in clients):
+            raise ConfigError(f"{where}.key_sha256: another client has the same key")
         clients.append(Client(name, digest, accounts, write))
     return tuple(clients)
 

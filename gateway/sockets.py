@@ -278,13 +278,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
 
 async def _shaped(source: AsyncIterator[Any], context: RequestContext) -> AsyncGenerator[Any, None]:
+    """Results with their errors shaped as a POST's are; a request error's too (sent as an
+    `error` message: with its code, and for this operation alone, where Strawberry closed the
+    whole socket on a document that does not parse)."""
     try:
         async for result in source:
-            if (
-                isinstance(result, ExecutionResult)
-                and not isinstance(result, PreExecutionError)
-                and (result.errors or context.partial_errors)
-            ):
+            if isinstance(result, ExecutionResult) and (result.errors or context.partial_errors):
                 shape_errors(result, context)
                 context.partial_errors.clear()  # a subscription's next event starts clean
             yield result

@@ -294,6 +294,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             return refusal(error.status_code, error.code, error.reason, accept)
         if error.status_code == 400 and "mutations are not allowed" in error.reason:
             return _refusal(405, "mutations are sent with POST", accept, {"Allow": "POST"})
+        if error.status_code == 400 and "subscriptions are not allowed" in error.reason:
+            message = "subscriptions are served over SSE (Accept: text/event-stream) or a socket"
+            return _refusal(400, message, accept)
         if error.status_code == 401:
             return refusal(401, "UNAUTHENTICATED", error.reason, accept)
         return _refusal(error.status_code, error.reason, accept)

@@ -205,6 +205,11 @@ async def run_once(
     unknown outcome included) without a second upstream write; other input under the key is
     refused. The caller has already checked that the client may see `account`: a key must not
     tell a client anything about an account it cannot see.
+
+    An outcome reached without attempting any write (input refused before one) frees its key
+    as a failure that sent nothing does: the store remembers a bounded number of keys over
+    every client, and such outcomes cost nothing to make, so keeping them would let one client
+    push everyone's keys out.
     """
     if idempotency_key is None:
         with watch_writes():
@@ -247,7 +252,10 @@ async def run_once(
             else:
                 await store.release(key)
             raise
-    await store.finish(key, outcome)
+    if watch.attempted:
+        await store.finish(key, outcome)
+    else:
+        await store.release(key)
     return outcome
 
 

@@ -164,6 +164,29 @@ def test_a_slow_request_head_is_cut_at_the_header_timeout(http: str | None) -> N
                 time.sleep(0.6)
 
 
+def head_answer(url: str, pad: int) -> bytes:
+    """The status line answering a GET /healthz whose head carries `pad` bytes of one header,
+    sent in one piece (b"" when the server closed without answering)."""
+    parts = urlsplit(url)
+    head = f"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {'a' * pad}\r\n\r\n".encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(head)
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            return b""
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_a_request_head_over_16_kib_is_refused_under_httptools_too() -> None:
+    """httptools (what `serve` runs when installed) buffered a head of any size: a megabyte
+    of one header was answered 200. Whole in one read or in many, over 16 KiB is a 400."""
+    with served({"clients": CLIENTS}) as url:
+        assert head_answer(url, 15_000) == b"HTTP/1.1 200 OK"
+        for pad in (20_000, 1_000_000):
+            assert head_answer(url, pad) in (b"", b"HTTP/1.1 400 Bad Request"), pad
+
+
 def test_connection_limits_are_settings() -> None:
     settings = parse_settings(
         {

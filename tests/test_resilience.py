@@ -192,6 +192,21 @@ def test_an_idempotency_key_with_other_input_is_refused(stack: Stack) -> None:
     assert len([r for r in stack.calls("acme") if r.method == "POST"]) == 1
 
 
+def test_input_refused_before_anything_is_sent_keeps_no_key(stack: Stack) -> None:
+    """Keys are remembered up to a bound over every client. Keeping refusals that sent nothing
+    let one write key fill it for free (30 aliased bad inputs a request, no upstream call), so
+    that other clients' keys, an unknown outcome among them, were forgotten and a retry wrote
+    twice. Such a refusal is not an outcome to keep: the key stays free for the fixed input."""
+    bad = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3", emails=[])})
+    assert bad["data"]["createCandidate"]["userErrors"]
+    assert not [r for r in stack.calls("acme") if r.method == "POST"]
+    fixed = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3")})
+    assert fixed["data"]["createCandidate"]["userErrors"] == [], fixed
+    assert len([r for r in stack.calls("acme") if r.method == "POST"]) == 1
+    assert stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3")}) == fixed
+    assert len([r for r in stack.calls("acme") if r.method == "POST"]) == 1
+
+
 def test_a_create_whose_answer_is_lost_is_reported_unknown_and_not_repeated(stack: Stack) -> None:
     stack.orgs["acme"].faults = FaultProfile(script=deque(["reset"]))
     body = stack.graphql(CREATE, {"input": create_input(idempotencyKey="k-3")})

@@ -77,3 +77,23 @@ def test_invalid_toml_is_reported(tmp_path: Path) -> None:
     path.write_text("[[accounts]\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(path, {})
+
+
+def test_client_names_and_keys_are_unique() -> None:
+    """Persisted queries and idempotency keys are kept per client name: two clients of one
+    name (say, two tenants' keys both named "app") would run each other's registered documents
+    by hash and replay each other's writes. Two clients of one key would leave the second
+    unreachable."""
+    one, other = "a" * 64, "b" * 64
+    for clients in (
+        [{"name": "app", "key_sha256": one}, {"name": "app", "key_sha256": other}],
+        [{"name": "app", "key_sha256": one}, {"name": "web", "key_sha256": one}],
+    ):
+        with pytest.raises(ConfigError, match=r"clients\[1\]"):
+            parse_settings(
+                {
+                    "accounts": [{"id": "a", "provider": "talynce", "api_key_env": "K"}],
+                    "clients": clients,
+                },
+                {"K": "k"},
+            )

@@ -4,16 +4,19 @@ type, field, argument or enum value the client did not write ("on type 'Candidat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from graphql import build_schema as parse_sdl
 
 from gateway.schema import build_schema
 from tests.conftest import Stack, make_orgs, running_stack
+from tests.ws_support import graphql_socket, ws_url
 
 WORD = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
@@ -106,3 +109,38 @@ def test_errors_name_nothing_the_client_did_not_write_when_introspection_is_off(
     written = set(WORD.findall(query + json.dumps(variables)))
     quoted = {word for part in re.findall(r"'([^']*)'", messages) for word in WORD.findall(part)}
     assert not (quoted & MEMBERS) - written, messages
+
+
+STREAMED = ("field", "argument", "type of a field", "required argument", "variable enum value")
+
+
+@pytest.mark.parametrize("mistake", [MISTAKES[k] for k in STREAMED], ids=STREAMED)
+def test_over_sse_and_sockets_too(
+    gateway: tuple[Stack, bool], mistake: tuple[str, dict[str, Any] | None, str]
+) -> None:
+    """SSE and graphql-transport-ws run documents through `stream`, not `execute`: their
+    request errors quoted 'Query', 'Query.candidates' and 'JobStatus' with introspection off."""
+    stack, introspection = gateway
+    query, variables, hidden_name = mistake
+    body = {"query": query, "variables": variables or {}}
+    sse = httpx.post(f"{stack.url}/graphql", json=body, headers={"accept": "text/event-stream"})
+    data = next(line for line in sse.text.splitlines() if line.startswith("data:"))
+    over_sse = json.loads(data.partition(":")[2])["errors"]
+
+    async def over_socket() -> list[dict[str, Any]]:
+        async with graphql_socket(ws_url(stack.url)) as sock:
+            await sock.subscribe("1", query, variables)
+            message = await sock.receive()
+        errors: list[dict[str, Any]] = message["payload"]
+        return errors if message["type"] == "error" else message["payload"]["errors"]
+
+    written = set(WORD.findall(query + json.dumps(variables)))
+    for errors in (over_sse, asyncio.run(over_socket())):
+        messages = " | ".join(e["message"] for e in errors)
+        if introspection:
+            assert hidden_name in messages
+            continue
+        quoted = {
+            word for part in re.findall(r"'([^']*)'", messages) for word in WORD.findall(part)
+        }
+        assert not (quoted & MEMBERS) - written, messages

@@ -25,12 +25,15 @@ __all__ = ["WriteWatch", "current_writes", "watch_writes"]
 
 @dataclass
 class WriteWatch:
-    """Write attempts of one mutation that may have taken effect upstream."""
+    """Write attempts of one mutation that may have taken effect upstream (`open`), and all
+    it handed to the client (`attempted`), whatever became of them."""
 
     open: int = 0
+    attempted: int = 0
 
     def sending(self) -> None:
         self.open += 1
+        self.attempted += 1
 
     def had_no_effect(self) -> None:
         self.open = max(0, self.open - 1)
