@@ -125,19 +125,43 @@ async def test_a_redelivery_is_published_once_and_unmapped_events_are_counted() 
     ping = body({"action": "ping", "payload": {}})
     async with live_gateway(webhook_settings()) as gateway:
         stream = await gateway.bus.subscribe()
-        for _ in range(2):  # Greenhouse delivers at least once: the same Greenhouse-Event-ID
+        for _ in range(2):  # Greenhouse delivers at least once: the same body again
             response = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="7"))
             assert response.status_code == 202
         assert response.json() == {"events": 1, "published": 0}
         dropped = await gateway.post("gh", ping, gh_headers(ping, event_id="8"))
         assert dropped.json() == {"events": 0, "published": 0}
-        fresh = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="9"))
+        later = GH_DELIVERY.replace(b"10:00:00Z", b"10:05:00Z")  # the candidate changed again
+        fresh = await gateway.post("gh", later, gh_headers(later, event_id="9"))
         assert fresh.json() == {"events": 1, "published": 1}
         first, second = await take(stream, 2)
         metrics = (await gateway.http.get(f"{gateway.url}/metrics")).text
     assert isinstance(first, BusEvent) and isinstance(second, BusEvent)
     assert first.event.dedupe_id != second.event.dedupe_id
     assert 'gateway_webhook_unmapped_events_total{account="gh",event="ping"} 1.0' in metrics
+
+
+async def test_a_signed_body_replayed_with_a_fresh_event_id_is_a_duplicate() -> None:
+    """`Greenhouse-Event-ID` is not signed: anyone holding one signed body could send it again
+    under new ids, and each replay became new change events for every subscriber."""
+    two_changes = body(
+        {"action": "merge_candidate", "payload": {"person": {"id": 5, "new_candidate_id": 6}}}
+    )
+    async with live_gateway(webhook_settings()) as gateway:
+        stream = await gateway.bus.subscribe()
+        first = await gateway.post("gh", two_changes, gh_headers(two_changes, event_id="a"))
+        assert first.json() == {"events": 2, "published": 2}
+        for replayed_as in ("b", "c", ""):
+            replay = await gateway.post(
+                "gh", two_changes, gh_headers(two_changes, event_id=replayed_as)
+            )
+            assert replay.json() == {"events": 2, "published": 0}, replayed_as
+        marker = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="d"))
+        assert marker.json() == {"events": 1, "published": 1}
+        events = await take(stream, 3)
+    # The two changes of the one delivery, then the marker: no replay reached the bus between.
+    remote_ids = [e.event.remote_id for e in events if isinstance(e, BusEvent)]
+    assert remote_ids == ["5", "6", "4242"]
 
 
 async def test_a_signed_body_that_is_not_a_delivery_is_400(
