@@ -1,5 +1,5 @@
 """`POST /webhooks/{account}` over HTTP: signatures per provider in their documented header
-formats, refusals (404/401/413) that emit nothing and log one line without the secret, and
+formats, refusals (401/413) that emit nothing and log one line without the secret, and
 verified deliveries published to the bus without a call to the provider (whose base URL here
 is a port nothing listens on)."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 
 from gateway.settings import ConfigError, parse_settings
@@ -89,12 +90,39 @@ async def test_only_a_correctly_signed_delivery_for_its_own_account_emits_an_eve
             assert secret not in record.getMessage()
 
 
-async def test_unknown_accounts_and_accounts_without_webhooks_are_404() -> None:
-    async with live_gateway(webhook_settings()) as gateway:
-        for account in ("nobody", "tal", "gh%20"):
-            response = await gateway.post(account, GH_DELIVERY, gh_headers(GH_DELIVERY))
-            assert response.status_code == 404, account
-            assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+def answer(response: httpx.Response) -> tuple[object, ...]:
+    """Everything a client sees of an answer but the time it was sent."""
+    headers = sorted((k, v) for k, v in response.headers.items() if k != "date")
+    return response.status_code, headers, response.content
+
+
+async def test_an_unknown_account_is_answered_as_a_bad_signature() -> None:
+    """Unknown accounts were 404 and configured ones 401, so anyone could list account ids.
+    Now an unknown account, or one without a webhook secret, gets the bad signature's answer:
+    same status, headers and body, for a signed, an unsigned and an oversized delivery."""
+    big = body({"action": "update_candidate", "payload": {"pad": "x" * 5000}})
+    deliveries = {
+        "signed": (GH_DELIVERY, gh_headers(GH_DELIVERY)),
+        "unsigned": (GH_DELIVERY, {}),
+        "merge-signed": (MERGE_DELIVERY, merge_headers(MERGE_DELIVERY)),
+        "oversized": (big, gh_headers(big)),
+    }
+    async with live_gateway(webhook_settings(webhook_max_bytes=4096)) as gateway:
+        wrong = {
+            "signed": await gateway.post(
+                "gh", GH_DELIVERY, gh_headers(GH_DELIVERY, GH_OTHER_SECRET)
+            ),
+            "unsigned": await gateway.post("gh", GH_DELIVERY, {}),
+            "merge-signed": await gateway.post(
+                "mg", MERGE_DELIVERY, merge_headers(MERGE_DELIVERY, "x")
+            ),
+            "oversized": await gateway.post("gh", big, gh_headers(big)),
+        }
+        assert [r.status_code for r in wrong.values()] == [401, 401, 401, 413]
+        for account in ("nobody", "tal", "gh%20", "-"):
+            for case, (raw, headers) in deliveries.items():
+                response = await gateway.post(account, raw, headers)
+                assert answer(response) == answer(wrong[case]), (account, case)
         wrong_method = await gateway.http.get(f"{gateway.url}/webhooks/gh")
         assert wrong_method.status_code == 405
 
