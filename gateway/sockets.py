@@ -2,7 +2,8 @@
 
 A socket runs nothing until it names a client key: in its upgrade request's Authorization
 header (the guard checked it) or in `connection_init`'s payload as `{"Authorization": "Bearer
-<key>"}`; a `connection_init` that names none closes the socket with 4403, as the protocol says.
+<key>"}`; a `connection_init` that names none closes the socket with 4403, as the protocol says,
+and one that has not come within `header_timeout` closes it with 4408 (`GraphQLView`).
 Every operation then gets what a POST gets: the client's accounts and write permission, the
 query limits, the introspection setting (both in the schema), the persisted or trusted
 document its payload names (`gateway.persisted`, refusals as an `error` message with the code a
