@@ -57,7 +57,7 @@ from gateway.persisted import (
 )
 from gateway.schema import GatewaySchema
 from gateway.security import Client, is_page
-from gateway.sockets import TransportWSHandler
+from gateway.sockets import MAX_SOCKET_OPERATIONS, TransportWSHandler
 from gateway.tracing import Fanout, Tracing
 from providers.upstream.observe import Observer, watch_request
 from providers.upstream.resilience import set_deadline
@@ -130,6 +130,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             allowed_origins=socket_origins,
             connection_init_wait_timeout=timedelta(seconds=socket_init_timeout),
+            max_subscriptions_per_connection=MAX_SOCKET_OPERATIONS,
         )
         self.changes = changes
         self.graphiql = graphiql
