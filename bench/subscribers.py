@@ -110,8 +110,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
 
 
 class Webhooks:
-    """Signed Greenhouse `update_candidate` deliveries, one per event, each a distinct event id
-    (the gateway dedupes by it) and dated so subscribers know which event they got."""
+    """Signed Greenhouse `update_candidate` deliveries, one per event, each dated distinctly, so
+    each body differs (the gateway dedupes by a digest of the body) and subscribers know which
+    event they got."""
 
     def __init__(self, http: httpx.AsyncClient, replicas: Replicas) -> None:
         self.http = http

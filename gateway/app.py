@@ -101,6 +101,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         CursorCodec(settings.cursor_secret),
         store.idempotency(accounts),
         request_timeout=settings.request_timeout,
+        socket_init_timeout=settings.header_timeout,
         graphiql=settings.graphiql,
         metrics=metrics,
         tracing=tracing or tracing_from_setting(settings.tracing),

@@ -124,6 +124,14 @@ class ErrorCode(enum.Enum):
             "(or sent a text of its own); nothing was parsed. HTTP 403."
         ),
     )
+    TOO_MANY_OPERATIONS = strawberry.enum_value(
+        "TOO_MANY_OPERATIONS",
+        description=(
+            "A socket already runs as many operations at once as one socket may (100, "
+            "subscriptions included); the new one was not run. Complete one first, or open "
+            "another socket."
+        ),
+    )
     REQUEST_TIMEOUT = strawberry.enum_value(
         "REQUEST_TIMEOUT",
         description="The request body did not arrive in time; HTTP 408.",

@@ -124,7 +124,8 @@ class Settings:
     # Bearer key (as its SHA-256) for /metrics and the detailed /readyz; None keeps them private
     # unless no clients are configured (open mode, loopback only).
     metrics_key_sha256: str | None = None
-    header_timeout: float = 10.0  # seconds for a request's head to arrive (see gateway.server)
+    # seconds for a request's head to arrive (see gateway.server), and a socket's connection_init
+    header_timeout: float = 10.0
     keep_alive_timeout: float = 5  # whole seconds an idle keep-alive connection stays open
     max_connections: int = 1000  # open connections (and requests) before new ones get 503
     compression: Compression = DEFAULT_COMPRESSION

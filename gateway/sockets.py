@@ -2,7 +2,8 @@
 
 A socket runs nothing until it names a client key: in its upgrade request's Authorization
 header (the guard checked it) or in `connection_init`'s payload as `{"Authorization": "Bearer
-<key>"}`; a `connection_init` that names none closes the socket with 4403, as the protocol says.
+<key>"}`; a `connection_init` that names none closes the socket with 4403, as the protocol says,
+and one that has not come within `header_timeout` closes it with 4408 (`GraphQLView`).
 Every operation then gets what a POST gets: the client's accounts and write permission, the
 query limits, the introspection setting (both in the schema), the persisted or trusted
 document its payload names (`gateway.persisted`, refusals as an `error` message with the code a
@@ -52,7 +53,11 @@ from resolvers.loaders import Loaders
 if TYPE_CHECKING:
     from gateway.view import GraphQLView
 
-__all__ = ["TransportWSHandler"]
+__all__ = ["MAX_SOCKET_OPERATIONS", "TransportWSHandler"]
+
+MAX_SOCKET_OPERATIONS = 100
+"""Operations one socket runs at once (Strawberry's default, named here: README and the
+`TOO_MANY_OPERATIONS` code cite it); one more is refused with that code."""
 
 
 _operation: ContextVar[RequestContext | None] = ContextVar("socket_operation", default=None)
@@ -125,6 +130,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
             # Fail closed: no document runs that `resolve` has not seen.
             await self.websocket.close(code=4400, reason="Invalid subscribe message")
             return
+        limit = self.max_subscriptions_per_connection
+        if limit is not None and len(self.operations) >= limit:
+            # Ahead of Strawberry's own check, which answers without a code (and would come after
+            # `_admit_document` counted the operation as started, never to end it).
+            reason = f"Subscription limit reached: at most {limit} operations at once per socket"
+            await self._refuse(message["id"], payload, "TOO_MANY_OPERATIONS", reason)
+            return
         admitted = await self._admit_document(message["id"], client, payload)
         if admitted is None:
             return
@@ -141,22 +153,26 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         """The document the payload names (persisted, trusted or its text), its operation
         counted as started; None when refused (answered with an `error` message)."""
         view = self._gateway
-        request_id = uuid.uuid4().hex[:16]
         try:
             resolved = await resolve(
                 payload, client.name, view.persisted, view.documents, view.trusted
             )
         except DocumentRefused as refused:
-            live = LiveOperation.start(
-                view.metrics, "ws", request_id, operation_type(payload.get("query"), None)
-            )
-            live.refused(refused.code)
-            live.end(None)
-            error = GraphQLError(refused.reason, extensions={"code": refused.code})
-            await self.send_message({"id": id, "type": "error", "payload": [error.formatted]})
+            await self._refuse(id, payload, refused.code, refused.reason)
             return None
         kind = operation_type(resolved.query, payload.get("operationName"))
-        return _Admitted(resolved, LiveOperation.start(view.metrics, "ws", request_id, kind))
+        live = LiveOperation.start(view.metrics, "ws", uuid.uuid4().hex[:16], kind)
+        return _Admitted(resolved, live)
+
+    async def _refuse(self, id: str, payload: dict[str, Any], code: str, reason: str) -> None:
+        """Answers an operation refused before anything ran: an `error` message with `code`,
+        and the operation counted and logged as started and rejected."""
+        kind = operation_type(payload.get("query"), None)
+        live = LiveOperation.start(self._gateway.metrics, "ws", uuid.uuid4().hex[:16], kind)
+        live.refused(code)
+        live.end(None)
+        error = GraphQLError(reason, extensions={"code": code})
+        await self.send_message({"id": id, "type": "error", "payload": [error.formatted]})
 
     def _operation_context(self, request_id: str) -> RequestContext:
         connection = self._connection

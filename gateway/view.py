@@ -28,6 +28,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -56,7 +57,7 @@ from gateway.persisted import (
 )
 from gateway.schema import GatewaySchema
 from gateway.security import Client, is_page
-from gateway.sockets import TransportWSHandler
+from gateway.sockets import MAX_SOCKET_OPERATIONS, TransportWSHandler
 from gateway.tracing import Fanout, Tracing
 from providers.upstream.observe import Observer, watch_request
 from providers.upstream.resilience import set_deadline
@@ -107,6 +108,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         idempotency: IdempotencyStore,
         *,
         request_timeout: float,
+        socket_init_timeout: float,
         graphiql: bool,
         metrics: Metrics,
         tracing: Tracing | None = None,
@@ -118,12 +120,17 @@ class GraphQLView(GraphQL[RequestContext, None]):
         socket_origins: tuple[str, ...] = (),
     ) -> None:
         """`socket_origins`: pages on other origins that may open a socket (the CORS origins);
-        same-origin pages and non-browser clients always may."""
+        same-origin pages and non-browser clients always may. `socket_init_timeout`: seconds a
+        socket may take to send `connection_init` (the server's `header_timeout`, as a socket
+        with no key on its upgrade has shown nothing more than a request head), after which it
+        is closed with 4408; Strawberry's own default held such a socket for a minute."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             allowed_origins=socket_origins,
+            connection_init_wait_timeout=timedelta(seconds=socket_init_timeout),
+            max_subscriptions_per_connection=MAX_SOCKET_OPERATIONS,
         )
         self.changes = changes
         self.graphiql = graphiql

@@ -5,8 +5,10 @@ secret (`webhook_secret_env`), and the reader of the account's provider (`provid
 checks it over the raw bytes, in constant time, before anything is parsed. Refusals emit no
 event and log one line, which names the account and the reason, never a secret or the body:
 
-- 404 NOT_FOUND: no such account, or it has no webhook secret configured;
 - 401 UNAUTHENTICATED: signature missing or wrong, or (Merge) a delivery for another account;
+  also no such account, or one without a webhook secret: that answer is the bad signature's,
+  byte for byte and after the same work (the body read, a signature checked against a secret
+  no one holds), so the route cannot be used to learn which account ids exist;
 - 413 BAD_USER_INPUT: a body over `webhook_max_bytes` (read no further than that);
 - 400 BAD_USER_INPUT: signed, but not a body the provider sends.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter
@@ -98,6 +101,8 @@ def webhook_endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint for `accounts` (id → (provider, `WebhookAccount`)), publishing to `bus`."""
     metrics = WebhookMetrics(registry)
+    # What an unknown account is checked against: a real reader and a secret no one holds.
+    decoy = (min(readers), WebhookAccount("", secrets.token_urlsafe(32)))
 
     def refuse(
         request: Request, label: str, status: int, code: str, message: str, why: str
@@ -112,8 +117,7 @@ def webhook_endpoint(
         configured = accounts.get(account_id)
         if configured is None:
             label = "unknown" if label != "invalid" else label
-            return refuse(request, label, 404, "NOT_FOUND", "no such webhook", "no-such-account")
-        provider, hook = configured
+        provider, hook = configured or decoy
         reader = readers[provider]
         try:
             async with asyncio.timeout(body_timeout):
@@ -126,9 +130,10 @@ def webhook_endpoint(
         if body is None:
             message = f"request body is over {max_bytes} bytes"
             return refuse(request, label, 413, "BAD_USER_INPUT", message, "too-large")
-        if not reader.verify(body, request.headers, hook):
+        if not reader.verify(body, request.headers, hook) or configured is None:
             message = "the webhook signature is missing or wrong"
-            return refuse(request, label, 401, "UNAUTHENTICATED", message, "bad-signature")
+            why = "bad-signature" if configured is not None else "no-such-account"
+            return refuse(request, label, 401, "UNAUTHENTICATED", message, why)
         try:
             reading = reader.read(body, request.headers, hook)
         except ForeignDelivery:

@@ -34,6 +34,7 @@ __all__ = [
     "WebhookReading",
     "content_dedupe_id",
     "decode_body",
+    "delivery_digest",
     "events_of",
     "header",
     "hmac_sha256",
@@ -59,8 +60,9 @@ class ChangeEvent:
 
     `parent_remote_id` is an application's candidate (the gateway's application IDs are built
     from both, see `resolvers.ids`), None for candidates and jobs. `dedupe_id` is the same for
-    every delivery of one change (the provider's event id, or a hash of the content), so the bus
-    keeps one of them. `occurred_at` is the provider's time when it gives one, else receipt time.
+    every delivery of one change (from what the provider signed, or a hash of what a poll read),
+    so the bus keeps one of them. `occurred_at` is the provider's time when it gives one, else
+    receipt time.
     """
 
     account: str
@@ -76,6 +78,13 @@ def content_dedupe_id(*parts: object) -> str:
     """A dedupe id for a change the provider gave no id for: a digest of what identifies it."""
     material = "\x1f".join("" if part is None else str(part) for part in parts)
     return "sha256:" + hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def delivery_digest(body: bytes) -> str:
+    """A dedupe id's part for a signed delivery: a digest of its raw body. Only what the
+    signature covers may tell deliveries apart; an unsigned header (a delivery id) would let
+    anyone holding one signed body replay it as new events by changing the header."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def hmac_sha256(secret: str, body: bytes) -> bytes:

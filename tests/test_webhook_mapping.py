@@ -101,14 +101,14 @@ def test_greenhouse_actions(action: str, payload: dict[str, Any], expected: list
     assert len({e.dedupe_id for e in reading.events}) == len(expected)  # one per event
 
 
-def test_greenhouse_dedupe_ids_follow_the_delivery_id_or_the_content() -> None:
+def test_greenhouse_dedupe_ids_follow_the_signed_body_not_the_event_id_header() -> None:
     raw = body({"action": "update_candidate", "payload": {"candidate": {"id": 1}}})
-    with_id = GREENHOUSE.read(raw, {"greenhouse-event-id": "abc"}, GH).events[0]
-    assert with_id.dedupe_id == "greenhouse:abc:0"
-    first = GREENHOUSE.read(raw, {}, GH).events[0]
-    again = GREENHOUSE.read(raw, {}, GH).events[0]
-    other = GREENHOUSE.read(raw, {}, WebhookAccount("gh2", "s")).events[0]
-    assert first.dedupe_id == again.dedupe_id != other.dedupe_id
+    first = GREENHOUSE.read(raw, {"greenhouse-event-id": "abc"}, GH).events[0]
+    replayed = GREENHOUSE.read(raw, {"greenhouse-event-id": "xyz"}, GH).events[0]
+    unnamed = GREENHOUSE.read(raw, {}, GH).events[0]
+    assert first.dedupe_id == replayed.dedupe_id == unnamed.dedupe_id
+    changed = raw.replace(b'"id": 1', b'"id": 2')
+    assert GREENHOUSE.read(changed, {}, GH).events[0].dedupe_id != first.dedupe_id
 
 
 MERGE_TABLE: list[tuple[str, dict[str, Any], list[tuple[Any, ...]]]] = [

@@ -1,5 +1,5 @@
 """`POST /webhooks/{account}` over HTTP: signatures per provider in their documented header
-formats, refusals (404/401/413) that emit nothing and log one line without the secret, and
+formats, refusals (401/413) that emit nothing and log one line without the secret, and
 verified deliveries published to the bus without a call to the provider (whose base URL here
 is a port nothing listens on)."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 
 from gateway.settings import ConfigError, parse_settings
@@ -89,12 +90,39 @@ async def test_only_a_correctly_signed_delivery_for_its_own_account_emits_an_eve
             assert secret not in record.getMessage()
 
 
-async def test_unknown_accounts_and_accounts_without_webhooks_are_404() -> None:
-    async with live_gateway(webhook_settings()) as gateway:
-        for account in ("nobody", "tal", "gh%20"):
-            response = await gateway.post(account, GH_DELIVERY, gh_headers(GH_DELIVERY))
-            assert response.status_code == 404, account
-            assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+def answer(response: httpx.Response) -> tuple[object, ...]:
+    """Everything a client sees of an answer but the time it was sent."""
+    headers = sorted((k, v) for k, v in response.headers.items() if k != "date")
+    return response.status_code, headers, response.content
+
+
+async def test_an_unknown_account_is_answered_as_a_bad_signature() -> None:
+    """Unknown accounts were 404 and configured ones 401, so anyone could list account ids.
+    Now an unknown account, or one without a webhook secret, gets the bad signature's answer:
+    same status, headers and body, for a signed, an unsigned and an oversized delivery."""
+    big = body({"action": "update_candidate", "payload": {"pad": "x" * 5000}})
+    deliveries = {
+        "signed": (GH_DELIVERY, gh_headers(GH_DELIVERY)),
+        "unsigned": (GH_DELIVERY, {}),
+        "merge-signed": (MERGE_DELIVERY, merge_headers(MERGE_DELIVERY)),
+        "oversized": (big, gh_headers(big)),
+    }
+    async with live_gateway(webhook_settings(webhook_max_bytes=4096)) as gateway:
+        wrong = {
+            "signed": await gateway.post(
+                "gh", GH_DELIVERY, gh_headers(GH_DELIVERY, GH_OTHER_SECRET)
+            ),
+            "unsigned": await gateway.post("gh", GH_DELIVERY, {}),
+            "merge-signed": await gateway.post(
+                "mg", MERGE_DELIVERY, merge_headers(MERGE_DELIVERY, "x")
+            ),
+            "oversized": await gateway.post("gh", big, gh_headers(big)),
+        }
+        assert [r.status_code for r in wrong.values()] == [401, 401, 401, 413]
+        for account in ("nobody", "tal", "gh%20", "-"):
+            for case, (raw, headers) in deliveries.items():
+                response = await gateway.post(account, raw, headers)
+                assert answer(response) == answer(wrong[case]), (account, case)
         wrong_method = await gateway.http.get(f"{gateway.url}/webhooks/gh")
         assert wrong_method.status_code == 405
 
@@ -125,19 +153,43 @@ async def test_a_redelivery_is_published_once_and_unmapped_events_are_counted() 
     ping = body({"action": "ping", "payload": {}})
     async with live_gateway(webhook_settings()) as gateway:
         stream = await gateway.bus.subscribe()
-        for _ in range(2):  # Greenhouse delivers at least once: the same Greenhouse-Event-ID
+        for _ in range(2):  # Greenhouse delivers at least once: the same body again
             response = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="7"))
             assert response.status_code == 202
         assert response.json() == {"events": 1, "published": 0}
         dropped = await gateway.post("gh", ping, gh_headers(ping, event_id="8"))
         assert dropped.json() == {"events": 0, "published": 0}
-        fresh = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="9"))
+        later = GH_DELIVERY.replace(b"10:00:00Z", b"10:05:00Z")  # the candidate changed again
+        fresh = await gateway.post("gh", later, gh_headers(later, event_id="9"))
         assert fresh.json() == {"events": 1, "published": 1}
         first, second = await take(stream, 2)
         metrics = (await gateway.http.get(f"{gateway.url}/metrics")).text
     assert isinstance(first, BusEvent) and isinstance(second, BusEvent)
     assert first.event.dedupe_id != second.event.dedupe_id
     assert 'gateway_webhook_unmapped_events_total{account="gh",event="ping"} 1.0' in metrics
+
+
+async def test_a_signed_body_replayed_with_a_fresh_event_id_is_a_duplicate() -> None:
+    """`Greenhouse-Event-ID` is not signed: anyone holding one signed body could send it again
+    under new ids, and each replay became new change events for every subscriber."""
+    two_changes = body(
+        {"action": "merge_candidate", "payload": {"person": {"id": 5, "new_candidate_id": 6}}}
+    )
+    async with live_gateway(webhook_settings()) as gateway:
+        stream = await gateway.bus.subscribe()
+        first = await gateway.post("gh", two_changes, gh_headers(two_changes, event_id="a"))
+        assert first.json() == {"events": 2, "published": 2}
+        for replayed_as in ("b", "c", ""):
+            replay = await gateway.post(
+                "gh", two_changes, gh_headers(two_changes, event_id=replayed_as)
+            )
+            assert replay.json() == {"events": 2, "published": 0}, replayed_as
+        marker = await gateway.post("gh", GH_DELIVERY, gh_headers(GH_DELIVERY, event_id="d"))
+        assert marker.json() == {"events": 1, "published": 1}
+        events = await take(stream, 3)
+    # The two changes of the one delivery, then the marker: no replay reached the bus between.
+    remote_ids = [e.event.remote_id for e in events if isinstance(e, BusEvent)]
+    assert remote_ids == ["5", "6", "4242"]
 
 
 async def test_a_signed_body_that_is_not_a_delivery_is_400(

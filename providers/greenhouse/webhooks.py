@@ -1,9 +1,12 @@
 """Greenhouse web hooks: the signature check and the map from `action` to normalized events.
 
 A delivery is `{"action": "<event>", "payload": {…}}` with `Signature: sha256 <hex>` (HMAC-SHA256
-of the raw body with the web hook's secret key) and `Greenhouse-Event-ID` (one per delivery;
-deliveries are at least once, so it is the dedupe id). Greenhouse configures one secret per web
-hook, so a gateway account's secret is its own and a body signed for one account fails on another.
+of the raw body with the web hook's secret key) and `Greenhouse-Event-ID` (one per delivery).
+Deliveries are at least once, and a redelivery repeats the body, so the dedupe id of a change is
+a digest of the signed body and the change's place in it; the event id header is not signed, so
+it must not tell deliveries apart (a replayed body with a fresh header is still a duplicate).
+Greenhouse configures one secret per web hook, so a gateway account's secret is its own and a
+body signed for one account fails on another.
 
 - new_candidate_application, new_prospect_application → application CREATED, and its candidate
   CREATED when the candidate was created with it (within a minute), else UPDATED
@@ -31,8 +34,8 @@ from providers.events import (
     ObjectType,
     WebhookAccount,
     WebhookReading,
-    content_dedupe_id,
     decode_body,
+    delivery_digest,
     header,
     hmac_sha256,
     parse_time,
@@ -176,7 +179,7 @@ class GreenhouseWebhooks:
         changes = _changes(action, _table(document.get("payload")))
         if not changes:
             return WebhookReading((), (action,))
-        delivery = header(headers, "Greenhouse-Event-ID")
+        delivery = delivery_digest(body)
         now = parse_time(None)
         events = tuple(
             ChangeEvent(
@@ -186,11 +189,7 @@ class GreenhouseWebhooks:
                 remote_id=remote_id,
                 parent_remote_id=parent,
                 occurred_at=parse_time(when, now),
-                dedupe_id=(
-                    f"greenhouse:{delivery}:{n}"
-                    if delivery
-                    else content_dedupe_id(account.account, action, object_type, remote_id, when)
-                ),
+                dedupe_id=f"greenhouse:{delivery}:{n}",
             )
             for n, (object_type, kind, remote_id, parent, when) in enumerate(changes)
         )

@@ -23,7 +23,6 @@ Everything else (LinkedAccount.*, Issue.*, other common models, sync notices) ma
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +35,7 @@ from providers.events import (
     WebhookAccount,
     WebhookReading,
     decode_body,
+    delivery_digest,
     header,
     hmac_sha256,
     parse_time,
@@ -109,7 +109,7 @@ class MergeWebhooks:
                     remote_id=remote_id,
                     parent_remote_id=parent if object_type is ObjectType.APPLICATION else None,
                     occurred_at=parse_time(when),
-                    dedupe_id="merge:" + hashlib.sha256(body).hexdigest()[:32],
+                    dedupe_id=f"merge:{delivery_digest(body)}",
                 ),
             )
         )
