@@ -101,7 +101,8 @@ class Store:
 
     def events(self) -> EventBus:
         """The change-event bus: Redis's stream when the store is Redis (every replica sees
-        every event), else this process's memory."""
+        every event, and reads every replica's event ids, sealed under a key derived from the
+        cursor secret they share), else this process's memory."""
         settings = self.settings
         if self.link is None:
             return MemoryEventBus(
@@ -111,6 +112,7 @@ class Store:
             )
         return RedisEventBus(
             self.link,
+            secret=settings.cursor_secret,
             window=settings.event_window,
             max_events=settings.event_window_max,
             dedupe_ttl=settings.event_dedupe_ttl,

@@ -35,9 +35,7 @@ Guarantees, on both twins:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import re
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -47,6 +45,7 @@ from datetime import datetime
 from typing import Protocol
 
 from providers.events import ChangeEvent, ChangeKind, ObjectType
+from store.sealed import SealedNumbers
 
 __all__ = [
     "BusEvent",
@@ -60,7 +59,6 @@ __all__ = [
 ]
 
 Key = tuple[int, int]
-SEALED = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,54 +206,25 @@ def dedupe_key(event: ChangeEvent) -> str:
     return f"{event.account}:{event.dedupe_id}"
 
 
-class _SealedNumbers:
-    """A keyed permutation of 64-bit numbers (four Feistel rounds of keyed BLAKE2b): sequence
-    numbers as ids nobody without the key can read or make up. One bus serves every client key,
-    so a plain counter in the ids a subscriber sees would count the events of accounts it may
-    not see between two of its own, and made-up ids would find the current count."""
-
-    def __init__(self, key: bytes) -> None:
-        self._keyed = hashlib.blake2b(key=key, digest_size=4)
-
-    def _round(self, half: int, n: int) -> int:
-        mixed = self._keyed.copy()
-        mixed.update(half.to_bytes(4, "big") + bytes((n,)))
-        return int.from_bytes(mixed.digest(), "big")
-
-    def seal(self, number: int) -> int:
-        left, right = number >> 32, number & 0xFFFFFFFF
-        for n in range(4):
-            left, right = right, left ^ self._round(right, n)
-        return left << 32 | right
-
-    def open(self, sealed: int) -> int:
-        left, right = sealed >> 32, sealed & 0xFFFFFFFF
-        for n in reversed(range(4)):
-            left, right = right ^ self._round(left, n), left
-        return left << 32 | right
-
-
 class MemoryEventBus:
     """The bus in this process's memory. Ids carry a per-process epoch, so an id from another
     process (or from before a restart) is recognised as unknown rather than misread, and the
-    sequence number sealed (`_SealedNumbers`)."""
+    sequence number sealed (`store.sealed`)."""
 
     def __init__(self, *, window: float, max_events: int, dedupe_ttl: float) -> None:
         self._epoch = secrets.token_hex(4)
-        self._sealed = _SealedNumbers(secrets.token_bytes(16))
+        self._sealed = SealedNumbers(secrets.token_bytes(16))
         self._seq = 0
         self._ring = EventRing((0, 0), window, max_events)
         self._dedupe = Dedupe(dedupe_ttl)
 
     def _id(self, key: Key) -> str:
-        return f"m{self._epoch}-{self._sealed.seal(key[1]):016x}"
+        return f"m{self._epoch}-{self._sealed.token(key[1])}"
 
     def _key(self, value: str) -> Key | None:
         epoch, _, sealed = value.partition("-")
-        if epoch != f"m{self._epoch}" or not SEALED.fullmatch(sealed):
-            return None
-        seq = self._sealed.open(int(sealed, 16))
-        return None if seq > self._seq else (0, seq)
+        seq = self._sealed.read(sealed) if epoch == f"m{self._epoch}" else None
+        return None if seq is None or seq > self._seq else (0, seq)
 
     async def publish(self, event: ChangeEvent) -> str | None:
         if not self._dedupe.first(dedupe_key(event)):

@@ -8,6 +8,13 @@ subscribers read from that ring, so a thousand subscribers cost one Redis connec
 thousand. A subscriber resuming from an id older than the ring reads the stream itself
 (`XRANGE`) in the same script that checks `max-deleted-entry-id`: if anything after its id was
 trimmed, it is told to refetch instead of being handed a stream with a hole in it.
+
+Subscribers never see a stream id: its milliseconds and sequence would tell any client key when
+(and how often) accounts it may not see had events, and an id made up with other numbers would
+resume anywhere. An event id is the stream id's two numbers as one sealed 128-bit block
+(`store.sealed`) under a key derived from the deployment's cursor secret, which replicas share,
+so every replica reads every other's ids. An id resumes only when it opens to an entry the
+stream holds (or its last id); anything else, a foreign or made-up id included, is unknown.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from store.events import (
     encode_event,
 )
 from store.redis_link import RedisLink, StoreDown
+from store.sealed import SealedNumbers, derived_key
 
 __all__ = ["RedisEventBus"]
 
@@ -44,7 +52,7 @@ return id
 """
 
 BACKLOG = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', '0-0', {}} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', '0-0', {}, 0} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local fields = {}
 for i = 1, #info, 2 do fields[info[i]] = info[i + 1] end
@@ -56,11 +64,15 @@ local lost = fields['max-deleted-entry-id']
 if trimmed and type(first) == 'table' then lost = 'before:' .. first[1] end
 if trimmed and type(first) ~= 'table' then lost = fields['last-generated-id'] end
 local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
-return {lost, fields['last-generated-id'], fields['max-deleted-entry-id'], entries}
+local held = #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+return {lost, fields['last-generated-id'], fields['max-deleted-entry-id'], entries, held}
 """
 
 BATCH = 200
 BLOCK_MS = 500  # under the client's socket timeout (store.redis_link.REDIS_TIMEOUT)
+EVENT_IDS = b"ats-gw.event-ids"  # the purpose an event-id key is derived for (`derived_key`)
+HALF = 64  # bits of each of a stream id's two numbers
+LAST_KEY = ((1 << HALF) - 1, (1 << HALF) - 1)  # nothing follows it: XRANGE refuses "(" of it
 
 
 def stream_key(value: str) -> Key | None:
@@ -82,7 +94,29 @@ def _lost_after(lost: str, after: Key) -> bool:
     return newest_lost is not None and after < newest_lost
 
 
-def _entries(raw: Any) -> list[tuple[Key, BusEvent]]:
+class EventIds:
+    """Stream ids as event ids and back: `r` and a stream id's two numbers sealed as one block.
+
+    The key is derived from `secret` (the deployment's cursor secret) for this purpose and this
+    stream, so replicas sharing the secret and the stream read each other's ids, and no one
+    else can read or make one up."""
+
+    def __init__(self, secret: bytes, stream: str) -> None:
+        self._sealed = SealedNumbers(derived_key(secret, EVENT_IDS, stream.encode()), bits=2 * HALF)
+
+    def event_id(self, key: Key) -> str:
+        return "r" + self._sealed.token(key[0] << HALF | key[1])
+
+    def key(self, event_id: str) -> Key | None:
+        """The stream id `event_id` seals; None for anything else."""
+        number = self._sealed.read(event_id[1:]) if event_id.startswith("r") else None
+        if number is None:
+            return None
+        key = (number >> HALF, number & (1 << HALF) - 1)
+        return None if key == LAST_KEY else key
+
+
+def _entries(raw: Any, ids: EventIds) -> list[tuple[Key, BusEvent]]:
     found = []
     for entry_id, fields in raw or ():
         key = stream_key(entry_id)
@@ -93,19 +127,29 @@ def _entries(raw: Any) -> list[tuple[Key, BusEvent]]:
         )
         event = decode_event(values.get("e", ""))
         if key is not None and event is not None:
-            found.append((key, BusEvent(entry_id, event)))
+            found.append((key, BusEvent(ids.event_id(key), event)))
     return found
 
 
 class RedisEventBus:
+    """The bus in Redis. `secret` is the deployment's cursor secret (`Settings.cursor_secret`):
+    event ids are sealed under a key derived from it, so every replica must have the same."""
+
     def __init__(
-        self, link: RedisLink, *, window: float, max_events: int, dedupe_ttl: float
+        self,
+        link: RedisLink,
+        *,
+        secret: bytes,
+        window: float,
+        max_events: int,
+        dedupe_ttl: float,
     ) -> None:
         self._link = link
         self._window = window
         self._max_events = max_events
         self._dedupe_ttl = dedupe_ttl
         self._stream = link.key("events", "stream")
+        self._ids = EventIds(secret, self._stream)
         self._publish = link.client.register_script(PUBLISH)
         self._backlog = link.client.register_script(BACKLOG)
         self._ring: EventRing | None = None
@@ -125,14 +169,17 @@ class RedisEventBus:
             answer: Any = await self._link.run(lambda r: self._publish(keys=keys, args=args))
         except StoreDown:
             raise BusUnavailable from None
-        return answer if isinstance(answer, str) and answer else None
+        key = stream_key(answer) if isinstance(answer, str) else None
+        return None if key is None else self._ids.event_id(key)
 
     async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
         ring = await self._started()
         cursor, first = ring.last, list[BusEvent | Refetch]()
         if after is not None:
-            key = stream_key(after)
-            read = Refetch("unknown-id") if key is None else await self._read_stream(key)
+            key = self._ids.key(after)
+            read = (
+                Refetch("unknown-id") if key is None else await self._read_stream(key, issued=True)
+            )
             if isinstance(read, Refetch):
                 first.append(read)
             elif key is not None:
@@ -160,14 +207,19 @@ class RedisEventBus:
                 cursor = key
                 yield item
 
-    async def _read_stream(self, after: Key) -> list[tuple[Key, BusEvent]] | Refetch:
+    async def _read_stream(
+        self, after: Key, *, issued: bool = False
+    ) -> list[tuple[Key, BusEvent]] | Refetch:
         """What the stream holds after `after` (up to a batch), or `Refetch` when some of it is
-        gone (trimmed) or `after` is past anything the stream ever held."""
+        gone (trimmed) or `after` is past anything the stream ever held. With `issued`, `after`
+        came from a client, and is unknown unless it is an entry the stream still holds or its
+        last id: an id that opened to anything else is not one a bus issued (a made-up one
+        opens to random numbers, and those must not resume anywhere)."""
         keys = [self._stream]
         args: list[str | int] = [f"{after[0]}-{after[1]}", BATCH]
         while True:
             try:
-                lost, last, deleted, raw = await self._link.run(
+                lost, last, deleted, raw, held = await self._link.run(
                     lambda r: self._backlog(keys=keys, args=args)
                 )
                 break
@@ -177,7 +229,9 @@ class RedisEventBus:
             return Refetch("unknown-id")
         if after < (stream_key(deleted) or (0, 0)) or _lost_after(lost, after):
             return Refetch("window")
-        return _entries(raw)
+        if issued and not held and after != stream_key(last):
+            return Refetch("unknown-id")
+        return _entries(raw, self._ids)
 
     async def _started(self) -> EventRing:
         async with self._starting:
@@ -209,7 +263,7 @@ class RedisEventBus:
             for _, raw in reply or ():
                 for entry_id, _fields in raw:
                     cursor = entry_id
-                for key, item in _entries(raw):
+                for key, item in _entries(raw, self._ids):
                     await ring.append(key, item)
 
     def _next(self, cursor: str, client: Redis) -> Awaitable[Any]:

@@ -1,20 +1,24 @@
 """The event bus's guarantees, on both twins (memory, and a real redis-server): dedupe, one order
 and each event once per subscriber, replay from a last id, and a distinct refetch signal when
-the id is unknown or what followed it has left the window."""
+the id is unknown or what followed it has left the window; and Redis's ids are sealed, readable by
+every replica sharing the cursor secret and revealing no stream position."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from providers.events import ChangeEvent, ChangeKind, ObjectType
 from store.events import BusEvent, EventBus, MemoryEventBus, Refetch
-from store.events_redis import RedisEventBus
+from store.events_redis import EVENT_IDS, RedisEventBus
 from store.redis_link import RedisLink, connect
+from store.sealed import SealedNumbers, derived_key
 from tests.live_support import take
 from tests.redis_support import RedisServer, redis_server, unique_prefix
 
@@ -37,14 +41,20 @@ def event(n: int, *, account: str = "acme", dedupe: str | None = None) -> Change
     )
 
 
+SECRET = b"event-bus-test-cursor-secret"
+
+
 @asynccontextmanager
-async def opened(twin: str, url: str, prefix: str, **window: float) -> AsyncIterator[EventBus]:
+async def opened(
+    twin: str, url: str, prefix: str, *, secret: bytes = SECRET, **window: float
+) -> AsyncIterator[EventBus]:
     settings = {"window": 60.0, "max_events": 1000, "dedupe_ttl": 60.0} | window
     bus: EventBus
     if twin == "memory":
         bus = MemoryEventBus(**settings)  # type: ignore[arg-type]
     else:
-        bus = RedisEventBus(RedisLink(connect(url), prefix), **settings)  # type: ignore[arg-type]
+        link = RedisLink(connect(url), prefix)
+        bus = RedisEventBus(link, secret=secret, **settings)  # type: ignore[arg-type]
     try:
         yield bus
     finally:
@@ -146,3 +156,105 @@ async def test_two_redis_buses_share_one_stream(redis_server: RedisServer) -> No
             await a.publish(item)
         assert await b.publish(sent[0]) is None  # deduplicated across replicas too
         assert ids(await take(on_b, 5)) == [e.dedupe_id for e in sent]
+
+
+async def stream_ids(url: str, prefix: str) -> list[str]:
+    """The stream's own entry ids, read straight from Redis (what ids used to be)."""
+    client = connect(url)
+    try:
+        rows: Any = await client.xrange(f"{prefix}:events:stream")
+        return [entry_id for entry_id, _ in rows]
+    finally:
+        await client.aclose()
+
+
+async def first_of(bus: EventBus, after: str) -> BusEvent | Refetch:
+    """What a subscription resuming after `after` delivers first (failing rather than hanging)."""
+    async with asyncio.timeout(10):
+        stream = await bus.subscribe(after=after)
+    [item] = await take(stream, 1)
+    return item
+
+
+async def test_redis_event_ids_reveal_no_position_and_changed_ones_are_unknown(
+    redis_server: RedisServer,
+) -> None:
+    """Ids were stream ids ("<ms>-<seq>"): one bus serves every client key, so they told any
+    key when accounts it may not see last had events, and ordered like the stream. Now they
+    hold no position in the clear, order by nothing, and an id with a character changed
+    resumes nowhere: its subscriber is told to refetch."""
+    prefix = unique_prefix()
+    async with opened("redis", redis_server.url, prefix) as bus:
+        issued = [await bus.publish(event(n)) for n in range(20)]
+        positions = await stream_ids(redis_server.url, prefix)
+        assert len(positions) == 20
+        for event_id, position in zip(issued, positions, strict=True):
+            assert event_id is not None
+            assert position.partition("-")[0] not in event_id
+        assert sorted(map(str, issued)) != issued
+        first = str(issued[0])
+        changed = {first[:-1] + c for c in "0123456789abcdef"} | {
+            first[:8] + c + first[9:] for c in "0123456789abcdef"
+        }
+        for event_id in sorted(changed - {first}):
+            assert isinstance(await first_of(bus, event_id), Refetch), event_id
+        resumed = await first_of(bus, first)  # the id itself still resumes right after it
+        assert isinstance(resumed, BusEvent) and resumed.id == issued[1]
+
+
+async def test_a_made_up_stream_id_is_unknown(redis_server: RedisServer) -> None:
+    """A stream id the client made up (or read off the old ids) no longer resumes: it is not an
+    id this bus issues. Nor does one Redis refuses, or, sealed with the right key, the last
+    possible stream id (nothing can follow it) or one between two entries: an id resumes only
+    from an entry, so one opened from random numbers cannot; unknown, not an error or a hang."""
+    prefix = unique_prefix()
+    async with opened("redis", redis_server.url, prefix) as bus:
+        for n in range(3):
+            await bus.publish(event(n))
+        first, *_ = await stream_ids(redis_server.url, prefix)
+        ms, _, _ = first.partition("-")
+        sealed = SealedNumbers(
+            derived_key(SECRET, EVENT_IDS, f"{prefix}:events:stream".encode()), bits=128
+        )
+        last_possible = "r" + sealed.token((1 << 128) - 1)
+        between = "r" + sealed.token(int(ms) << 64 | 999)  # sealed right, but no entry's id
+        made_up = [first, f"{ms}-0", f"{int(ms) - 1}-0", "99999999999999999999999-0"]
+        for event_id in [
+            *made_up,
+            "18446744073709551615-18446744073709551615",
+            last_possible,
+            between,
+        ]:
+            assert await first_of(bus, event_id) == Refetch("unknown-id"), event_id
+
+
+async def test_replica_b_resumes_after_replica_a_ids_and_another_secret_cannot(
+    redis_server: RedisServer,
+) -> None:
+    """Replicas share the cursor secret, so an id one issued resumes on another, right after its
+    event and each event once; a bus under another secret (not this deployment) reads it as
+    unknown."""
+    prefix = unique_prefix()
+    async with (
+        opened("redis", redis_server.url, prefix) as a,
+        opened("redis", redis_server.url, prefix) as b,
+        opened("redis", redis_server.url, prefix, secret=b"another-deployment") as other,
+    ):
+        sent = [event(n) for n in range(5)]
+        issued = [await a.publish(item) for item in sent]
+        assert issued[1] is not None
+        on_b = await b.subscribe(after=issued[1])
+        replayed = await take(on_b, 3)
+        assert ids(replayed) == [e.dedupe_id for e in sent[2:]]
+        assert [item.id for item in replayed if isinstance(item, BusEvent)] == issued[2:]
+        live = event(9)
+        await a.publish(live)
+        assert ids(await take(on_b, 1)) == [live.dedupe_id]
+        assert await first_of(other, issued[1]) == Refetch("unknown-id")
+
+
+def test_a_redis_bus_needs_a_secret(redis_server: RedisServer) -> None:
+    """Ids are sealed under a key derived from the secret: an empty one would seal nothing."""
+    link = RedisLink(connect(redis_server.url), unique_prefix())
+    with pytest.raises(ValueError):
+        RedisEventBus(link, secret=b"", window=60.0, max_events=10, dedupe_ttl=60.0)

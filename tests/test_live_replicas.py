@@ -1,11 +1,13 @@
 """Two gateway processes, one redis-server: a webhook received by replica A (its own
 `python -m gateway serve` process) is on the bus of replica B (served here, so the test reads
 its bus), in the order A received them, each once, and a redelivery to either is dropped; and
-reaches a client subscribed to replica B."""
+reaches a client subscribed to replica B; and an event id a client got from one replica resumes
+on the other (they share the cursor secret, which seals event ids)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """
 [gateway]
 store_url_env = "LIVE_REDIS_URL"
+cursor_secret_env = "LIVE_CURSOR_SECRET"
 store_prefix = "{prefix}"
 
 [[accounts]]
@@ -67,6 +70,7 @@ def replica_a(
     env = {
         **os.environ,
         "LIVE_REDIS_URL": redis_server.url,
+        "LIVE_CURSOR_SECRET": "replica-cursor-secret-3d9a",
         "LIVE_GH_ID": "replica-gh-client-id-3d9a",
         "LIVE_GH_SECRET": "replica-gh-client-secret-3d9a",
         "LIVE_GH_HOOK": GH_HOOK,
@@ -177,3 +181,33 @@ async def test_a_subscriber_on_replica_b_receives_a_webhook_sent_to_replica_a(
     change = message["payload"]["data"]["candidateChanged"]
     assert change["kind"] == "UPDATED"
     assert change["id"] == encode_id("Candidate", "gh", "100")
+
+
+async def test_an_event_id_from_replica_b_resumes_on_replica_a(
+    replica_a: tuple[str, Path, dict[str, str]],
+) -> None:
+    """A client reconnecting to another replica passes its last event id as `after`: the
+    replica that did not issue it reads it (the key is derived from the shared cursor secret)
+    and replays what followed it, in order; the id itself shows no stream position."""
+    url_a, config, env = replica_a
+    query = (
+        "subscription($after: String) { candidateChanged(after: $after) { refetch id eventId } }"
+    )
+    sent = deliveries()[::2]  # three Greenhouse candidates: 100, 102, 104
+    async with live_gateway(load_settings(config, env)) as replica_b:
+        changes = replica_b.app.state.changes
+        async with graphql_socket(ws_url(replica_b.url)) as on_b:
+            await on_b.subscribe("1", query)
+            await until(lambda: changes.following == 1)
+            assert (await replica_b.post(*sent[0])).json()["published"] == 1
+            first = (await on_b.receive())["payload"]["data"]["candidateChanged"]
+        event_id = first["eventId"]
+        assert not re.fullmatch(r"\d+-\d+", event_id), event_id
+        for account, raw, headers in sent[1:]:
+            assert (await replica_b.post(account, raw, headers)).json()["published"] == 1
+        async with graphql_socket(ws_url(url_a)) as on_a:
+            await on_a.subscribe("1", query, {"after": event_id})
+            for remote_id in ("102", "104"):
+                change = (await on_a.receive())["payload"]["data"]["candidateChanged"]
+                assert change["refetch"] is False, change
+                assert change["id"] == encode_id("Candidate", "gh", remote_id)
