@@ -103,6 +103,7 @@ class ConfigError(ValueError):
 class Settings:
     accounts: tuple[AccountConfig, ...]
     cursor_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    cursor_secret_configured: bool = False  # from cursor_secret_env, not made up at start
     source: str = "<built in>"
     request_timeout: float = 10.0
     idempotency_ttl: float = 24 * 3600.0
@@ -304,6 +305,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
     return Settings(
         accounts=accounts,
         cursor_secret=_cursor_secret(env, secret_var),
+        cursor_secret_configured=secret_var is not None,
         source=source,
         request_timeout=_number(gateway, "request_timeout", "gateway", 10.0, minimum=0.1),
         idempotency_ttl=_number(gateway, "idempotency_ttl", "gateway", 86400.0, minimum=1),

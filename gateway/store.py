@@ -11,6 +11,7 @@ and the read-ahead pages are this process's own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
@@ -36,6 +37,8 @@ from store.tokens import RedisTokenCache
 from store.write_behind import WriteBehind
 
 __all__ = ["Store", "lookup_counter", "open_store"]
+
+logger = logging.getLogger("gateway.store")
 
 LEASE_MARGIN = 5.0
 
@@ -156,4 +159,10 @@ def open_store(settings: Settings, registry: CollectorRegistry | None = None) ->
     lookups = None if registry is None or settings.cache_ttl <= 0 else lookup_counter(registry)
     if settings.store_url is None:
         return Store(settings, None, lookups)
+    if not settings.cursor_secret_configured:
+        logger.warning(
+            "store is shared through Redis but [gateway] cursor_secret_env is not set: each "
+            "process signs cursors and seals event ids with a key of its own, so a cursor or an "
+            "eventId from one replica is refused by another; give every replica the same secret"
+        )
     return Store(settings, RedisLink(connect(settings.store_url), settings.store_prefix), lookups)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -44,6 +45,22 @@ async def test_a_redis_url_makes_every_piece_shared() -> None:
     assert isinstance(store.cache, RedisCacheBackend) and store.sharing is not None
     assert isinstance(store.idempotency(None), RedisIdempotencyStore)  # type: ignore[arg-type]
     await store.aclose()
+
+
+async def test_a_shared_store_without_a_shared_cursor_secret_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Replicas on one Redis refuse each other's cursors and event ids unless they share the
+    secret; a made-up one per process is what the operator gets without cursor_secret_env."""
+    url = "redis://cache.internal:6380/2"
+    with caplog.at_level(logging.WARNING, logger="gateway.store"):
+        await open_store(parsed({"store": url})).aclose()
+    assert [r.message for r in caplog.records if "cursor_secret_env" in r.message]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gateway.store"):
+        await open_store(parsed({"store": url, "cursor_secret_env": "S"}, S="s" * 32)).aclose()
+        open_store(parsed({}))
+    assert not [r for r in caplog.records if "cursor_secret_env" in r.message]
 
 
 def test_a_url_with_a_password_comes_from_the_environment_and_stays_secret() -> None:
