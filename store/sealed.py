@@ -15,9 +15,8 @@ import re
 
 __all__ = ["SealedNumbers", "derived_key"]
 
-ROUNDS = (
-    4  # Luby-Rackoff: four Feistel rounds of a keyed PRF make a strong pseudorandom permutation
-)
+ROUNDS = 4
+"""Luby-Rackoff: four Feistel rounds of a keyed PRF make a strong pseudorandom permutation."""
 
 
 def derived_key(secret: bytes, purpose: bytes, context: bytes = b"") -> bytes:
