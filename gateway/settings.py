@@ -25,6 +25,7 @@ from providers.events import WebhookAccount
 from providers.registry import PROVIDERS
 from providers.upstream.transport import DEFAULT_MAX_RESPONSE_BYTES
 from providers.webhooks import WEBHOOKS
+from store.events import REPLAY_MAX
 
 __all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
@@ -83,6 +84,7 @@ GATEWAY_KEYS = {
     "webhook_max_bytes",
     "event_window",
     "event_window_max",
+    "event_replay_max",
     "event_dedupe_ttl",
     "poll_interval",
     "poll_max_rows",
@@ -139,6 +141,7 @@ class Settings:
     webhook_max_bytes: int = 1024 * 1024
     event_window: float = 300.0
     event_window_max: int = 10_000
+    event_replay_max: int = REPLAY_MAX
     event_dedupe_ttl: float = 24 * 3600.0
     poll_interval: float = 15.0
     poll_max_rows: int = 500
@@ -354,6 +357,9 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Sett
         event_window=_number(gateway, "event_window", "gateway", 300.0, minimum=1),
         event_window_max=int(
             _number(gateway, "event_window_max", "gateway", 10_000, minimum=1, integer=True)
+        ),
+        event_replay_max=int(
+            _number(gateway, "event_replay_max", "gateway", REPLAY_MAX, minimum=1, integer=True)
         ),
         event_dedupe_ttl=_number(gateway, "event_dedupe_ttl", "gateway", 86400.0, minimum=1),
         poll_interval=_number(gateway, "poll_interval", "gateway", 15.0, minimum=0.05),

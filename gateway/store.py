@@ -112,6 +112,7 @@ class Store:
                 window=settings.event_window,
                 max_events=settings.event_window_max,
                 dedupe_ttl=settings.event_dedupe_ttl,
+                replay_max=settings.event_replay_max,
             )
         return RedisEventBus(
             self.link,
@@ -119,6 +120,7 @@ class Store:
             window=settings.event_window,
             max_events=settings.event_window_max,
             dedupe_ttl=settings.event_dedupe_ttl,
+            replay_max=settings.event_replay_max,
         )
 
     def cached(self, account: AccountConfig, provider: Provider, read_ahead: int = 100) -> Provider:

@@ -27,7 +27,9 @@ Guarantees, on both twins:
   after `id` has already left the window, or `id` is not one this bus issued (another process's
   memory, a Redis that restarted empty), the first item is `Refetch` and reading goes on from
   now: never silence in place of a gap. A subscriber that falls behind by more than the window
-  is told the same way.
+  is told the same way. So is one whose `id` has more than `replay_max` events after it: each
+  replayed event is fetched upstream for the subscriber, and one resume should not cost
+  thousands of upstream calls.
 - `publish` raises `BusUnavailable` when the event could not be stored (Redis down): a webhook
   endpoint answers 503 so the provider delivers again.
 """
@@ -48,6 +50,7 @@ from providers.events import ChangeEvent, ChangeKind, ObjectType
 from store.sealed import SealedNumbers
 
 __all__ = [
+    "REPLAY_MAX",
     "BusEvent",
     "BusUnavailable",
     "EventBus",
@@ -59,6 +62,8 @@ __all__ = [
 ]
 
 Key = tuple[int, int]
+REPLAY_MAX = 500
+"""Events one resume replays at most (`subscribe(after=…)`); past that, `Refetch`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,8 @@ class BusEvent:
 class Refetch:
     """Events a subscriber asked for are gone (or were never this bus's): it must refetch.
 
-    `reason` is "window" (they left the replay window) or "unknown-id".
+    `reason` is "window" (they left the replay window, or more of them are left than one resume
+    replays: `REPLAY_MAX`) or "unknown-id".
     """
 
     reason: str
@@ -211,7 +217,10 @@ class MemoryEventBus:
     process (or from before a restart) is recognised as unknown rather than misread, and the
     sequence number sealed (`store.sealed`)."""
 
-    def __init__(self, *, window: float, max_events: int, dedupe_ttl: float) -> None:
+    def __init__(
+        self, *, window: float, max_events: int, dedupe_ttl: float, replay_max: int = REPLAY_MAX
+    ) -> None:
+        self._replay_max = replay_max
         self._epoch = secrets.token_hex(4)
         self._sealed = SealedNumbers(secrets.token_bytes(16))
         self._seq = 0
@@ -239,8 +248,11 @@ class MemoryEventBus:
         cursor, first = self._ring.last, []
         if after is not None:
             known = self._key(after)
+            backlog = None if known is None else self._ring.since(known)
             if known is None:
                 first.append(Refetch("unknown-id"))
+            elif backlog is not None and len(backlog) > self._replay_max:
+                first.append(Refetch("window"))  # more to replay than one resume may cost
             else:
                 cursor = known
         return self._follow(cursor, first)

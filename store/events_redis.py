@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 
 from providers.events import ChangeEvent
 from store.events import (
+    REPLAY_MAX,
     BusEvent,
     BusUnavailable,
     EventRing,
@@ -143,8 +144,10 @@ class RedisEventBus:
         window: float,
         max_events: int,
         dedupe_ttl: float,
+        replay_max: int = REPLAY_MAX,
     ) -> None:
         self._link = link
+        self._replay_max = replay_max
         self._window = window
         self._max_events = max_events
         self._dedupe_ttl = dedupe_ttl
@@ -178,10 +181,14 @@ class RedisEventBus:
         if after is not None:
             key = self._ids.key(after)
             read = (
-                Refetch("unknown-id") if key is None else await self._read_stream(key, issued=True)
+                Refetch("unknown-id")
+                if key is None
+                else await self._read_stream(key, issued=True, count=self._replay_max + 1)
             )
             if isinstance(read, Refetch):
                 first.append(read)
+            elif len(read) > self._replay_max:  # more to replay than one resume may cost
+                first.append(Refetch("window"))
             elif key is not None:
                 cursor = read[-1][0] if read else key
                 first.extend(item for _, item in read)
@@ -208,15 +215,15 @@ class RedisEventBus:
                 yield item
 
     async def _read_stream(
-        self, after: Key, *, issued: bool = False
+        self, after: Key, *, issued: bool = False, count: int = BATCH
     ) -> list[tuple[Key, BusEvent]] | Refetch:
-        """What the stream holds after `after` (up to a batch), or `Refetch` when some of it is
+        """What the stream holds after `after` (up to `count`), or `Refetch` when some of it is
         gone (trimmed) or `after` is past anything the stream ever held. With `issued`, `after`
         came from a client, and is unknown unless it is an entry the stream still holds or its
         last id: an id that opened to anything else is not one a bus issued (a made-up one
         opens to random numbers, and those must not resume anywhere)."""
         keys = [self._stream]
-        args: list[str | int] = [f"{after[0]}-{after[1]}", BATCH]
+        args: list[str | int] = [f"{after[0]}-{after[1]}", count]
         while True:
             try:
                 lost, last, deleted, raw, held = await self._link.run(

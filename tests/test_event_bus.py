@@ -116,6 +116,27 @@ async def test_resuming_after_a_last_id_replays_what_followed_it(twin: str, redi
 
 
 @pytest.mark.parametrize("twin", TWINS)
+async def test_a_resume_replays_at_most_replay_max_events_else_refetch(
+    twin: str, redis_url: str
+) -> None:
+    """Each replayed event costs the subscriber an upstream fetch: one resume from far back
+    is told to refetch instead of replaying the whole window."""
+    async with opened(twin, redis_url, unique_prefix(), replay_max=4) as bus:
+        sent = [event(n) for n in range(9)]
+        positions = [await bus.publish(e) for e in sent]
+        assert positions[3] is not None and positions[4] is not None
+        far = await bus.subscribe(after=positions[3])  # five events after it
+        [signal] = await take(far, 1)
+        assert signal == Refetch("window")
+        near = await bus.subscribe(after=positions[4])  # four: replayed, all of them
+        assert ids(await take(near, 4)) == [e.dedupe_id for e in sent[5:]]
+        live = event(99)
+        await bus.publish(live)
+        for stream in (far, near):  # both go on from now
+            assert ids(await take(stream, 1)) == [live.dedupe_id]
+
+
+@pytest.mark.parametrize("twin", TWINS)
 async def test_an_id_past_the_window_or_unknown_gets_a_refetch_signal(
     twin: str, redis_url: str
 ) -> None:

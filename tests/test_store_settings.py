@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from gateway.settings import ConfigError, Settings, parse_settings
 from gateway.store import open_store
+from providers.events import ChangeEvent, ChangeKind, ObjectType
 from store.cache import MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
+from store.events import BusEvent, Refetch
 from store.idempotency import MemoryIdempotencyStore
 from store.idempotency_redis import RedisIdempotencyStore
 from store.write_behind import WriteBehind
@@ -124,3 +128,36 @@ async def test_read_ahead_is_on_by_default_and_kept_where_the_store_is() -> None
 def test_read_ahead_settings_are_checked(gateway: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parsed(gateway)
+
+
+async def test_event_replay_max_is_a_setting_the_bus_keeps_to() -> None:
+    assert parsed({}).event_replay_max == 500
+    with pytest.raises(ConfigError, match="event_replay_max"):
+        parsed({"event_replay_max": 0})
+    bus = open_store(parsed({"event_replay_max": 2})).events()
+    positions = [await bus.publish(_event(n)) for n in range(4)]
+    assert positions[0] is not None and positions[1] is not None
+    [signal] = [item async for item in _first(await bus.subscribe(after=positions[0]), 1)]
+    assert signal == Refetch("window")  # three events after it: past the setting
+    replayed = [item async for item in _first(await bus.subscribe(after=positions[1]), 2)]
+    assert [item.id for item in replayed if isinstance(item, BusEvent)] == positions[2:]
+    await bus.aclose()
+
+
+def _event(n: int) -> ChangeEvent:
+    return ChangeEvent(
+        account="a",
+        object_type=ObjectType.CANDIDATE,
+        kind=ChangeKind.UPDATED,
+        remote_id=f"c{n}",
+        occurred_at=datetime.now(UTC),
+        dedupe_id=f"d{n}",
+    )
+
+
+async def _first(stream: AsyncIterator[BusEvent | Refetch], n: int) -> AsyncIterator[object]:
+    async for item in stream:
+        yield item
+        n -= 1
+        if n == 0:
+            return
