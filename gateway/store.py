@@ -26,7 +26,7 @@ from resolvers.read_ahead import ReadAheadProvider
 from store.budget import RedisRateBudget
 from store.cache import CacheBackend, MemoryCacheBackend
 from store.cache_redis import RedisCacheBackend
-from store.documents import DocumentStore, MemoryDocumentStore
+from store.documents import DocumentStore, MemoryDocumentStore, per_scope
 from store.documents_redis import RedisDocumentStore
 from store.events import EventBus, MemoryEventBus
 from store.events_redis import RedisEventBus
@@ -96,8 +96,10 @@ class Store:
         return RedisIdempotencyStore(self.link, OutcomeCodec(accounts), ttl, lease)
 
     def documents(self) -> DocumentStore:
-        """Registered persisted queries: this process's, or every replica's through Redis."""
-        limit = self.settings.persisted_queries.max_documents
+        """Registered persisted queries: this process's, or every replica's through Redis; each
+        client keeps its share of `persisted_queries_max`."""
+        settings = self.settings
+        limit = per_scope(settings.persisted_queries.max_documents, len(settings.clients))
         if self.link is None:
             return MemoryDocumentStore(limit)
         return RedisDocumentStore(self.link, limit)

@@ -201,6 +201,12 @@ async def test_the_registry_is_bounded_and_scoped(
     assert await store.get("a", f"{0:064x}") is None  # the oldest went
     assert await store.get("a", f"{2:064x}") == "document 2"
     assert await store.get("b", f"{2:064x}") is None
+    for n in range(10, 20):  # another client registering many pushes none of a's out
+        await store.put("b", f"{n:064x}", f"document {n}")
+    assert await store.get("a", f"{1:064x}") == "document 1"
+    assert await store.get("a", f"{2:064x}") == "document 2"
+    assert await store.get("b", f"{19:064x}") == "document 19"
+    assert await store.get("b", f"{17:064x}") is None  # b's own oldest went
     if backend == "redis":
         await link.aclose()
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gateway.security import Client
 from gateway.settings import ConfigError, Settings, parse_settings
 from gateway.store import open_store
 from providers.events import ChangeEvent, ChangeKind, ObjectType
@@ -161,3 +163,11 @@ async def _first(stream: AsyncIterator[BusEvent | Refetch], n: int) -> AsyncIter
         n -= 1
         if n == 0:
             return
+
+
+def test_each_client_gets_its_share_of_the_persisted_documents() -> None:
+    settings = parsed({"persisted_queries_max": 10})
+    clients = tuple(Client(f"c{n}", f"{n:064x}") for n in range(3))
+    assert open_store(settings).documents().per_scope == 10  # type: ignore[attr-defined]
+    shared = open_store(dataclasses.replace(settings, clients=clients)).documents()
+    assert shared.per_scope == 3  # type: ignore[attr-defined]
