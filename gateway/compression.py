@@ -20,7 +20,6 @@ the level past which more CPU buys little size (figures in bench/README.md).
 
 from __future__ import annotations
 
-import functools
 import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import brotli
 import zstandard
 from starlette.responses import Response
 
-from gateway.negotiation import CACHED_HEADER_CHARS
+from gateway.negotiation import per_header
 
 __all__ = [
     "CODERS",
@@ -81,19 +80,11 @@ def _weights(accept_encoding: str) -> dict[str, float]:
 
 def choose_coding(accept_encoding: str | None) -> str | None:
     """The coding to answer with, or None for an uncompressed answer."""
-    if not accept_encoding:
-        return None
-    if len(accept_encoding) <= CACHED_HEADER_CHARS:
-        return _remembered(accept_encoding)
-    return _choose(accept_encoding)
+    return _chosen(accept_encoding) if accept_encoding else None
 
 
-@functools.lru_cache(maxsize=256)
-def _remembered(accept_encoding: str) -> str | None:
-    return _choose(accept_encoding)
-
-
-def _choose(accept_encoding: str) -> str | None:
+@per_header
+def _chosen(accept_encoding: str) -> str | None:
     weights = _weights(accept_encoding)
     wildcard = weights.get("*", 0.0)
     best, best_weight = None, 0.0

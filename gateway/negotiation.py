@@ -10,11 +10,13 @@ clients that send `*/*` (most HTTP libraries) have always had.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["GRAPHQL_RESPONSE", "JSON", "Negotiated", "negotiate", "refusal"]
+__all__ = ["GRAPHQL_RESPONSE", "JSON", "Negotiated", "negotiate", "per_header", "refusal"]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -61,24 +63,29 @@ def _weight(ranges: list[tuple[str, float]], media_type: str) -> tuple[float, in
 
 
 CACHED_HEADER_CHARS = 256
-"""Headers up to this long are remembered (a client sends the same one on every request);
-longer ones are read each time, so no client can fill the cache with large ones."""
+T = TypeVar("T")
+
+
+def per_header(read: Callable[[str], T]) -> Callable[[str], T]:
+    """`read` of a request header, remembered for headers up to CACHED_HEADER_CHARS long (a
+    client sends the same one on every request; LRU of 256); longer ones are read each time,
+    so no client can fill the cache with large ones."""
+    remembered = functools.lru_cache(maxsize=256)(read)
+
+    def cached(header: str) -> T:
+        return remembered(header) if len(header) <= CACHED_HEADER_CHARS else read(header)
+
+    return cached
 
 
 def negotiate(accept: str | None) -> Negotiated:
     """No Accept header (or an empty one) means application/json, as the spec says."""
-    if accept is None or len(accept) <= CACHED_HEADER_CHARS:
-        return _remembered(accept)
-    return _negotiate(accept)
+    return _negotiated(accept or "")
 
 
-@functools.lru_cache(maxsize=256)
-def _remembered(accept: str | None) -> Negotiated:
-    return _negotiate(accept)
-
-
-def _negotiate(accept: str | None) -> Negotiated:
-    ranges = _ranges(accept or "")
+@per_header
+def _negotiated(accept: str) -> Negotiated:
+    ranges = _ranges(accept)
     if not ranges:
         return Negotiated(acceptable=True, modern=False, html=False)
     modern, modern_specificity = _weight(ranges, GRAPHQL_RESPONSE)
