@@ -13,13 +13,16 @@ times:
 - F, only when asked for (`--shapes F,L,A`): `{ __typename }`, no upstream call: what any
   request costs each server before it does any work, the floor under L and A.
 
+A third server, `floor` (bench.peer_floor), makes the same upstream calls with no GraphQL in
+between, on uvicorn and Starlette: the least any gateway on this stack spends per request.
+
 Printed per run, shape and server: CPU ms per request summed over the server's whole process
 tree (/proc/<pid>/stat of every descendant, before and after), req/s, p50, p99, response bytes
 on the wire, upstream calls per request, and the ratios to Mesh in the same run and shape.
 
     python -m bench.peer [--requests 2000] [--concurrency 8] [--runs 2] [--workers 2]
-                         [--warmup 300] [--latency-ms 0] [--servers mesh,gateway] [--shapes L,A]
-                         [--json PATH]
+                         [--warmup 300] [--latency-ms 0] [--servers mesh,gateway,floor]
+                         [--shapes L,A] [--json PATH]
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ ALL_SHAPES = ("F", *SHAPES)
 FLOOR = "{ __typename }"
 """Shape F in both servers' schemas: the request with no work in it."""
 FLOOR_MARKER = Marker("__typename", '"', '"')
-SERVERS = ("mesh", "gateway")
+SERVERS = ("mesh", "gateway", "floor")
 _READY_TIMEOUT = 90.0
 _PHASE_LIMIT_S = 600.0
 """No phase runs longer, whatever its request count."""
@@ -128,6 +131,24 @@ def start_mesh_server(group: Children, upstream: Child, workers: int) -> Server:
     # With forks, the primary says it serves too; each fork's line names the fork.
     started = r"worker=\d.*Serving GraphQL Mesh" if workers > 1 else "Serving GraphQL Mesh"
     return Server("mesh", child, bodies, require, started, workers)
+
+
+def start_floor(group: Children, upstream: Child, workers: int) -> Server:
+    """bench.peer_floor: the upstream calls alone, served by uvicorn and Starlette."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.peer_floor", "--port", str(port)]
+    argv += ["--workers", str(workers), "--upstream", upstream.url]
+    env = {**os.environ, _KEY_ENV: str(upstream.info["api_key"])}
+    child = group.program("floor", argv, {"port": port}, stop_with_parent=True, env=env)
+    accounts = {"accounts": [topology.account_id(0)]}
+    bodies = {
+        shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
+        for shape in SHAPES
+    }
+    bodies["F"] = graphql_body(FLOOR)
+    names = Marker("full_name", '"', '"')
+    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
+    return Server("floor", child, bodies, require, "Application startup complete", workers)
 
 
 def wait_ready(client: httpx.Client, server: Server) -> None:
@@ -230,7 +251,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--workers", type=int, default=2, help="server processes of each")
     parser.add_argument("--warmup", type=int, default=300, help="requests per shape, not counted")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="upstream latency per call")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="mesh,gateway or one")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="of mesh,gateway,floor")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="of F,L,A (F: the floor)")
     parser.add_argument("--json", type=Path, default=RESULTS / "peer-latest.json")
     args = parser.parse_args(argv)
@@ -277,6 +298,8 @@ def run(options: Options) -> dict[str, Any]:
             servers.append(start_mesh_server(group, upstream, options.workers))
         if "gateway" in options.servers:
             servers.append(start_gateway(group, workdir, upstream, options.workers))
+        if "floor" in options.servers:
+            servers.append(start_floor(group, upstream, options.workers))
         for server in servers:
             wait_ready(client, server)
         phase = Phase(group, workdir, upstream, client, options.concurrency)

@@ -57,6 +57,9 @@ def _nodes(server: str, data: Any) -> list[dict[str, Any]]:
         return []
     if server == "gateway":
         return [edge["node"] for edge in data["candidates"]["edges"]]
+    if server == "floor":
+        floor: list[dict[str, Any]] = data["candidates"]
+        return floor
     rows: list[dict[str, Any]] = data["listCandidates"]["data"]
     return rows
 
