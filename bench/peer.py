@@ -14,15 +14,17 @@ times:
   request costs each server before it does any work, the floor under L and A.
 
 A third server, `floor` (bench.peer_floor), makes the same upstream calls with no GraphQL in
-between, on uvicorn and Starlette: the least any gateway on this stack spends per request.
+between, on uvicorn and Starlette: the least any gateway on this stack spends per request. A
+fourth, `strawberry`, makes them from the one resolver of a one-field schema under Strawberry's
+stock view: what Strawberry and graphql-core add to that before any row is mapped or completed.
 
 Printed per run, shape and server: CPU ms per request summed over the server's whole process
 tree (/proc/<pid>/stat of every descendant, before and after), req/s, p50, p99, response bytes
 on the wire, upstream calls per request, and the ratios to Mesh in the same run and shape.
 
     python -m bench.peer [--requests 2000] [--concurrency 8] [--runs 2] [--workers 2]
-                         [--warmup 300] [--latency-ms 0] [--servers mesh,gateway,floor]
-                         [--shapes L,A] [--json PATH]
+                         [--warmup 300] [--latency-ms 0] [--shapes L,A] [--json PATH]
+                         [--servers mesh,gateway,floor,strawberry]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import httpx
 
 from bench import procfs, topology
 from bench.load import LoadSpec
+from bench.peer_floor import STRAWBERRY_QUERIES
 from bench.peer_mesh import MESH_QUERIES, build_mesh, install_mesh, start_mesh
 from bench.peer_report import render, shape_check
 from bench.processes import Child, Children, children, raise_on_stop_signals
@@ -59,7 +62,7 @@ ALL_SHAPES = ("F", *SHAPES)
 FLOOR = "{ __typename }"
 """Shape F in both servers' schemas: the request with no work in it."""
 FLOOR_MARKER = Marker("__typename", '"', '"')
-SERVERS = ("mesh", "gateway", "floor")
+SERVERS = ("mesh", "gateway", "floor", "strawberry")
 _READY_TIMEOUT = 90.0
 _PHASE_LIMIT_S = 600.0
 """No phase runs longer, whatever its request count."""
@@ -133,22 +136,28 @@ def start_mesh_server(group: Children, upstream: Child, workers: int) -> Server:
     return Server("mesh", child, bodies, require, started, workers)
 
 
-def start_floor(group: Children, upstream: Child, workers: int) -> Server:
-    """bench.peer_floor: the upstream calls alone, served by uvicorn and Starlette."""
+def start_floor(group: Children, upstream: Child, workers: int, *, stock: bool) -> Server:
+    """bench.peer_floor: the upstream calls alone on uvicorn and Starlette, or (`stock`) under
+    Strawberry's own view with a one-field schema."""
+    name = "strawberry" if stock else "floor"
     port = free_port()
     argv = [sys.executable, "-m", "bench.peer_floor", "--port", str(port)]
     argv += ["--workers", str(workers), "--upstream", upstream.url]
+    argv += ["--strawberry"] if stock else []
     env = {**os.environ, _KEY_ENV: str(upstream.info["api_key"])}
-    child = group.program("floor", argv, {"port": port}, stop_with_parent=True, env=env)
-    accounts = {"accounts": [topology.account_id(0)]}
-    bodies = {
-        shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
-        for shape in SHAPES
-    }
+    child = group.program(name, argv, {"port": port}, stop_with_parent=True, env=env)
+    if stock:
+        bodies = {shape: graphql_body(query) for shape, query in STRAWBERRY_QUERIES.items()}
+    else:
+        accounts = {"accounts": [topology.account_id(0)]}
+        bodies = {
+            shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
+            for shape in SHAPES
+        }
     bodies["F"] = graphql_body(FLOOR)
     names = Marker("full_name", '"', '"')
     require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
-    return Server("floor", child, bodies, require, "Application startup complete", workers)
+    return Server(name, child, bodies, require, "Application startup complete", workers)
 
 
 def wait_ready(client: httpx.Client, server: Server) -> None:
@@ -251,7 +260,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--workers", type=int, default=2, help="server processes of each")
     parser.add_argument("--warmup", type=int, default=300, help="requests per shape, not counted")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="upstream latency per call")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="of mesh,gateway,floor")
+    parser.add_argument("--servers", default=",".join(SERVERS), help=f"of {','.join(SERVERS)}")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="of F,L,A (F: the floor)")
     parser.add_argument("--json", type=Path, default=RESULTS / "peer-latest.json")
     args = parser.parse_args(argv)
@@ -298,8 +307,10 @@ def run(options: Options) -> dict[str, Any]:
             servers.append(start_mesh_server(group, upstream, options.workers))
         if "gateway" in options.servers:
             servers.append(start_gateway(group, workdir, upstream, options.workers))
-        if "floor" in options.servers:
-            servers.append(start_floor(group, upstream, options.workers))
+        for name in ("floor", "strawberry"):
+            if name in options.servers:
+                stock = name == "strawberry"
+                servers.append(start_floor(group, upstream, options.workers, stock=stock))
         for server in servers:
             wait_ready(client, server)
         phase = Phase(group, workdir, upstream, client, options.concurrency)

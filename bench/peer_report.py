@@ -57,7 +57,7 @@ def _nodes(server: str, data: Any) -> list[dict[str, Any]]:
         return []
     if server == "gateway":
         return [edge["node"] for edge in data["candidates"]["edges"]]
-    if server == "floor":
+    if server in ("floor", "strawberry"):
         floor: list[dict[str, Any]] = data["candidates"]
         return floor
     rows: list[dict[str, Any]] = data["listCandidates"]["data"]

@@ -160,30 +160,33 @@ def test_compression_bench_prints_every_level_for_both_answers() -> None:
     assert sum(line.endswith("<- default") for line in done.stdout.splitlines()) == 2 * 3
 
 
-def test_peer_bench_loads_the_gateway_and_the_floor_in_every_shape(tmp_path: Path) -> None:
-    """bench.peer without Mesh (so no npm): the gateway under `serve --workers 2` and the floor
-    (the same upstream calls with no GraphQL) over the replayed Talynce upstream, each shape a
-    few requests."""
+def test_peer_bench_loads_the_gateway_and_both_floors_in_every_shape(tmp_path: Path) -> None:
+    """bench.peer without Mesh (so no npm): the gateway under `serve --workers 2`, the floor
+    (the same upstream calls with no GraphQL) and stock Strawberry over the replayed Talynce
+    upstream, each shape a few requests."""
     out = tmp_path / "peer.json"
-    args = ["--servers", "gateway,floor", "--requests", "6", "--concurrency", "2", "--runs", "1"]
+    servers = ("gateway", "floor", "strawberry")
+    args = ["--servers", ",".join(servers), "--requests", "6", "--concurrency", "2"]
+    args += ["--runs", "1"]
     args += ["--shapes", "F,L,A"]
     done = _run("bench.peer", *args, "--warmup", "2", "--workers", "2", "--json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(out.read_text())
     rows = {(row["server"], row["shape"]): row for row in result["rows"]}
-    assert set(rows) == {(server, shape) for server in ("gateway", "floor") for shape in "FLA"}
+    assert set(rows) == {(server, shape) for server in servers for shape in "FLA"}
     for (server, shape), row in rows.items():
         assert (row["run"], row["requests"], row["failed"]) == (1, 6, 0), (server, shape)
         assert row["processes"] >= 3, shape  # the supervisor and both workers are counted
-        assert row["cpu_split"], shape
-        assert row["cpu_ms_per_req"] > 0 and row["rps"] > 0, shape
+        assert row["rps"] > 0, shape
+        if server == "gateway":  # the floors' few requests can all fall within one clock tick
+            assert row["cpu_split"] and row["cpu_ms_per_req"] > 0, shape
         assert row["bytes"] > (0 if shape == "F" else 1000), shape
         assert 0 < row["p50_ms"] <= row["p99_ms"], shape
         # What each shape costs upstream: the list, and for A one get-by-id per candidate.
         calls = {"F": {}, "L": {"list": 6}, "A": {"list": 6, "get": 120}}[shape]
         assert row["upstream_calls"] == calls, (server, shape)
     answers = {(a["server"], a["shape"]): a for a in result["meta"]["answers"]}
-    for server in ("gateway", "floor"):
+    for server in servers:
         assert answers[server, "F"]["candidates"] == 0
         assert answers[server, "L"]["candidates"] == answers[server, "A"]["candidates"] == 20
         assert answers[server, "L"]["applications"] == 0 < answers[server, "A"]["applications"]
