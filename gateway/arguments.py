@@ -69,7 +69,7 @@ SelectAccounts = Annotated[
     ),
 ]
 UpdatedAfter = Annotated[
-    DateTime | None,  # type: ignore[valid-type]
+    DateTime | None,
     strawberry.argument(
         description=(
             "Only records updated strictly after this instant (for syncing: pass the time of "

@@ -102,7 +102,7 @@ class Note:
     visibility: NoteVisibility | None = strawberry.field(  # type: ignore[valid-type]
         description="Who may read it; null when the provider does not say."
     )
-    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    created_at: DateTime | None = strawberry.field(
         description="When it was written; null when the provider does not say."
     )
 

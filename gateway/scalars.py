@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timezone, tzinfo
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
-__all__ = ["DateTime", "parse_instant", "rfc3339"]
+__all__ = ["SCALARS", "DateTime", "parse_instant", "rfc3339"]
 
 MAX_REMEMBERED = 8192
 
@@ -65,14 +66,19 @@ def _parse_input(value: object) -> datetime:
     return parsed
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
-    name="DateTime",
-    description=(
-        "An instant as an RFC 3339 string that always carries its offset, e.g. "
-        "`2026-11-24T09:00:00Z` or `2026-11-24T14:30:00+05:30`. Inputs without an offset are "
-        "refused; provider times without one are UTC."
-    ),
-    serialize=rfc3339,
-    parse_value=_parse_input,
-)
+DateTime = NewType("DateTime", datetime)
+"""The Python side of the `DateTime` scalar: annotate fields and arguments with it."""
+
+SCALARS: dict[object, ScalarDefinition] = {
+    DateTime: strawberry.scalar(
+        name="DateTime",
+        description=(
+            "An instant as an RFC 3339 string that always carries its offset, e.g. "
+            "`2026-11-24T09:00:00Z` or `2026-11-24T14:30:00+05:30`. Inputs without an offset are "
+            "refused; provider times without one are UTC."
+        ),
+        serialize=rfc3339,
+        parse_value=_parse_input,
+    )
+}
+"""What every schema that uses `DateTime` passes as `StrawberryConfig(scalar_map=...)`."""

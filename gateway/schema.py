@@ -10,6 +10,7 @@ from typing import Annotated, Any, cast
 import strawberry
 from graphql import GraphQLBoolean, GraphQLError, GraphQLField, is_input_object_type
 from strawberry.extensions.runner import SchemaExtensionsRunner
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -39,6 +40,7 @@ from gateway.pipeline import (
     RejectApplicationInput,
     UnrejectApplicationInput,
 )
+from gateway.scalars import SCALARS
 from gateway.subscriptions import Subscription
 from gateway.types import (
     Account,
@@ -567,6 +569,7 @@ def build_schema(
         subscription=Subscription,
         types=[Candidate, Application, Job],
         execution_context_class=compiled_executor() if compiled else None,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
     built.documents = Documents(
         results, max_tokens=limits.max_tokens, introspection=introspection, maxsize=512

@@ -70,7 +70,7 @@ class ObjectChange:
     account: Account | None = strawberry.field(
         description="The account the object is in; null only with `refetch`."
     )
-    occurred_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    occurred_at: DateTime | None = strawberry.field(
         description="When it happened, by the provider's clock where it says; null only with "
         "`refetch`."
     )
@@ -98,7 +98,7 @@ class ObjectChange:
             kind=event.kind,
             id=strawberry.ID(global_id(event)),
             account=None if served is None else Account.of(served),
-            occurred_at=event.occurred_at,
+            occurred_at=DateTime(event.occurred_at),
             event_id=change.event_id,
             current=change.current,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import weakref
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import strawberry
@@ -242,10 +241,11 @@ def known(kind: type[Member], raw: str | None) -> Member | None:
         return None
 
 
-def instant(text: str | None) -> datetime | None:
+def instant(text: str | None) -> DateTime | None:
     """A record's timestamp for the `DateTime` scalar; text that is no timestamp reads null
     (the scalar cannot serialize it, and a provider's odd value must not fail the field)."""
-    return parse_instant(text) if text else None
+    moment = parse_instant(text) if text else None
+    return None if moment is None else DateTime(moment)
 
 
 Info = strawberry.Info[RequestContext, None]
@@ -558,16 +558,16 @@ class Job(Node):
     offices: list[str] = strawberry.field(
         description="Names of the offices it belongs to (Harvest: resolved from ids)."
     )
-    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    created_at: DateTime | None = strawberry.field(
         description="When the provider created it; null when not reported or no timestamp."
     )
-    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    updated_at: DateTime | None = strawberry.field(
         description="When it last changed at the provider; null when not reported."
     )
-    opened_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    opened_at: DateTime | None = strawberry.field(
         description="When it was opened; null when not reported or never opened."
     )
-    closed_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    closed_at: DateTime | None = strawberry.field(
         description="When it was closed; null when not reported or still open."
     )
     stages: list[JobStage] | None = strawberry.field(
@@ -694,7 +694,7 @@ class Application(Node):
     stage: ApplicationStage | None = strawberry.field(
         description="The pipeline stage it is in; null when the provider does not report one."
     )
-    applied_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    applied_at: DateTime | None = strawberry.field(
         description=(
             "When the application was made; null when the provider does not report it "
             "(Greenhouse Partner) or sends something that is no timestamp."
@@ -707,13 +707,13 @@ class Application(Node):
         description="Free-text notes on the application (Talynce only); null otherwise."
     )
     account: Account = strawberry.field(description="The account the application is in.")
-    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    created_at: DateTime | None = strawberry.field(
         description="When the provider recorded it; null when it does not say."
     )
-    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    updated_at: DateTime | None = strawberry.field(
         description="When it last changed at the provider; null when it does not say."
     )
-    rejected_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    rejected_at: DateTime | None = strawberry.field(
         description="When it was rejected; null when it is not, or the provider does not say."
     )
     reject_reason: RejectReason | None = strawberry.field(
@@ -846,13 +846,13 @@ class Candidate(Node):
     masked: bool = strawberry.field(
         description="True when the account's talent pool hides this person's contact details."
     )
-    created_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    created_at: DateTime | None = strawberry.field(
         description=(
             "When the provider created the record (Merge: in the underlying ATS when known); "
             "null when it does not report it or sends something that is no timestamp."
         )
     )
-    updated_at: DateTime | None = strawberry.field(  # type: ignore[valid-type]
+    updated_at: DateTime | None = strawberry.field(
         description=(
             "When the record last changed at the provider; null when it does not report it "
             "or sends something that is no timestamp."

@@ -28,12 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
 from strawberry.extensions import ParserCache
+from strawberry.schema.config import StrawberryConfig
 
 from emulators.talynce import TalynceEmulator
 from emulators.talynce import app as talynce
 from gateway.app import build_accounts, create_app
 from gateway.compiled import CompiledExecutor
-from gateway.scalars import DateTime
+from gateway.scalars import SCALARS, DateTime
 from gateway.schema import build_schema
 from gateway.settings import ConfigError, parse_settings
 from resolvers.context import RequestContext
@@ -70,8 +71,8 @@ class Leaf(Thing):
     tags: list[str]
     maybe_tags: list[str | None] | None
     colors: list[ColorType]  # type: ignore[valid-type]
-    at: DateTime | None  # type: ignore[valid-type]
-    when: DateTime  # type: ignore[valid-type]
+    at: DateTime | None
+    when: DateTime
 
 
 class BrokenLeaf(Leaf):
@@ -275,6 +276,7 @@ TEST_SCHEMAS = {
         query=HostileQuery,
         types=[Leaf],
         execution_context_class=CompiledExecutor if compiled else None,
+        config=StrawberryConfig(scalar_map=SCALARS),
         # As in the gateway: the same text parses to the same document, which plans key on.
         extensions=[lambda: ParserCache(maxsize=4096)],
     )
