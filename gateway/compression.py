@@ -28,7 +28,7 @@ import brotli
 import zstandard
 from starlette.responses import Response
 
-from gateway.negotiation import per_header
+from gateway.negotiation import per_header, weighted
 
 __all__ = [
     "CODERS",
@@ -60,20 +60,9 @@ class Compression:
 
 
 def _weights(accept_encoding: str) -> dict[str, float]:
+    """Each coding's q; a coding named twice weighs its larger q."""
     weights: dict[str, float] = {}
-    for part in accept_encoding.split(","):
-        coding, *params = (p.strip() for p in part.split(";"))
-        if not coding:
-            continue
-        weight = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = min(max(float(value.strip()), 0.0), 1.0)
-                except ValueError:
-                    weight = 0.0  # an unreadable weight is not consent
-        coding = coding.lower()
+    for coding, weight in weighted(accept_encoding):
         weights[coding] = max(weight, weights.get(coding, 0.0))
     return weights
 

@@ -16,7 +16,15 @@ from typing import TypeVar
 
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["GRAPHQL_RESPONSE", "JSON", "Negotiated", "negotiate", "per_header", "refusal"]
+__all__ = [
+    "GRAPHQL_RESPONSE",
+    "JSON",
+    "Negotiated",
+    "negotiate",
+    "per_header",
+    "refusal",
+    "weighted",
+]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -33,9 +41,11 @@ class Negotiated:
         return GRAPHQL_RESPONSE if self.modern else JSON
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
+def weighted(header: str) -> list[tuple[str, float]]:
+    """An `Accept` or `Accept-Encoding` value as (lower-cased item, q) pairs, in order; a q that
+    does not read as a number weighs 0."""
     ranges = []
-    for part in accept.split(","):
+    for part in header.split(","):
         kind, *params = (p.strip() for p in part.split(";"))
         if not kind:
             continue
@@ -85,7 +95,7 @@ def negotiate(accept: str | None) -> Negotiated:
 
 @per_header
 def _negotiated(accept: str) -> Negotiated:
-    ranges = _ranges(accept)
+    ranges = weighted(accept)
     if not ranges:
         return Negotiated(acceptable=True, modern=False, html=False)
     modern, modern_specificity = _weight(ranges, GRAPHQL_RESPONSE)
