@@ -10,7 +10,6 @@ of what it changed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -30,6 +29,7 @@ from store.records_json import (
     to_json,
 )
 from store.redis_link import RedisLink, StoreDown
+from store.turn_batch import TurnBatch
 
 __all__ = ["RedisCacheBackend"]
 
@@ -80,60 +80,25 @@ class RedisCacheBackend:
         self._space = space
         self._ttl_ms = max(1, int(ttl * 1000))
         self._stale: set[str] = set()
-        self._asked: dict[str, asyncio.Future[str | None]] = {}
-        self._asking_loop: asyncio.AbstractEventLoop | None = None
-        self._reading: set[asyncio.Task[None]] = set()
+        self._batch: TurnBatch[Any] = TurnBatch(lambda keys: link.run(lambda r: r.mget(keys)))
 
     def _key(self, scope: str, *parts: str) -> str:
         return self._link.key(self._space, scope, *parts)
 
     async def generation(self, scope: str) -> str | None:
-        """The scope's generation as Redis holds it now. The scopes asked in one turn of the
-        loop are read with one MGET: a page over 64 accounts asks for 64 of them at once, and
-        64 round trips were a third of the gateway's CPU. Each value is read after it was asked
-        for, so a renewal that finished before the call is always seen."""
+        """The scope's generation as Redis holds it now (asked with the turn's other reads)."""
         try:
             if scope in self._stale:
                 await self.renew(scope)
                 if scope in self._stale:
                     return None
+            key = self._key(scope, "gen")
+            [value] = await self._batch.get([key])
+            if value is None:
+                value = await self._first(key)
         except StoreDown:
-            return None
-        loop = asyncio.get_running_loop()
-        if loop is not self._asking_loop:  # a batch left by a loop that stopped is not ours
-            self._asked, self._asking_loop = {}, loop
-        asked = self._asked.get(scope)
-        if asked is None:
-            if not self._asked:
-                loop.call_soon(self._read_asked)
-            asked = self._asked[scope] = loop.create_future()
-        return await asyncio.shield(asked)
-
-    def _read_asked(self) -> None:
-        asked, self._asked = self._asked, {}
-        task = asyncio.get_running_loop().create_task(self._read_generations(asked))
-        self._reading.add(task)
-        task.add_done_callback(self._reading.discard)
-
-    async def _read_generations(self, asked: dict[str, asyncio.Future[str | None]]) -> None:
-        keys = [self._key(scope, "gen") for scope in asked]
-        try:
-            values = await self._link.run(lambda r: r.mget(keys))
-            for key, value, future in zip(keys, values, asked.values(), strict=True):
-                if value is None:
-                    value = await self._first(key)
-                text = value.decode() if isinstance(value, bytes) else value
-                if not future.done():
-                    future.set_result(text)
-        except StoreDown:
-            pass
-        except Exception as error:  # each caller raises what its own read would have
-            for future in asked.values():
-                if not future.done():
-                    future.set_exception(error)
-        for future in asked.values():
-            if not future.done():
-                future.set_result(None)  # the store cannot be used now: read through
+            return None  # the store cannot be used now: read through
+        return value.decode() if isinstance(value, bytes) else value
 
     async def _first(self, key: str) -> Any:
         """A generation for a scope that has none (never set, or evicted): whoever sets one
@@ -156,7 +121,7 @@ class RedisCacheBackend:
     ) -> list[object]:
         keys = [self._key(scope, generation, kind, name) for name in names]
         try:
-            raw = await self._link.run(lambda r: r.mget(keys))
+            raw = await self._batch.get(keys)
         except StoreDown:
             return [Miss.MISS] * len(names)
         decode = _decoder(kind)

@@ -321,6 +321,31 @@ async def test_generations_asked_together_are_read_with_one_command(
     assert await other.generation(scopes[7]) == again[7]
 
 
+async def test_reads_asked_together_are_one_command(processes: Processes) -> None:
+    """The kept pages a page over many accounts reads are asked at once: one MGET answers every
+    account's names (one GET each held back the upstream calls behind them), each caller
+    getting its own entries in the order it named them."""
+    writer, reader = (
+        RedisCacheBackend(processes.link(), 30),
+        RedisCacheBackend(processes.link(), 30),
+    )
+    scopes = [f"org{n}:1" for n in range(16)]
+    generations = await asyncio.gather(*(writer.generation(scope) for scope in scopes))
+    for n, (scope, generation) in enumerate(zip(scopes, generations, strict=True)):
+        await writer.write(scope, generation or "", "candidate", {"a": CandidateRecord(f"{n}")})
+    link = processes.links[1]
+    before = (await link.client.info("commandstats")).get("cmdstat_mget", {}).get("calls", 0)
+    found = await asyncio.gather(
+        *(
+            reader.read(scope, generation or "", "candidate", ["b", "a"])
+            for scope, generation in zip(scopes, generations, strict=True)
+        )
+    )
+    stats = await link.client.info("commandstats")
+    assert stats["cmdstat_mget"]["calls"] == before + 1
+    assert found == [[Miss.MISS, CandidateRecord(f"{n}")] for n in range(16)]
+
+
 async def test_a_kept_page_with_what_orjson_cannot_write_is_still_shared(
     processes: Processes,
 ) -> None:
