@@ -17,6 +17,7 @@ but not for depth or cost: what is under them is bounded by the schema and can b
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,19 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    Visitor,
+    visit,
 )
 
-__all__ = ["SATURATED", "QueryLimits", "Summary", "limit_errors", "limits_rule", "summarize"]
+__all__ = [
+    "SATURATED",
+    "QueryLimits",
+    "Summary",
+    "limit_errors",
+    "limits_rule",
+    "literal_errors",
+    "summarize",
+]
 
 PAGED_FIELDS = {"candidates": ("first", 20, 100), "jobs": ("first", 20, 100)}  # and Job.candidates
 LISTED_FIELDS = {"nodes": ("ids", 100)}  # a list argument's length is the field's fan-out
@@ -204,8 +215,42 @@ def _excesses(summary: Summary, limits: QueryLimits) -> Iterable[str]:
             yield f"query {what}{amount} is over the limit of {allowed}"
 
 
+class _LongIntegers(Visitor):
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+        self.found: list[IntValueNode] = []
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        if len(node.value.lstrip("-")) > self.most:
+            self.found.append(node)
+
+
+def literal_errors(document: DocumentNode) -> list[GraphQLError]:
+    """BAD_USER_INPUT for each integer literal too long for Python to read.
+
+    graphql-core reads an Int literal with int(), which refuses more than
+    sys.get_int_max_str_digits() digits with a ValueError: the document was answered INTERNAL,
+    with a traceback in the log, instead of as the client's mistake. No value the schema takes
+    (an Int, or an ID or Float written as an integer) is anywhere near that long.
+    """
+    most = sys.get_int_max_str_digits()
+    if most == 0:  # the interpreter reads integers of any length
+        return []
+    visitor = _LongIntegers(most)
+    visit(document, visitor)
+    message = f"an integer literal is longer than {most} digits"
+    return [
+        GraphQLError(message, node, extensions={"code": "BAD_USER_INPUT"}) for node in visitor.found
+    ]
+
+
 def limit_errors(document: DocumentNode, limits: QueryLimits) -> list[GraphQLError]:
-    """QUERY_TOO_COMPLEX for each limit an operation of `document` goes over."""
+    """BAD_USER_INPUT for integer literals nothing can read (`literal_errors`), else
+    QUERY_TOO_COMPLEX for each limit an operation of `document` goes over."""
+    unreadable = literal_errors(document)
+    if unreadable:
+        return unreadable
     return [
         GraphQLError(message, operation, extensions={"code": "QUERY_TOO_COMPLEX"})
         for operation, summary in summarize(document).items()

@@ -1,0 +1,34 @@
+"""Holes a second adversarial audit of the entry points found, each with the request that showed it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import Stack
+
+
+def no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text[-2000:]
+
+
+LONG = "9" * 4301  # one digit past what Python's int() reads by default
+UNREADABLE = (
+    "{ candidates(first: " + LONG + ") { edges { node { id } } } }",
+    "query($f: Int = " + LONG + ") { candidates(first: $f) { edges { node { id } } } }",
+)
+
+
+@pytest.mark.parametrize("query", UNREADABLE, ids=["page-size", "default"])
+def test_an_integer_literal_of_thousands_of_digits_is_bad_input_not_internal(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture, query: str
+) -> None:
+    """graphql-core reads Int literals with int(), which Python refuses past 4300 digits (and
+    the cost check did the same for `first`): the document was answered INTERNAL, with a
+    traceback logged, instead of as the client's mistake."""
+    answer = shared_stack.graphql(query)
+    assert answer.get("data") is None
+    codes = {error["extensions"]["code"] for error in answer["errors"]}
+    assert codes == {"BAD_USER_INPUT"}, answer
+    no_error_logged(caplog)
