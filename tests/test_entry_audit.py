@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 
 from tests.conftest import Stack
@@ -31,4 +32,22 @@ def test_an_integer_literal_of_thousands_of_digits_is_bad_input_not_internal(
     assert answer.get("data") is None
     codes = {error["extensions"]["code"] for error in answer["errors"]}
     assert codes == {"BAD_USER_INPUT"}, answer
+    no_error_logged(caplog)
+
+
+def test_a_lone_surrogate_quoted_in_a_refusal_is_escaped_not_a_500(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unknown operationName is quoted in the refusal; JSON may carry a lone surrogate
+    (`\\ud800`), which Starlette's JSONResponse could not encode as UTF-8: the answer was a
+    500 with a traceback (or a reset connection)."""
+    body = b'{"query": "{ accounts { id } }", "operationName": "\\ud800"}'
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     no_error_logged(caplog)
