@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import Stack
+from gateway.security import Client, hash_key
+from tests.conftest import Stack, make_orgs, running_stack
+from tests.ws_support import Closed, GraphQLSocket, ws_url
+
+KEY = "audit-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def keyed() -> Iterator[Stack]:
+    with running_stack(make_orgs(), clients=(Client("audit", hash_key(KEY)),)) as stack:
+        yield stack
 
 
 def no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -50,4 +61,22 @@ def test_a_lone_surrogate_quoted_in_a_refusal_is_escaped_not_a_500(
     )
     assert answer.status_code == 400, answer.text
     assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    no_error_logged(caplog)
+
+
+async def test_a_lone_surrogate_in_a_socket_s_key_is_refused_like_any_wrong_key(
+    keyed: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """connection_init is JSON, so its key may hold a lone surrogate, which the key's hashing
+    could not encode: the socket was dropped without a close code and a traceback logged."""
+    sock = await GraphQLSocket.open(ws_url(keyed.url))
+    try:
+        await sock.send(
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {KEY}\ud800"}}
+        )
+        with pytest.raises(Closed) as closed:
+            await sock.receive()
+        assert closed.value.code == 4403
+    finally:
+        await sock.close()
     no_error_logged(caplog)
