@@ -10,7 +10,7 @@ import pytest
 
 from gateway.security import Client, hash_key
 from tests.conftest import Stack, make_orgs, running_stack
-from tests.ws_support import Closed, GraphQLSocket, ws_url
+from tests.ws_support import Closed, GraphQLSocket, graphql_socket, ws_url
 
 KEY = "audit-key-0123456789abcdef"
 
@@ -79,4 +79,52 @@ async def test_a_lone_surrogate_in_a_socket_s_key_is_refused_like_any_wrong_key(
         assert closed.value.code == 4403
     finally:
         await sock.close()
+    no_error_logged(caplog)
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("query", ["{ accounts { id } }"]), ("variables", [1]), ("operationName", {"a": 1})],
+)
+async def test_a_socket_payload_of_the_wrong_shape_is_refused_like_a_post(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture, member: str, value: object
+) -> None:
+    """Only the HTTP view checked the payload's members: over a socket a list `query` reached
+    the parser's cache (a TypeError, logged, and the operation ended with no error at all),
+    and any `operationName` came back quoted as a Python repr."""
+    payload = {"query": "{ accounts { id } }", member: value}
+    async with graphql_socket(ws_url(shared_stack.url)) as sock:
+        await sock.send({"id": "1", "type": "subscribe", "payload": payload})
+        answer = await sock.receive()
+    assert answer["type"] == "error", answer
+    assert answer["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"`{member}`" in answer["payload"][0]["message"]
+    no_error_logged(caplog)
+
+
+def test_an_operation_name_that_is_not_a_string_is_refused(shared_stack: Stack) -> None:
+    """It came back quoted as a Python repr ("Unknown operation named \\"{'a': 1}\\"")."""
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        json={"query": "{ accounts { id } }", "operationName": {"a": 1}},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    assert "`operationName`" in answer.json()["errors"][0]["message"]
+
+
+def test_a_persisted_query_text_with_a_lone_surrogate_is_bad_input_not_a_500(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The text was UTF-8 encoded to check it against its hash, which a lone surrogate
+    (valid in JSON) made fail with a 500."""
+    extensions = b'{"persistedQuery": {"version": 1, "sha256Hash": "' + b"a" * 64 + b'"}}'
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=b'{"query": "\\ud800", "extensions": ' + extensions + b"}",
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     no_error_logged(caplog)
