@@ -144,3 +144,17 @@ def test_fields_compared_past_the_overlap_budget_are_refused_before_they_run(
     answer = shared_stack.graphql(f"{{ {spreads} }} {fragments}")
     assert "data" not in answer, answer
     assert answer["errors"][0]["message"] == "Validation aborted."
+
+
+def test_repeated_introspection_is_refused_before_it_runs(shared_stack: Stack) -> None:
+    """Introspection counted for neither depth nor cost ("bounded by the schema"), but an
+    operation may repeat it under aliases: twelve `__schema { types { fields { … type { fields
+    { … } } } } }` (12 KB) answered 2.6 MB after six seconds of the event loop. Ten of this
+    lighter one already ask for more than twice what the fullest introspection query does."""
+    one = "__schema { types { fields { type { fields { type { name } } } } } }"
+    query = "{ " + " ".join(f"a{i}: {one}" for i in range(10)) + " }"
+    answer = shared_stack.graphql(query)
+    assert "data" not in answer, str(answer)[:200]
+    assert answer["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "introspection" in answer["errors"][0]["message"]
+    assert "errors" not in shared_stack.graphql("{ " + one + " }")
