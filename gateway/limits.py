@@ -12,11 +12,17 @@ or the most a variable could ask for), `nodes` by the number of ids (or the most
 could hold) and, for `applications` and `stages`, by an assumed fan-out per object. Since
 cost is linear in that incoming weight, a selection set's cost is its weight times its cost at
 weight 1. Introspection fields count as fields (and their aliases as aliases)
-but not for depth or cost: what is under them is bounded by the schema and can be switched off.
+but not for depth or cost. They have a budget of their own instead: what is under `__schema` and
+`__type` is costed like any selection, its lists (`types`, `fields`, `args`, …) multiplied by
+assumed sizes, and an operation may ask for twice what the fullest introspection query does.
+The schema bounds each introspection, but not how many an operation repeats (`fields { type {
+fields } }` under 12 aliases answered 2.6 MB after 6 s of CPU).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +39,38 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    Visitor,
+    get_introspection_query,
+    parse,
+    visit,
 )
 
-__all__ = ["SATURATED", "QueryLimits", "Summary", "limit_errors", "limits_rule", "summarize"]
+__all__ = [
+    "SATURATED",
+    "QueryLimits",
+    "Summary",
+    "limit_errors",
+    "limits_rule",
+    "literal_errors",
+    "summarize",
+]
 
 PAGED_FIELDS = {"candidates": ("first", 20, 100), "jobs": ("first", 20, 100)}  # and Job.candidates
 LISTED_FIELDS = {"nodes": ("ids", 100)}  # a list argument's length is the field's fan-out
 FANNED_FIELDS = {"applications": 10, "stages": 10}  # Candidate.applications: no arguments
+# Introspection's lists, with sizes of the order of the gateway's schema (no field of its own
+# has these names). Only their ratio to the fullest introspection query matters.
+INTROSPECTION_FANNED = {
+    "types": 100,
+    "fields": 20,
+    "inputFields": 20,
+    "args": 5,
+    "enumValues": 20,
+    "interfaces": 5,
+    "possibleTypes": 10,
+    "directives": 10,
+}
+INTROSPECTION_ROOTS = {"__schema", "__type"}
 SATURATED = 10**15  # far over any limit; counts stop growing here
 
 
@@ -62,6 +93,7 @@ class Summary:
     aliases: int = 0
     fields: int = 0
     cost: int = 0
+    introspection: int = 0  # the cost of what it asks of `__schema` and `__type`
 
 
 EMPTY = Summary()
@@ -101,7 +133,7 @@ def _multiplier(field: FieldNode) -> int:
         return _page_size(field, *PAGED_FIELDS[name])
     if name in LISTED_FIELDS:
         return _list_length(field, *LISTED_FIELDS[name])
-    return FANNED_FIELDS.get(name, 1)
+    return FANNED_FIELDS.get(name, INTROSPECTION_FANNED.get(name, 1))
 
 
 class _Summaries:
@@ -151,7 +183,7 @@ class _Summaries:
         return EMPTY if selections is None else self.done.get(id(selections), EMPTY)
 
     def _combine(self, selections: SelectionSetNode) -> Summary:
-        depth = aliases = fields = cost = 0
+        depth = aliases = fields = cost = introspection = 0
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 inner = self._summary(selection.selection_set)
@@ -161,9 +193,13 @@ class _Summaries:
                 if selection.name.value.startswith("__"):
                     depth = max(depth, 1)  # introspection: bounded by the schema
                     cost = _add(cost, 1)
+                    if selection.name.value in INTROSPECTION_ROOTS:
+                        introspection = _add(introspection, 1 + inner.cost)
                 else:
                     depth = max(depth, 1 + inner.depth)
-                    cost = _add(cost, _times(_multiplier(selection), 1 + inner.cost))
+                    multiplier = _multiplier(selection)
+                    cost = _add(cost, _times(multiplier, 1 + inner.cost))
+                    introspection = _add(introspection, _times(multiplier, inner.introspection))
             else:
                 if isinstance(selection, InlineFragmentNode):
                     inner = self._summary(selection.selection_set)
@@ -175,7 +211,8 @@ class _Summaries:
                 aliases = _add(aliases, inner.aliases)
                 fields = _add(fields, inner.fields)
                 cost = _add(cost, inner.cost)
-        return Summary(depth, aliases, fields, cost)
+                introspection = _add(introspection, inner.introspection)
+        return Summary(depth, aliases, fields, cost, introspection)
 
 
 def summarize(document: DocumentNode) -> dict[OperationDefinitionNode, Summary]:
@@ -197,6 +234,7 @@ def _excesses(summary: Summary, limits: QueryLimits) -> Iterable[str]:
         ("aliases", summary.aliases, limits.max_aliases),
         ("fields", summary.fields, limits.max_fields),
         ("cost", summary.cost, limits.max_cost),
+        ("introspection", summary.introspection, MAX_INTROSPECTION),
     )
     for what, found, allowed in checks:
         if found > allowed:
@@ -204,8 +242,45 @@ def _excesses(summary: Summary, limits: QueryLimits) -> Iterable[str]:
             yield f"query {what}{amount} is over the limit of {allowed}"
 
 
+class _LongIntegers(Visitor):
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+        self.found: list[IntValueNode] = []
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        if len(node.value.lstrip("-")) > self.most:
+            self.found.append(node)
+
+
+def literal_errors(document: DocumentNode) -> list[GraphQLError]:
+    """BAD_USER_INPUT for each integer literal too long for Python to read.
+
+    graphql-core reads an Int literal with int(), which refuses more than
+    sys.get_int_max_str_digits() digits with a ValueError: the document was answered INTERNAL,
+    with a traceback in the log, instead of as the client's mistake. No value the schema takes
+    (an Int, or an ID or Float written as an integer) is anywhere near that long.
+    """
+    most = sys.get_int_max_str_digits()
+    if most == 0:  # the interpreter reads integers of any length
+        return []
+    text = document.loc.source.body if document.loc is not None else None
+    if text is not None and re.search(rf"\d{{{most + 1}}}", text) is None:
+        return []  # no run of digits that long anywhere: no walk of the document (a few ms)
+    visitor = _LongIntegers(most)
+    visit(document, visitor)
+    message = f"an integer literal is longer than {most} digits"
+    return [
+        GraphQLError(message, node, extensions={"code": "BAD_USER_INPUT"}) for node in visitor.found
+    ]
+
+
 def limit_errors(document: DocumentNode, limits: QueryLimits) -> list[GraphQLError]:
-    """QUERY_TOO_COMPLEX for each limit an operation of `document` goes over."""
+    """BAD_USER_INPUT for integer literals nothing can read (`literal_errors`), else
+    QUERY_TOO_COMPLEX for each limit an operation of `document` goes over."""
+    unreadable = literal_errors(document)
+    if unreadable:
+        return unreadable
     return [
         GraphQLError(message, operation, extensions={"code": "QUERY_TOO_COMPLEX"})
         for operation, summary in summarize(document).items()
@@ -223,3 +298,20 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
                 self.report_error(error)
 
     return QueryLimitsRule
+
+
+def _fullest_introspection() -> int:
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+        one_of=True,
+    )
+    return max(summary.introspection for summary in summarize(parse(query)).values())
+
+
+MAX_INTROSPECTION = 2 * _fullest_introspection()
+"""The introspection an operation may ask for: twice the fullest introspection query's, so
+every tool's own query (each asks for about as much) and one more read of a type pass."""

@@ -10,11 +10,12 @@ clients that send `*/*` (most HTTP libraries) have always had.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 __all__ = [
     "GRAPHQL_RESPONSE",
@@ -118,6 +119,9 @@ def refusal(
 ) -> Response:
     """A request refused before any GraphQL ran: no `data` entry, the client's JSON media type."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    response = JSONResponse(body, status_code=status, headers=headers)
+    # ASCII JSON: a message may quote what the client sent (an unknown operation name), and a
+    # lone surrogate in it made Starlette's UTF-8 JSONResponse fail with a 500.
+    content = json.dumps(body, separators=(",", ":"))
+    response = Response(content, status_code=status, headers=headers)
     response.headers["content-type"] = negotiate(accept).media_type
     return response

@@ -66,7 +66,7 @@ class DocumentRefused(HTTPException):
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    query: Any  # the document text; anything else is the view's to refuse
+    query: str | None  # the document text
     scope: str = ""  # the client the document is registered for
     register: str | None = None  # the digest to keep `query` under once it has run
     by_hash: bool = False  # named by hash alone (a GET of this form may be cached)
@@ -127,6 +127,26 @@ class TrustedDocuments:
         return found
 
 
+SHAPES = (
+    ("query", str, "a string"),
+    ("operationName", str, "a string"),
+    ("variables", Mapping, "an object"),
+    ("extensions", Mapping, "an object"),
+)
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """The members of a request every transport refuses alike, before anything reads them: a
+    socket's payload once reached the parser's cache with a list for `query` (a TypeError,
+    logged, and the operation ended with no error), and a POST's `operationName` of any JSON
+    type came back in its message as a Python repr."""
+    for name, kind, what in SHAPES:
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            message = f"The GraphQL operation's `{name}` must be {what} or null, if provided."
+            raise DocumentRefused(400, "BAD_USER_INPUT", message)
+
+
 def _persisted_hash(extensions: Any) -> str | None:
     """`extensions.persistedQuery.sha256Hash`, checked; None when there is no persistedQuery."""
     if not isinstance(extensions, Mapping) or extensions.get("persistedQuery") is None:
@@ -169,7 +189,9 @@ async def resolve(
     store: DocumentStore,
     trusted: TrustedDocuments | None,
 ) -> Resolved:
-    """The document `data` (a request's parsed body or query string) runs, for client `scope`."""
+    """The document `data` (a request's parsed body or query string, or a socket's subscribe
+    payload) runs, for client `scope`."""
+    _check_shape(data)
     query = data.get("query")
     digest = _persisted_hash(data.get("extensions"))
     document_id = data.get("documentId")
@@ -191,9 +213,10 @@ async def resolve(
         if document is None:
             raise DocumentRefused(200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
         return Resolved(document, scope, by_hash=True)
-    if not isinstance(query, str):
-        return Resolved(query, scope)  # the view refuses a query that is not a string
-    if hashlib.sha256(query.encode()).hexdigest() != digest:
+    # surrogatepass: JSON may carry a lone surrogate, which plain UTF-8 refuses (a 500); such a
+    # text never parses, so it is never kept.
+    text = query.encode("utf-8", "surrogatepass")
+    if hashlib.sha256(text).hexdigest() != digest:
         raise DocumentRefused(400, "BAD_USER_INPUT", "the sha256Hash does not match the query")
-    keep = len(query.encode()) <= persisted.max_bytes
+    keep = len(text) <= persisted.max_bytes
     return Resolved(query, scope, register=digest if keep else None)

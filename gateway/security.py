@@ -47,7 +47,9 @@ def new_key() -> str:
 
 
 def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    # surrogatepass: a socket's connection_init is JSON, which may carry a lone surrogate that
+    # plain UTF-8 refuses (an unhandled error); configured keys never hold one, so it never matches.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,11 +262,6 @@ class GraphQLView(GraphQL[RequestContext, None]):
             data = self.parse_json(await request.get_body())
         if not isinstance(data, dict):
             raise HTTPException(400, "send one operation as a JSON object")
-        for name, kind in (("variables", dict), ("extensions", dict)):
-            if not isinstance(data.get(name), kind | None):
-                raise HTTPException(
-                    400, f"The GraphQL operation's `{name}` must be an object or null, if provided."
-                )
         state = request.state if isinstance(request, _RequestAdapter) else {}
         client = state.get("client")
         if not isinstance(client, Client):  # get_context refused it already; a second lock
@@ -281,10 +276,6 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 self.metrics.graphql_error(refused.code, "sse")
             raise
         state["persisted"] = resolved
-        if not isinstance(resolved.query, str | None):
-            raise HTTPException(
-                400, "The GraphQL operation's `query` must be a string or null, if provided."
-            )
         if transport is not None:
             state["operation_sent"] = data.get("operationName")
         return GraphQLRequestData(

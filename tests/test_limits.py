@@ -32,7 +32,7 @@ from graphql import (
     parse,
 )
 
-from gateway.limits import QueryLimits, Summary, summarize
+from gateway.limits import INTROSPECTION_FANNED, QueryLimits, Summary, summarize
 from gateway.schema import build_schema
 from gateway.settings import parse_settings
 from tests.conftest import Stack
@@ -163,9 +163,12 @@ def expanded(document: str) -> Summary:
     tree = parse(document)
     fragments = {d.name.value: d for d in tree.definitions if isinstance(d, FragmentDefinitionNode)}
     [operation] = [d for d in tree.definitions if isinstance(d, OperationDefinitionNode)]
-    tally = {"depth": 0, "aliases": 0, "fields": 0, "cost": 0}
+    tally = {"depth": 0, "aliases": 0, "fields": 0, "cost": 0, "introspection": 0}
 
-    def walk(selections: SelectionSetNode | None, depth: int, weight: int, inside: bool) -> None:
+    def walk(
+        selections: SelectionSetNode | None, depth: int, weight: int, inside: bool, seen: int = 0
+    ) -> None:
+        """`seen`: inside introspection, the fan-out its lists above have multiplied."""
         for selection in selections.selections if selections else ():
             if isinstance(selection, FieldNode):
                 name = selection.name.value
@@ -174,7 +177,13 @@ def expanded(document: str) -> Summary:
                 if name.startswith("__") or inside:
                     tally["cost"] += 0 if inside else weight
                     tally["depth"] = max(tally["depth"], depth + (0 if inside else 1))
-                    walk(selection.selection_set, depth, weight, True)
+                    here = 0
+                    if inside:
+                        here = seen * INTROSPECTION_FANNED.get(name, 1)
+                    elif name in ("__schema", "__type"):
+                        here = weight
+                    tally["introspection"] += here
+                    walk(selection.selection_set, depth, weight, True, here)
                     continue
                 inner = weight * {"applications": 10, "stages": 10}.get(name, 1)
                 if name in ("candidates", "jobs") or (
@@ -189,9 +198,9 @@ def expanded(document: str) -> Summary:
                 tally["depth"] = max(tally["depth"], depth + 1)
                 walk(selection.selection_set, depth + 1, inner, False)
             elif isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set, depth, weight, inside)
+                walk(selection.selection_set, depth, weight, inside, seen)
             elif isinstance(selection, FragmentSpreadNode):
-                walk(fragments[selection.name.value].selection_set, depth, weight, inside)
+                walk(fragments[selection.name.value].selection_set, depth, weight, inside, seen)
 
     walk(operation.selection_set, 0, 1, False)
     return Summary(**tally)
@@ -221,6 +230,7 @@ def expanded(document: str) -> Summary:
         nested(4),
         deep(3),
         get_introspection_query(),
+        '{ __type(name: "Job") { fields { type { fields { name } } } } a: __schema { types { name } } }',
     ],
 )
 def test_the_summary_equals_a_walk_of_the_expansion(document: str) -> None:
