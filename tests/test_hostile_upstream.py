@@ -4,7 +4,8 @@ A proxy in front of each real emulator serves the emulator's own answer (a write
 a redirect: a write so answered is `UPSTREAM_OUTCOME_UNKNOWN` and its key stays claimed; a read so
 answered is its account's bad response, never data. An answer whose head never ends is cut at the
 head bound. An absurd `Retry-After` neither wedges its account nor reaches a client unbounded.
-A Talynce poller outlives the deadline of the subscriber that started it.
+A Talynce poller outlives the deadline of the subscriber that started it. A Harvest next link
+that is no URL is its account's bad response, not an internal error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators.faults import FaultProfile
@@ -33,6 +34,7 @@ from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.demo import running_server
 from gateway.settings import Settings
+from providers.errors import UpstreamBadResponse
 from providers.upstream.http import MAX_RETRY_AFTER
 from providers.upstream.transport import MAX_HEAD_BYTES, ResponseTooLarge
 from tests.conftest import SecretWatch, Stack, gateway_settings, make_orgs, running_stack
@@ -41,6 +43,7 @@ from tests.servers import serve_in_thread
 from tests.test_polling import CLIENTS as POLL_CLIENTS
 from tests.test_polling import JOBS, TALYNCE_KEY, _next, _polls
 from tests.test_transport import Handler, RawServer, Seen, client
+from tests.test_upstream_bounds import harvest_adapter
 from tests.test_write_once import (
     CLIENTS,
     CREATE,
@@ -304,3 +307,33 @@ async def test_polling_goes_on_past_the_deadline_of_the_subscriber_that_started_
             async with asyncio.timeout(10):
                 change = await _next(sock, "jobs", "jobChanged")
             assert (change["kind"], change["job"]["name"]) == ("CREATED", "Late Job")
+
+
+# --- a next link that is no URL -------------------------------------------------------------------
+
+
+def harvest_linking(link: str) -> Starlette:
+    """A Harvest whose candidate list links on to `link`."""
+
+    async def token(request: Request) -> Response:
+        return JSONResponse({"access_token": "t0k", "expires_in": 3600})
+
+    async def candidates(request: Request) -> Response:
+        row = {"id": 7, "first_name": "Ada", "last_name": "Lovelace"}
+        return JSONResponse([row], headers={"Link": f'<{link}>; rel="next"'})
+
+    return Starlette(
+        routes=[Route("/token", token, methods=["POST"]), Route("/v3/candidates", candidates)]
+    )
+
+
+@pytest.mark.parametrize("link", ["http://[::1/?cursor=hostile-9f3e", "http://h:1x/?cursor=9f3e"])
+async def test_a_next_link_that_is_no_url_is_a_bad_response_of_its_account(link: str) -> None:
+    with serve_in_thread(harvest_linking(link)) as url:
+        adapter = harvest_adapter(url)
+        async with asyncio.timeout(30):
+            with pytest.raises(UpstreamBadResponse) as caught:
+                await adapter.get_candidates(["7"])
+        await adapter.aclose()
+    assert caught.value.account == "gh"
+    assert "9f3e" not in caught.value.message and url not in caught.value.message
