@@ -34,9 +34,11 @@ from emulators.talynce.app import TalynceEmulator, TalynceOrg
 from gateway.app import create_app
 from gateway.demo import running_server
 from gateway.settings import Settings
-from providers.errors import UpstreamBadResponse
-from providers.upstream.http import MAX_RETRY_AFTER
+from providers.base import AccountConfig
+from providers.errors import UpstreamBadResponse, UpstreamOutcomeUnknown
+from providers.upstream.http import MAX_RETRY_AFTER, Upstream, build_client
 from providers.upstream.transport import MAX_HEAD_BYTES, ResponseTooLarge
+from providers.upstream.writes import watch_writes
 from tests.conftest import SecretWatch, Stack, gateway_settings, make_orgs, running_stack
 from tests.live_support import live_gateway
 from tests.servers import serve_in_thread
@@ -337,3 +339,33 @@ async def test_a_next_link_that_is_no_url_is_a_bad_response_of_its_account(link:
         await adapter.aclose()
     assert caught.value.account == "gh"
     assert "9f3e" not in caught.value.message and url not in caught.value.message
+
+
+# --- statuses that answer nothing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [b"000", b"042", b"099", b"302", b"308"])
+async def test_a_status_that_answers_nothing_is_a_bad_read_and_an_unknown_write(
+    status: bytes,
+) -> None:
+    """A body under such a status is well-formed JSON, so only the status can tell it apart."""
+
+    async def odd(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        body = b'{"data": {"id": "c-1", "full_name": "Ada"}}'
+        head = b"HTTP/1.1 " + status + b" X\r\nlocation: " + ELSEWHERE.encode() + b"\r\n"
+        writer.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        return True
+
+    async with RawServer(odd) as server:
+        account = AccountConfig("acme", "Acme", "talynce", server.url, retries=3)
+        upstream = Upstream(account, build_client(account))
+        with pytest.raises(UpstreamBadResponse) as read:
+            await upstream.send("GET", "candidates")
+        with watch_writes() as watch, pytest.raises(UpstreamOutcomeUnknown) as write:
+            await upstream.send("POST", "candidates", json={})
+        assert watch.may_have_happened
+        assert upstream.calls == 2  # neither retried nor followed
+        for caught in (read, write):
+            assert caught.value.account == "acme"
+            assert "evil.invalid" not in caught.value.message
+        await upstream.aclose()

@@ -4,10 +4,11 @@ Every call goes through `Upstream.send`, which applies, in order: the account's 
 the request's deadline, the account's rate budget and concurrency cap; then retries idempotent
 calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honouring
 `Retry-After`, never past the deadline), and maps every failure that means the same for all
-providers (401, 429, a redirect, 5xx, transport errors) to a `ProviderError`. Writes (POST, and
-PATCH too: an adapter's PATCH may add to lists) are sent once, never retried; once sent, a 5xx,
-a redirect or a dropped connection makes their outcome unknown, and `providers.upstream.writes`
-hears whether each may have taken effect. Messages name the account, never a URL, header or body.
+providers (401, 429, a redirect or a status that means nothing, 5xx, transport errors) to a
+`ProviderError`. Writes (POST, and PATCH too: an adapter's PATCH may add to lists) are sent once,
+never retried; once sent, a 5xx, a redirect or a dropped connection makes their outcome unknown,
+and `providers.upstream.writes` hears whether each may have taken effect. Messages name the
+account, never a URL, header or body.
 
 A call the budget cannot serve before the deadline is refused at once as rate limited, with the
 wait as `retry_after`; it and anything else never sent (no free connection in time, a credential
@@ -447,13 +448,15 @@ class Upstream:
                 retryable=True,
                 unhealthy=False,
             )
-        if 300 <= status < 400:
-            # Never followed: a write would go twice, a credential to wherever it points. Nor
-            # read as an answer: its body comes from whatever sent it, not from the call made.
+        if status < 200 or 300 <= status < 400:
+            # A redirect is never followed (a write would go twice, a credential to wherever it
+            # points) and a status HTTP gives no meaning is no answer either: neither body is
+            # read as one, since neither answers the call made.
+            what = "a redirect" if 300 <= status < 400 else "a status that means nothing"
             if not safe:
-                raise self._unknown(f"its provider answered with a redirect (HTTP {status})")
+                raise self._unknown(f"its provider answered with {what} (HTTP {status})")
             raise _Attempt(
-                self.bad_response(f"a redirect (HTTP {status})"), retryable=False, unhealthy=False
+                self.bad_response(f"{what} (HTTP {status})"), retryable=False, unhealthy=False
             )
         if status >= 500:
             if not safe:
