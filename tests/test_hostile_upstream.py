@@ -2,10 +2,11 @@
 
 A proxy in front of each real emulator serves the emulator's own answer (a write is stored) under
 a redirect: a write so answered is `UPSTREAM_OUTCOME_UNKNOWN` and its key stays claimed; a read so
-answered is its account's bad response, never data. An answer whose head never ends is cut at the
-head bound. An absurd `Retry-After` neither wedges its account nor reaches a client unbounded.
-A Talynce poller outlives the deadline of the subscriber that started it. A Harvest next link
-that is no URL is its account's bad response, not an internal error.
+answered is its account's bad response, never data; so is any status that means nothing. An
+answer whose head never ends is cut at the head bound, and trailer fields are never kept. An
+absurd `Retry-After` neither wedges its account nor reaches a client unbounded. A Talynce poller
+outlives the deadline of the subscriber that started it. A Harvest next link that is no URL is
+its account's bad response, not an internal error.
 """
 
 from __future__ import annotations
@@ -241,6 +242,28 @@ async def test_a_head_within_its_bound_is_read_whole() -> None:
         reply = await lean.request("GET", "candidates")
         assert reply.content == b"{}"
         assert reply.headers["x-many"].count("y") == lines.count(b"\r\n")
+        await lean.aclose()
+
+
+async def test_trailers_are_counted_but_never_kept_as_headers() -> None:
+    """A header repeated through a chunked answer's trailer would be joined into one value, at
+    a cost that grows with the square of its count (minutes of the event loop, every account's,
+    within max_response_bytes); and what follows the body must not change what came before it."""
+    trailers = b"x-ratelimit-remaining: 0\r\n" * 300_000
+
+    async def chunked(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-kept: head\r\n\r\n"
+        writer.write(head + b"2\r\n{}\r\n0\r\n" + trailers + b"x-kept: trailer\r\n\r\n")
+        return True
+
+    async with RawServer(chunked) as server:
+        lean = client(server, max_response_bytes=16 * 1024 * 1024)
+        began = time.monotonic()
+        reply = await lean.request("GET", "candidates")
+        assert time.monotonic() - began < 5
+        assert reply.content == b"{}"
+        assert reply.headers["x-kept"] == "head"
+        assert "x-ratelimit-remaining" not in reply.headers
         await lean.aclose()
 
 

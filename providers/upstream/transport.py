@@ -15,7 +15,8 @@ exceptions `upstream.http` already handles; their messages never carry a URL, he
 An answer is bounded: past `max_response_bytes` as sent (a Content-Length over it is refused
 before its body is read; other bodies are counted as they arrive) or once decoded (gzip and
 deflate are inflated with that many bytes at most), it raises `ResponseTooLarge` and the
-connection is closed, never reused.
+connection is closed, never reused. Its head (status line and headers) is bounded apart, by
+`MAX_HEAD_BYTES`, as it arrives; a chunked body's trailer fields are counted and dropped.
 
 `LeanClient` writes the request bytes itself and answers with a `LeanReply`: building and
 parsing `httpx.URL`, `httpx.Request` and `httpx.Response` for every call cost about 18 µs,
@@ -275,7 +276,10 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._count(len(name) + len(value)):
+        # Past the head, a chunked body's trailer fields: counted, never kept, since nothing
+        # read of an answer may change after its body (RFC 9110 §6.5.1), and joining a header
+        # repeated for a whole answer would hold the event loop for minutes.
+        if self._count(len(name) + len(value)) and not self._headers_done:
             self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
