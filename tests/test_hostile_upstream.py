@@ -6,7 +6,7 @@ answered is its account's bad response, never data; so is any status that means 
 answer whose head never ends is cut at the head bound, and trailer fields are never kept. An
 absurd `Retry-After` neither wedges its account nor reaches a client unbounded. A Talynce poller
 outlives the deadline of the subscriber that started it. A Harvest next link that is no URL is
-its account's bad response, not an internal error.
+its account's bad response, not an internal error; an unreadable X-RateLimit-Limit is ignored.
 """
 
 from __future__ import annotations
@@ -391,4 +391,23 @@ async def test_a_status_that_answers_nothing_is_a_bad_read_and_an_unknown_write(
         for caught in (read, write):
             assert caught.value.account == "acme"
             assert "evil.invalid" not in caught.value.message
+        await upstream.aclose()
+
+
+@pytest.mark.parametrize("limit", ["9" * 5000, "\u00b2", "\u0661\u0660"])
+async def test_an_unreadable_rate_limit_header_is_ignored(limit: str) -> None:
+    """Not an error: the answer is still the answer, to a read and to a write alike."""
+
+    async def odd(seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        extra = f"x-ratelimit-limit: {limit}\r\n".encode()
+        writer.write(b"HTTP/1.1 200 OK\r\n" + extra + b"content-length: 2\r\n\r\n[]")
+        return True
+
+    async with RawServer(odd) as server:
+        account = AccountConfig("acme", "Acme", "talynce", server.url, rate_limit=(100, 60.0))
+        upstream = Upstream(account, build_client(account))
+        assert (await upstream.send("GET", "candidates")).content == b"[]"
+        with watch_writes():
+            assert (await upstream.send("POST", "candidates", json={})).content == b"[]"
+        assert upstream.budget.limit == 100  # type: ignore[attr-defined]
         await upstream.aclose()

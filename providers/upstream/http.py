@@ -62,6 +62,7 @@ EPOCH_FLOOR = 1e9  # X-RateLimit-Reset above this is a Unix time, below it secon
 # The longest Retry-After believed: one past it (years, as a hostile or broken upstream may send)
 # would hold the account, here and in every replica sharing its budget, far past any real pause.
 MAX_RETRY_AFTER = 3600.0
+MAX_LIMIT_DIGITS = 18  # an X-RateLimit-Limit longer than this is no limit anyone keeps to
 
 
 def path(*segments: str) -> str:
@@ -412,7 +413,8 @@ class Upstream:
         """
         headers = response.headers
         limit = headers.get("x-ratelimit-limit", "").strip()
-        if limit.isdigit():
+        # ASCII digits, and few: int() refuses other Unicode digits ("²") and past 4300 digits.
+        if limit.isascii() and limit.isdigit() and len(limit) <= MAX_LIMIT_DIGITS:
             self.budget.learn_limit(int(limit))
         if headers.get("x-ratelimit-remaining", "").strip() != "0":
             return
