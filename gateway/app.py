@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         polled=[a.id for a in settings.accounts if a.provider not in WEBHOOKS],
         interval=settings.poll_interval,
         max_rows=settings.poll_max_rows,
+        timeout=settings.request_timeout,
     )
     changes = ChangeFeed(events, accounts, poller, timeout=settings.request_timeout)
     graphql = GraphQLView(

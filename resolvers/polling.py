@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -42,6 +43,7 @@ from providers.base import CandidateQuery, JobQuery, Page, Position, Provider
 from providers.errors import ProviderError
 from providers.events import ChangeKind, ObjectType, parse_time
 from providers.model import CandidateRecord, JobRecord
+from providers.upstream.resilience import deadline_scope
 from resolvers.accounts import Accounts
 from resolvers.poll_events import Publish, poll_event
 from resolvers.polled_applications import PolledApplications
@@ -113,12 +115,14 @@ class ChangePoller:
         polled: Iterable[str],
         interval: float,
         max_rows: int,
+        timeout: float,
     ) -> None:
         self._accounts = accounts
         self._publish = publish
         self._polled = frozenset(polled)
         self.interval = interval
         self.max_rows = max_rows
+        self.timeout = timeout
         self._watched: dict[str, _Watched] = {}
 
     def polls(self, account_id: str) -> bool:
@@ -147,7 +151,11 @@ class ChangePoller:
         watched = self._watched.get(account_id)
         if watched is None:
             watched = self._watched[account_id] = _Watched()
-            watched.task = asyncio.create_task(self._run(account_id, watched))
+            # A context of its own: the task outlives the subscriber that starts it, whose
+            # request deadline would otherwise end every poll after it (see `_guarded`).
+            watched.task = asyncio.create_task(
+                self._run(account_id, watched), context=contextvars.Context()
+            )
         watched.watchers[object_type] += 1
         ready = watched.ready.get(object_type)
         if ready is None:
@@ -204,11 +212,13 @@ class ChangePoller:
                 async with asyncio.timeout(self.interval):
                     await watched.wake.wait()
 
-    @staticmethod
-    async def _guarded(account_id: str, step: Awaitable[T]) -> T | None:
-        """A step of a poll; a failure is logged and the next poll tries again."""
+    async def _guarded(self, account_id: str, step: Awaitable[T]) -> T | None:
+        """A step of a poll, given a request's time (`timeout`), so an upstream that never
+        finishes its answer cannot hold the poller; a failure is logged and the next poll
+        tries again."""
         try:
-            return await step
+            with deadline_scope(self.timeout):
+                return await step
         except ProviderError as error:
             log.warning("polling %s failed (%s); trying again", account_id, error.code)
         except BusUnavailable:

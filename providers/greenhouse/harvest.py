@@ -269,7 +269,10 @@ class GreenhouseHarvestAdapter(HarvestPipeline, RefusesPipeline):
         link = next_link(response.headers.get("link"))
         if not link or not rows:
             return rows, None
-        cursor = httpx.URL(link).params.get("cursor")
+        try:
+            cursor = httpx.URL(link).params.get("cursor")
+        except httpx.InvalidURL:
+            raise self.upstream.bad_response("a next link that is not a URL") from None
         if not cursor:
             raise self.upstream.bad_response("a next link without a cursor")
         return rows, None if cursor == params.get("cursor") else cursor

@@ -4,10 +4,11 @@ Every call goes through `Upstream.send`, which applies, in order: the account's 
 the request's deadline, the account's rate budget and concurrency cap; then retries idempotent
 calls on connect errors, 429 and 502/503/504 with backoff and full jitter (honouring
 `Retry-After`, never past the deadline), and maps every failure that means the same for all
-providers (401, 429, 5xx, transport errors) to a `ProviderError`. Writes (POST, and PATCH too:
-an adapter's PATCH may add to lists) are sent once, never retried; once sent, a 5xx or a dropped
-connection makes their outcome unknown, and `providers.upstream.writes` hears whether each may have
-taken effect. Messages name the account, never a URL, header or body.
+providers (401, 429, a redirect or a status that means nothing, 5xx, transport errors) to a
+`ProviderError`. Writes (POST, and PATCH too: an adapter's PATCH may add to lists) are sent once,
+never retried; once sent, a 5xx, a redirect or a dropped connection makes their outcome unknown,
+and `providers.upstream.writes` hears whether each may have taken effect. Messages name the
+account, never a URL, header or body.
 
 A call the budget cannot serve before the deadline is refused at once as rate limited, with the
 wait as `retry_after`; it and anything else never sent (no free connection in time, a credential
@@ -58,6 +59,10 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 UNSENDABLE = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 VERSION_PREFIX = re.compile(r"api|v\d+|partner")
 EPOCH_FLOOR = 1e9  # X-RateLimit-Reset above this is a Unix time, below it seconds from now
+# The longest Retry-After believed: one past it (years, as a hostile or broken upstream may send)
+# would hold the account, here and in every replica sharing its budget, far past any real pause.
+MAX_RETRY_AFTER = 3600.0
+MAX_LIMIT_DIGITS = 18  # an X-RateLimit-Limit longer than this is no limit anyone keeps to
 
 
 def path(*segments: str) -> str:
@@ -79,18 +84,21 @@ def _endpoint(url: str) -> str:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """Parses `Retry-After` given as seconds or as an HTTP date."""
+    """Parses `Retry-After` given as seconds or as an HTTP date, at most `MAX_RETRY_AFTER`;
+    a value that is no number of seconds (`inf`, `nan`) is no Retry-After at all."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def header_safe(value: str) -> bool:
@@ -170,7 +178,7 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> Reply:
-        """Sends one logical call; returns any response below 500 other than 401 and 429."""
+        """Sends one logical call; returns any 2xx or 4xx response other than 401 and 429."""
         safe = method.upper() in IDEMPOTENT if idempotent is None else idempotent
         endpoint = f"{method.upper()} {_endpoint(url)}"
         wait = self.breaker.admit()
@@ -405,7 +413,8 @@ class Upstream:
         """
         headers = response.headers
         limit = headers.get("x-ratelimit-limit", "").strip()
-        if limit.isdigit():
+        # ASCII digits, and few: int() refuses other Unicode digits ("²") and past 4300 digits.
+        if limit.isascii() and limit.isdigit() and len(limit) <= MAX_LIMIT_DIGITS:
             self.budget.learn_limit(int(limit))
         if headers.get("x-ratelimit-remaining", "").strip() != "0":
             return
@@ -440,6 +449,16 @@ class Upstream:
                 ),
                 retryable=True,
                 unhealthy=False,
+            )
+        if status < 200 or 300 <= status < 400:
+            # A redirect is never followed (a write would go twice, a credential to wherever it
+            # points) and a status HTTP gives no meaning is no answer either: neither body is
+            # read as one, since neither answers the call made.
+            what = "a redirect" if 300 <= status < 400 else "a status that means nothing"
+            if not safe:
+                raise self._unknown(f"its provider answered with {what} (HTTP {status})")
+            raise _Attempt(
+                self.bad_response(f"{what} (HTTP {status})"), retryable=False, unhealthy=False
             )
         if status >= 500:
             if not safe:

@@ -5,8 +5,9 @@ Each piece is small and knows nothing of HTTP; `upstream.http.Upstream` composes
 
 The deadline is the one piece of per-request state here, in a context variable: it bounds every
 call an adapter makes for a request without each `Provider` method taking a deadline argument.
-It is set in exactly two places: `gateway.view` (`set_deadline`, once per GraphQL request, in
-the request's own task) and `gateway.ping` (`deadline_scope`, around each probe).
+It is set per GraphQL request (`set_deadline` in `gateway.view` and `gateway.sockets`, in the
+request's own task; `resolvers.changes` for each event a subscriber reads) and around each
+health probe (`gateway.ping`) and each step of a poll (`resolvers.polling`), by `deadline_scope`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ exceptions `upstream.http` already handles; their messages never carry a URL, he
 An answer is bounded: past `max_response_bytes` as sent (a Content-Length over it is refused
 before its body is read; other bodies are counted as they arrive) or once decoded (gzip and
 deflate are inflated with that many bytes at most), it raises `ResponseTooLarge` and the
-connection is closed, never reused.
+connection is closed, never reused. Its head (status line and headers) is bounded apart, by
+`MAX_HEAD_BYTES`, as it arrives; a chunked body's trailer fields are counted and dropped.
 
 `LeanClient` writes the request bytes itself and answers with a `LeanReply`: building and
 parsing `httpx.URL`, `httpx.Request` and `httpx.Response` for every call cost about 18 µs,
@@ -66,6 +67,10 @@ _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _NO_HEAD = "ConnectionPool does not send HEAD: its parser expects a body"
 _CLOSE_GRACE = 1.0
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+# An answer's status line and headers, as h11 (httpx's own parser) bounds them, if more loosely.
+# httptools gives a header only once it is complete, so without this an endless one would be
+# read (and copied again with every chunk) until the deadline, past every other bound.
+MAX_HEAD_BYTES = 64 * 1024
 
 
 class ResponseTooLarge(httpx.DecodingError):
@@ -194,6 +199,7 @@ class _Connection(asyncio.Protocol):
         self._received = False
         self._limit = pool.max_response_bytes
         self._size = 0
+        self._head_size = 0
         self._refused = False
 
     @property
@@ -209,7 +215,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter = self._loop.create_future()
         self._headers, self._body = [], []
         self._headers_done = self._received = False
-        self._size = 0
+        self._size = self._head_size = 0
         self._timeout = timeout
         self._until = until
         self._last_read = now = self._loop.time()
@@ -237,11 +243,17 @@ class _Connection(asyncio.Protocol):
             return
         self._received = True
         self._last_read = self._loop.time()
+        if not self._headers_done:
+            self._head_size += len(data)
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade):
             self.reusable = False
             self._fail(httpx.RemoteProtocolError("the server sent a malformed response"))
+            return
+        # Still in the head after all of `data`: every byte of it was head.
+        if not self._headers_done and self._head_size > MAX_HEAD_BYTES and not self._refused:
+            self._refuse(f"the answer's headers are larger than {MAX_HEAD_BYTES} bytes")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
@@ -264,7 +276,10 @@ class _Connection(asyncio.Protocol):
             self.reusable = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._count(len(name) + len(value)):
+        # Past the head, a chunked body's trailer fields: counted, never kept, since nothing
+        # read of an answer may change after its body (RFC 9110 §6.5.1), and joining a header
+        # repeated for a whole answer would hold the event loop for minutes.
+        if self._count(len(name) + len(value)) and not self._headers_done:
             self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -284,7 +299,7 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if 100 <= self._parser.get_status_code() < 200:
             self._headers, self._body, self._headers_done = [], [], False
-            self._size = 0
+            self._size = self._head_size = 0
             return
         self._finish(keep_alive=self._parser.should_keep_alive())
 
@@ -298,12 +313,12 @@ class _Connection(asyncio.Protocol):
             return False
         return True
 
-    def _refuse(self) -> None:
+    def _refuse(self, why: str | None = None) -> None:
         """Fails the exchange as too large and drops the connection: what is left of the
         answer is never read, so the connection cannot carry another."""
         self._refused = True
         self._headers, self._body = [], []
-        self._fail(ResponseTooLarge(f"the answer is larger than {self._limit} bytes"))
+        self._fail(ResponseTooLarge(why or f"the answer is larger than {self._limit} bytes"))
         self.close(abort=True)
 
     def _ends_at_close(self) -> bool:
