@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 
 from store.documents import DocumentStore
@@ -145,6 +146,26 @@ def _check_shape(data: Mapping[str, Any]) -> None:
         if value is not None and not isinstance(value, kind):
             message = f"The GraphQL operation's `{name}` must be {what} or null, if provided."
             raise DocumentRefused(400, "BAD_USER_INPUT", message)
+    if _holds_lone_surrogate(data):
+        message = "the request holds a lone surrogate escape (\\ud800-\\udfff), which is no text"
+        raise DocumentRefused(400, "BAD_USER_INPUT", message)
+
+
+def _holds_lone_surrogate(data: Mapping[str, Any]) -> bool:
+    """JSON may escape half a UTF-16 pair, which no Unicode text holds: a variable carrying one
+    was sent on to a provider, failed to encode there and read as the account's
+    UPSTREAM_UNAVAILABLE, after spending its rate budget. orjson refuses to write such a string
+    (and integers past 64 bits, which the standard encoder then decides)."""
+    try:
+        orjson.dumps(data)
+    except TypeError:
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        except (TypeError, ValueError, RecursionError):
+            return False
+    return False
 
 
 def _persisted_hash(extensions: Any) -> str | None:

@@ -87,6 +87,12 @@ class _RequestAdapter(StarletteRequestAdapter):
         return state
 
 
+def _is_json(content_type: str) -> bool:
+    """`application/json`, with or without parameters (`; charset=utf-8`): the media type
+    itself, not a prefix of it (`application/jsonx` is another type)."""
+    return content_type.partition(";")[0].strip().lower() == JSON
+
+
 def _is_request_error(result: ExecutionResult) -> bool:
     """True when the operation never ran, so there is no `data` to speak of."""
     return (
@@ -177,9 +183,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             )
         elif not negotiated.acceptable and not streams:
             response = _refusal(406, f"answers are {JSON} or {GRAPHQL_RESPONSE}", accept)
-        elif request.method == "POST" and not request.headers.get(
-            "content-type", ""
-        ).lower().startswith(JSON):
+        elif request.method == "POST" and not _is_json(request.headers.get("content-type", "")):
             response = _refusal(415, f"send the operation as {JSON}", accept)
         else:
             with self._span(request) as span:

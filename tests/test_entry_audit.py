@@ -158,3 +158,61 @@ def test_repeated_introspection_is_refused_before_it_runs(shared_stack: Stack) -
     assert answer["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert "introspection" in answer["errors"][0]["message"]
     assert "errors" not in shared_stack.graphql("{ " + one + " }")
+
+
+SEARCH = "query($s: String) { candidates(search: $s) { edges { node { id } } } }"
+
+
+def _with_search(query: str, escaped: str) -> str:
+    """A body whose search term is written with JSON escapes as given (json.dumps would refuse
+    a lone surrogate's)."""
+    return '{"query": "' + query + '", "variables": {"s": "' + escaped + '"}}'
+
+
+def test_a_lone_surrogate_in_a_variable_is_bad_input_and_reaches_no_provider(
+    shared_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """JSON may escape half a UTF-16 pair: such a search term was sent on, failed to encode
+    for the provider and read as every account's UPSTREAM_UNAVAILABLE, after spending its rate
+    budget. It is the client's mistake, refused before anything runs."""
+    before = len(shared_stack.calls())
+    body = _with_search(SEARCH, "ab\\udc00")
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=body.encode(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400, answer.text
+    [error] = answer.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "surrogate" in error["message"]
+    assert len(shared_stack.calls()) == before
+    no_error_logged(caplog)
+    paired = _with_search(SEARCH, "\\ud83d\\ude00")  # a whole pair
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=paired.encode(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+
+
+@pytest.mark.parametrize("kind", ["application/jsonx", "application/json-seq"])
+def test_a_media_type_that_only_starts_like_json_is_refused(shared_stack: Stack, kind: str) -> None:
+    """The body must be `application/json`; a prefix of it is another media type."""
+    answer = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=b'{"query": "{ accounts { id } }"}',
+        headers={"content-type": kind},
+        timeout=30,
+    )
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    ok = httpx.post(
+        f"{shared_stack.url}/graphql",
+        content=b'{"query": "{ accounts { id } }"}',
+        headers={"content-type": "Application/JSON ; charset=utf-8"},
+        timeout=30,
+    )
+    assert ok.status_code == 200, ok.text
