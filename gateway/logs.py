@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["JsonFormatter", "RequestLog", "configure_logging", "request_logger"]
+__all__ = ["JsonFormatter", "RequestLog", "TextFormatter", "configure_logging", "request_logger"]
 
 request_logger = logging.getLogger("gateway.requests")
 FIELDS = (
@@ -72,6 +72,22 @@ class JsonFormatter(logging.Formatter):
             return json.dumps(entry, default=str)
 
 
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for a terminal, each one line: a message's control characters are
+    written as escapes, so a request path holding a newline (`/x%0aFAKE ...`) cannot forge a
+    line of its own. A traceback, added after the message, keeps its lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = record.message.translate(_CONTROLS)
+        return super().formatMessage(record)
+
+
 class RequestLog:
     """ASGI middleware: one `gateway.requests` line per HTTP request, once it was answered."""
 
@@ -113,11 +129,7 @@ def configure_logging(style: str = "auto", level: int = logging.INFO) -> None:
     """`style` is "json", "text" or "auto" (text on a terminal, JSON otherwise)."""
     use_json = style == "json" or (style == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter()
-        if use_json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

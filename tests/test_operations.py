@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from gateway.__main__ import main
-from gateway.logs import JsonFormatter
+from gateway.logs import JsonFormatter, TextFormatter
 from tests.conftest import Stack, make_orgs, running_stack
 
 
@@ -103,6 +103,21 @@ def test_one_log_line_per_request_with_id_duration_and_upstream_calls(
     parsed = json.loads(JsonFormatter().format(line))
     assert parsed["request_id"] == response.headers["x-request-id"]
     assert parsed["status"] == 200 and parsed["upstream_calls"] == 1
+
+
+def test_a_terminal_line_cannot_be_forged_by_a_path_holding_a_newline() -> None:
+    """A path is percent-decoded: `/x%0a2026-01-01 INFO ... 200` would print a second line
+    in the terminal format. Its control characters are escaped; a traceback keeps its lines."""
+    path = "/x\n2026-01-01 00:00:00 INFO gateway.requests POST /graphql 200\r\x1b[2K"
+    line = logging.LogRecord("gateway.requests", logging.INFO, "", 0, f"GET {path} 404", None, None)
+    text = TextFormatter().format(line)
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text
+    assert "/x\\x0a2026-01-01" in text and text.endswith("\\x0d\\x1b[2K 404")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.LogRecord("gateway", logging.ERROR, "", 0, "failed", None, sys.exc_info())
+    assert "\nTraceback" in TextFormatter().format(failed)
 
 
 def test_check_config_ping_prints_a_table_per_account(
