@@ -2,7 +2,10 @@
 by one replica reaches subscribers on all of them (guarantees: `store.events`).
 
 `publish` is one script: `SET NX PX` on the dedupe key, and only when that is new, `XADD` with
-`MAXLEN` and an `XTRIM MINID` of the window (by Redis's clock, so replicas agree). Each process
+`MAXLEN` and an `XTRIM MINID` of the window (by Redis's clock, so replicas agree). Trimming
+happens only as events come, so the stream also expires once nothing was published for the
+window or the dedupe TTL, whichever is longer: a resume after that is told to refetch (as after
+a Redis that restarted empty), and the last events do not stay in Redis forever. Each process
 runs one reader (`XREAD BLOCK` from the last id it saw) that fills an `EventRing`, and its
 subscribers read from that ring, so a thousand subscribers cost one Redis connection, not a
 thousand. A subscriber resuming from an id older than the ring reads the stream itself
@@ -49,6 +52,7 @@ local now = redis.call('TIME')
 local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], '*', 'e', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', tostring(oldest))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return id
 """
 
@@ -166,6 +170,7 @@ class RedisEventBus:
             int(self._dedupe_ttl * 1000),
             int(self._window * 1000),
             self._max_events,
+            int(max(self._window, self._dedupe_ttl) * 1000),
         ]
         keys = [self._stream, self._link.key("events", "seen", dedupe_key(event))]
         try:
