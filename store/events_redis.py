@@ -32,11 +32,13 @@ from redis.asyncio import Redis
 from providers.events import ChangeEvent
 from store.events import (
     REPLAY_MAX,
+    Accepts,
     BusEvent,
     BusUnavailable,
     EventRing,
     Key,
     Refetch,
+    accepted,
     decode_event,
     dedupe_key,
     encode_event,
@@ -180,27 +182,49 @@ class RedisEventBus:
         key = stream_key(answer) if isinstance(answer, str) else None
         return None if key is None else self._ids.event_id(key)
 
-    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
+    async def subscribe(
+        self, after: str | None = None, accepts: Accepts | None = None
+    ) -> AsyncIterator[BusEvent | Refetch]:
         ring = await self._started()
         cursor, first = ring.last, list[BusEvent | Refetch]()
         if after is not None:
             key = self._ids.key(after)
-            read = (
-                Refetch("unknown-id")
-                if key is None
-                else await self._read_stream(key, issued=True, count=self._replay_max + 1)
-            )
+            read = Refetch("unknown-id") if key is None else await self._replay(key, accepts)
             if isinstance(read, Refetch):
                 first.append(read)
-            elif len(read) > self._replay_max:  # more to replay than one resume may cost
-                first.append(Refetch("window"))
-            elif key is not None:
-                cursor = read[-1][0] if read else key
-                first.extend(item for _, item in read)
-        return self._follow(ring, cursor, first)
+            else:
+                cursor, replayed = read
+                first.extend(replayed)
+        return self._follow(ring, cursor, first, accepts)
+
+    async def _replay(
+        self, after: Key, accepts: Accepts | None
+    ) -> tuple[Key, list[BusEvent]] | Refetch:
+        """What a resume after `after` replays (the events `accepts`), and the key it read to;
+        `Refetch` when that is more than `replay_max`, or the stream no longer holds it all.
+        Read in batches: the stream holds at most `max_events`, so this ends."""
+        replayed: list[BusEvent] = []
+        cursor, issued = after, True
+        for _ in range(self._max_events // BATCH + 1):
+            read = await self._read_stream(cursor, issued=issued, count=BATCH)
+            if isinstance(read, Refetch):
+                return read
+            replayed += accepted((item for _, item in read), accepts)
+            if len(replayed) > self._replay_max:  # more to replay than one resume may cost
+                return Refetch("window")
+            if read:
+                cursor = read[-1][0]
+            if len(read) < BATCH:
+                break
+            issued = False
+        return cursor, replayed
 
     async def _follow(
-        self, ring: EventRing, cursor: Key, first: list[BusEvent | Refetch]
+        self,
+        ring: EventRing,
+        cursor: Key,
+        first: list[BusEvent | Refetch],
+        accepts: Accepts | None,
     ) -> AsyncIterator[BusEvent | Refetch]:
         for item in first:
             yield item
@@ -217,7 +241,8 @@ class RedisEventBus:
                     cursor = max(cursor, ring.start)
             for key, item in newer:
                 cursor = key
-                yield item
+                if accepts is None or accepts(item.event):
+                    yield item
 
     async def _read_stream(
         self, after: Key, *, issued: bool = False, count: int = BATCH
