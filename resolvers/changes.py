@@ -56,6 +56,11 @@ class Watched:
     job: GlobalId | None = None
     candidate: GlobalId | None = None
 
+    def shows(self, event: ChangeEvent) -> bool:
+        """Whether the event is of the watched type and accounts: what a resume counts
+        (`EventBus.subscribe`), so other accounts' events never decide a refetch."""
+        return event.object_type is self.object_type and event.account in self.accounts
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -165,7 +170,7 @@ class ChangeFeed:
     ) -> AsyncIterator[Change]:
         """The subscriber's changes, from now or after `after`; holds the Talynce poller on
         every watched account, for the watched object type, while it runs."""
-        stream = await self.bus.subscribe(after=after)
+        stream = await self.bus.subscribe(after=after, accepts=watched.shows)
         async with AsyncExitStack() as stack:
             for account in sorted(watched.accounts):
                 await stack.enter_async_context(self.poller.watch(account, watched.object_type))
@@ -178,9 +183,7 @@ class ChangeFeed:
                     yield Change(None, None)
                     continue
                 event = item.event
-                if event.object_type is not watched.object_type:
-                    continue
-                if event.account not in watched.accounts:
+                if not watched.shows(event):
                     continue
                 if watched.candidate is not None and (
                     event.parent_remote_id != watched.candidate.remote_id

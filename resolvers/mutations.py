@@ -39,6 +39,7 @@ from resolvers.context import RequestContext
 from resolvers.errors import ClientError, Forbidden
 from resolvers.ids import decode_id
 from store.idempotency import fingerprint_of
+from store.redis_link import account_scope
 
 __all__ = [
     "FoundNote",
@@ -223,7 +224,11 @@ async def run_once(
             )
         )
     # Scoped by client too: another client's key, even on a shared account, is an unused one.
-    key = f"{account.id}\x00{context.client}\x00{idempotency_key}"
+    # And by the upstream tenant the account points at (`account_scope`): a shared store outlives
+    # a config that reuses the account id for another tenant, whose repeat must not replay the
+    # first tenant's outcome.
+    scope = account_scope(account.config)
+    key = f"{account.id}\x00{context.client}\x00{scope}\x00{idempotency_key}"
     store = context.idempotency
     claim = await store.claim(key, fingerprint)
     if claim.conflict:

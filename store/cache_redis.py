@@ -1,8 +1,11 @@
 """The response cache's shared backend: JSON entries in Redis, one generation key per account.
 
 Keys: `<prefix>:cache:<scope>:gen` holds the scope's generation, a random token (so a
-generation key lost to eviction can never bring back entries of an older one);
+generation key lost to eviction or expiry can never bring back entries of an older one);
 `<prefix>:cache:<scope>:<generation>:<kind>:<name>` holds an entry for the configured TTL.
+Nothing lives forever: a generation key expires one TTL after it was set or last written
+under, so it outlives every entry written while it was current, and a scope no one reads (an
+account removed, its credentials changed) leaves nothing behind.
 A renewal that cannot reach Redis is retried before the scope is read again; until it
 succeeds the scope reads uncached, so a write during an outage is never followed by a read
 of what it changed.
@@ -104,13 +107,13 @@ class RedisCacheBackend:
         """A generation for a scope that has none (never set, or evicted): whoever sets one
         first sets it for all."""
         token = uuid.uuid4().hex
-        await self._link.run(lambda r: r.set(key, token, nx=True))
+        await self._link.run(lambda r: r.set(key, token, nx=True, px=self._ttl_ms))
         return await self._link.run(lambda r: r.get(key))
 
     async def renew(self, scope: str) -> None:
         key = self._key(scope, "gen")
         try:
-            await self._link.run(lambda r: r.set(key, uuid.uuid4().hex))
+            await self._link.run(lambda r: r.set(key, uuid.uuid4().hex, px=self._ttl_ms))
         except StoreDown:
             self._stale.add(scope)
         else:
@@ -147,6 +150,8 @@ class RedisCacheBackend:
             async with self._link.client.pipeline(transaction=False) as pipe:
                 for key, text in encoded.items():
                     pipe.set(key, text, px=self._ttl_ms)
+                # Kept until the newest entry expires; a newer generation's is harmlessly kept.
+                pipe.pexpire(self._key(scope, "gen"), self._ttl_ms)
                 await pipe.execute()
 
         if encoded:

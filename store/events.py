@@ -29,7 +29,9 @@ Guarantees, on both twins:
   now: never silence in place of a gap. A subscriber that falls behind by more than the window
   is told the same way. So is one whose `id` has more than `replay_max` events after it: each
   replayed event is fetched upstream for the subscriber, and one resume should not cost
-  thousands of upstream calls.
+  thousands of upstream calls. Only events the subscriber would see count towards `replay_max`
+  (`subscribe(accepts=…)`): the events of accounts it may not see must not decide, by a refetch
+  or its absence, anything it is told, and they cost it no upstream call either.
 - `publish` raises `BusUnavailable` when the event could not be stored (Redis down): a webhook
   endpoint answers 503 so the provider delivers again.
 """
@@ -41,7 +43,7 @@ import json
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -51,17 +53,21 @@ from store.sealed import SealedNumbers
 
 __all__ = [
     "REPLAY_MAX",
+    "Accepts",
     "BusEvent",
     "BusUnavailable",
     "EventBus",
     "EventRing",
     "MemoryEventBus",
     "Refetch",
+    "accepted",
     "decode_event",
     "encode_event",
 ]
 
 Key = tuple[int, int]
+Accepts = Callable[[ChangeEvent], bool]
+"""Which events a subscriber would see (None: all): only those count towards `replay_max`."""
 REPLAY_MAX = 500
 """Events one resume replays at most (`subscribe(after=…)`); past that, `Refetch`."""
 
@@ -94,8 +100,11 @@ class EventBus(Protocol):
         """Stores `event`; its bus id, or None when it is a duplicate."""
         ...
 
-    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
-        """Events from now (this call), or from just after `after` (see the module docstring)."""
+    async def subscribe(
+        self, after: str | None = None, accepts: Accepts | None = None
+    ) -> AsyncIterator[BusEvent | Refetch]:
+        """Events from now (this call), or from just after `after` (see the module docstring);
+        with `accepts`, only the events it accepts."""
         ...
 
     async def aclose(self) -> None: ...
@@ -212,6 +221,11 @@ def dedupe_key(event: ChangeEvent) -> str:
     return f"{event.account}:{event.dedupe_id}"
 
 
+def accepted(items: Iterable[BusEvent], accepts: Accepts | None) -> list[BusEvent]:
+    """The items a subscriber that `accepts` would see, in order."""
+    return [item for item in items if accepts is None or accepts(item.event)]
+
+
 class MemoryEventBus:
     """The bus in this process's memory. Ids carry a per-process epoch, so an id from another
     process (or from before a restart) is recognised as unknown rather than misread, and the
@@ -244,20 +258,27 @@ class MemoryEventBus:
         await self._ring.append(key, item)
         return item.id
 
-    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
+    async def subscribe(
+        self, after: str | None = None, accepts: Accepts | None = None
+    ) -> AsyncIterator[BusEvent | Refetch]:
         cursor, first = self._ring.last, []
         if after is not None:
             known = self._key(after)
             backlog = None if known is None else self._ring.since(known)
             if known is None:
                 first.append(Refetch("unknown-id"))
-            elif backlog is not None and len(backlog) > self._replay_max:
+            elif (
+                backlog is not None
+                and len(accepted((item for _, item in backlog), accepts)) > self._replay_max
+            ):
                 first.append(Refetch("window"))  # more to replay than one resume may cost
             else:
                 cursor = known
-        return self._follow(cursor, first)
+        return self._follow(cursor, first, accepts)
 
-    async def _follow(self, cursor: Key, first: list[Refetch]) -> AsyncIterator[BusEvent | Refetch]:
+    async def _follow(
+        self, cursor: Key, first: list[Refetch], accepts: Accepts | None
+    ) -> AsyncIterator[BusEvent | Refetch]:
         for signal in first:
             yield signal
         while True:
@@ -268,7 +289,8 @@ class MemoryEventBus:
                 continue
             for key, item in found:
                 cursor = key
-                yield item
+                if accepts is None or accepts(item.event):
+                    yield item
 
     async def aclose(self) -> None:
         return None

@@ -2,7 +2,10 @@
 by one replica reaches subscribers on all of them (guarantees: `store.events`).
 
 `publish` is one script: `SET NX PX` on the dedupe key, and only when that is new, `XADD` with
-`MAXLEN` and an `XTRIM MINID` of the window (by Redis's clock, so replicas agree). Each process
+`MAXLEN` and an `XTRIM MINID` of the window (by Redis's clock, so replicas agree). Trimming
+happens only as events come, so the stream also expires once nothing was published for the
+window or the dedupe TTL, whichever is longer: a resume after that is told to refetch (as after
+a Redis that restarted empty), and the last events do not stay in Redis forever. Each process
 runs one reader (`XREAD BLOCK` from the last id it saw) that fills an `EventRing`, and its
 subscribers read from that ring, so a thousand subscribers cost one Redis connection, not a
 thousand. A subscriber resuming from an id older than the ring reads the stream itself
@@ -29,11 +32,13 @@ from redis.asyncio import Redis
 from providers.events import ChangeEvent
 from store.events import (
     REPLAY_MAX,
+    Accepts,
     BusEvent,
     BusUnavailable,
     EventRing,
     Key,
     Refetch,
+    accepted,
     decode_event,
     dedupe_key,
     encode_event,
@@ -49,6 +54,7 @@ local now = redis.call('TIME')
 local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], '*', 'e', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', tostring(oldest))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return id
 """
 
@@ -166,6 +172,7 @@ class RedisEventBus:
             int(self._dedupe_ttl * 1000),
             int(self._window * 1000),
             self._max_events,
+            int(max(self._window, self._dedupe_ttl) * 1000),
         ]
         keys = [self._stream, self._link.key("events", "seen", dedupe_key(event))]
         try:
@@ -175,27 +182,49 @@ class RedisEventBus:
         key = stream_key(answer) if isinstance(answer, str) else None
         return None if key is None else self._ids.event_id(key)
 
-    async def subscribe(self, after: str | None = None) -> AsyncIterator[BusEvent | Refetch]:
+    async def subscribe(
+        self, after: str | None = None, accepts: Accepts | None = None
+    ) -> AsyncIterator[BusEvent | Refetch]:
         ring = await self._started()
         cursor, first = ring.last, list[BusEvent | Refetch]()
         if after is not None:
             key = self._ids.key(after)
-            read = (
-                Refetch("unknown-id")
-                if key is None
-                else await self._read_stream(key, issued=True, count=self._replay_max + 1)
-            )
+            read = Refetch("unknown-id") if key is None else await self._replay(key, accepts)
             if isinstance(read, Refetch):
                 first.append(read)
-            elif len(read) > self._replay_max:  # more to replay than one resume may cost
-                first.append(Refetch("window"))
-            elif key is not None:
-                cursor = read[-1][0] if read else key
-                first.extend(item for _, item in read)
-        return self._follow(ring, cursor, first)
+            else:
+                cursor, replayed = read
+                first.extend(replayed)
+        return self._follow(ring, cursor, first, accepts)
+
+    async def _replay(
+        self, after: Key, accepts: Accepts | None
+    ) -> tuple[Key, list[BusEvent]] | Refetch:
+        """What a resume after `after` replays (the events `accepts`), and the key it read to;
+        `Refetch` when that is more than `replay_max`, or the stream no longer holds it all.
+        Read in batches: the stream holds at most `max_events`, so this ends."""
+        replayed: list[BusEvent] = []
+        cursor, issued = after, True
+        for _ in range(self._max_events // BATCH + 1):
+            read = await self._read_stream(cursor, issued=issued, count=BATCH)
+            if isinstance(read, Refetch):
+                return read
+            replayed += accepted((item for _, item in read), accepts)
+            if len(replayed) > self._replay_max:  # more to replay than one resume may cost
+                return Refetch("window")
+            if read:
+                cursor = read[-1][0]
+            if len(read) < BATCH:
+                break
+            issued = False
+        return cursor, replayed
 
     async def _follow(
-        self, ring: EventRing, cursor: Key, first: list[BusEvent | Refetch]
+        self,
+        ring: EventRing,
+        cursor: Key,
+        first: list[BusEvent | Refetch],
+        accepts: Accepts | None,
     ) -> AsyncIterator[BusEvent | Refetch]:
         for item in first:
             yield item
@@ -212,7 +241,8 @@ class RedisEventBus:
                     cursor = max(cursor, ring.start)
             for key, item in newer:
                 cursor = key
-                yield item
+                if accepts is None or accepts(item.event):
+                    yield item
 
     async def _read_stream(
         self, after: Key, *, issued: bool = False, count: int = BATCH

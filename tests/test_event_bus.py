@@ -137,6 +137,31 @@ async def test_a_resume_replays_at_most_replay_max_events_else_refetch(
 
 
 @pytest.mark.parametrize("twin", TWINS)
+async def test_only_the_events_a_subscriber_accepts_count_towards_replay_max(
+    twin: str, redis_url: str
+) -> None:
+    """Other accounts' events must not decide whether a resume is told to refetch (that told
+    a client how busy accounts it may not see were), however many of them, past a batch of
+    the stream's reads too; the replay holds the accepted ones, then goes on from now."""
+    async with opened(twin, redis_url, unique_prefix(), replay_max=2) as bus:
+        start = await bus.publish(event(0))
+        assert start is not None
+        for n in range(450):
+            await bus.publish(event(n, account="globex"))
+        mine = [event(n) for n in (1, 2)]
+        for item in mine:
+            await bus.publish(item)
+        resumed = await bus.subscribe(after=start, accepts=lambda e: e.account == "acme")
+        assert ids(await take(resumed, 2)) == [e.dedupe_id for e in mine]
+        live = event(99)
+        await bus.publish(live)
+        assert ids(await take(resumed, 1)) == [live.dedupe_id]
+        await bus.publish(event(3))
+        over = await bus.subscribe(after=start, accepts=lambda e: e.account == "acme")
+        assert await take(over, 1) == [Refetch("window")]  # four of its own: too many
+
+
+@pytest.mark.parametrize("twin", TWINS)
 async def test_an_id_past_the_window_or_unknown_gets_a_refetch_signal(
     twin: str, redis_url: str
 ) -> None:

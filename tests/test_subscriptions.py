@@ -23,7 +23,7 @@ from gateway.limits import QueryLimits
 from gateway.security import Client, hash_key
 from resolvers.ids import encode_id
 from tests.conftest import gateway_settings, make_orgs
-from tests.live_support import LiveGateway, greenhouse_signature, live_gateway
+from tests.live_support import LiveGateway, greenhouse_signature, live_gateway, take
 from tests.ws_support import (
     WITHIN,
     Closed,
@@ -283,6 +283,32 @@ async def test_resume_after_an_event_that_left_the_window_is_told_to_refetch() -
             await env.retitle("merge-initech", env.merge_candidate(), "Live again")
             after = await next_change(back)
         assert after["candidate"]["title"] == "Live again"
+
+
+async def test_other_accounts_events_never_make_a_resume_refetch() -> None:
+    """A resume replays at most `event_replay_max` events, else says refetch: it counted every
+    account's events, so a narrow key that resumed learned whether accounts it may not see had
+    had more than that many changes since. Only the events it would see count."""
+    async with live(event_replay_max=1) as env:
+        async with graphql_socket(env.ws, NARROW) as first:
+            await first.subscribe("1", CANDIDATES)
+            await until(env.following(1))
+            await env.retitle("merge-initech", env.merge_candidate(), "Seen")
+            last = (await next_change(first))["eventId"]
+        await until(env.following(0))
+        bus = await env.gateway.bus.subscribe()
+        for n in range(3):
+            await env.retitle(
+                "greenhouse-harvest", env.greenhouse_candidate(), f"Not for narrow {n}"
+            )
+        await env.retitle("merge-initech", env.merge_candidate(), "Missed")
+        await take(bus, 4)  # all four are on the bus before the resume
+        async with graphql_socket(env.ws, NARROW) as back:
+            await back.subscribe("1", CANDIDATES, {"after": last})
+            missed = await next_change(back)
+        assert missed["refetch"] is False
+        assert missed["account"] == {"id": "merge-initech"}
+        assert missed["candidate"]["title"] == "Missed"
 
 
 async def test_event_ids_count_nothing_and_cannot_be_made_up() -> None:
