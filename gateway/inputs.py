@@ -124,7 +124,12 @@ def _convert(name: str, value: Any) -> Any:
     return converter(value) if converter else value
 
 
-@strawberry.input(description="A new candidate for one account; `account` picks which.")
+@strawberry.input(
+    description=(
+        "A new candidate for one account; `account` picks which. Text is at most 500 characters "
+        "and a list at most 50 items (each item's text at most 500): longer is BAD_USER_INPUT."
+    )
+)
 class CreateCandidateInput:
     account: strawberry.ID = strawberry.field(
         description="The `Account.id` to create in; it must have the CREATE capability."
@@ -214,7 +219,12 @@ class CreateCandidateInput:
         return CandidateDraft(**values)
 
 
-@strawberry.input(description="Only the fields given change; an explicit null clears a field.")
+@strawberry.input(
+    description=(
+        "Only the fields given change; an explicit null clears a field. Text is at most 500 "
+        "characters and a list at most 50 items (each item's text at most 500)."
+    )
+)
 class UpdateCandidateInput:
     first_name: str | None = strawberry.field(
         default=strawberry.UNSET,

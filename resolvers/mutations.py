@@ -56,6 +56,8 @@ __all__ = [
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
 MAX_TEXT = 500
+MAX_ITEMS = 50
+"""Items of one list input (emails, tags, skills...): no person has more, and each is sent on."""
 
 
 W = TypeVar("W", bound=Written[Any])
@@ -92,14 +94,29 @@ def refused(*problems: FieldProblem) -> WriteOutcome:
 def _check_fields(values: dict[str, Any]) -> list[FieldProblem]:
     """Checks the shape of what the client sent, whatever provider it is for."""
     problems = []
+    too_long = set()
     for name, value in values.items():
         if isinstance(value, str) and len(value) > MAX_TEXT:
             problems.append(
                 FieldProblem("BAD_USER_INPUT", f"{name} is longer than {MAX_TEXT}", (name,))
             )
+        elif isinstance(value, list | tuple):
+            if len(value) > MAX_ITEMS:
+                too_long.add(name)
+                problems.append(
+                    FieldProblem(
+                        "BAD_USER_INPUT", f"{name} holds more than {MAX_ITEMS} items", (name,)
+                    )
+                )
+            elif any(isinstance(item, str) and len(item) > MAX_TEXT for item in value):
+                problems.append(
+                    FieldProblem(
+                        "BAD_USER_INPUT", f"an item of {name} is longer than {MAX_TEXT}", (name,)
+                    )
+                )
         if name in ("experience_years", "notice_period_days") and value is not None and value < 0:
             problems.append(FieldProblem("BAD_USER_INPUT", f"{name} cannot be negative", (name,)))
-    for n, email in enumerate(values.get("emails") or ()):
+    for n, email in enumerate(() if "emails" in too_long else values.get("emails") or ()):
         if not isinstance(email, Contact) or not EMAIL.match(email.value):
             problems.append(
                 FieldProblem(
@@ -108,7 +125,7 @@ def _check_fields(values: dict[str, Any]) -> list[FieldProblem]:
                     ("emails", str(n), "value"),
                 )
             )
-    for n, url in enumerate(values.get("urls") or ()):
+    for n, url in enumerate(() if "urls" in too_long else values.get("urls") or ()):
         if not isinstance(url, Contact) or not URL.match(url.value):
             problems.append(
                 FieldProblem(

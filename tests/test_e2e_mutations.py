@@ -145,6 +145,21 @@ def test_bad_input_is_refused_without_an_upstream_call(stack: Stack) -> None:
             ["input", "currentCompensation"],
             "UNSUPPORTED_VALUE",
         ),
+        (  # a list is bounded: each item would be sent on
+            {"fullName": "X", "emails": [{"value": f"x{n}@example.com"} for n in range(51)]},
+            ["input", "emails"],
+            "BAD_USER_INPUT",
+        ),
+        (
+            {"fullName": "X", "emails": [{"value": "x@example.com"}], "tags": ["t"] * 51},
+            ["input", "tags"],
+            "BAD_USER_INPUT",
+        ),
+        (
+            {"fullName": "X", "emails": [{"value": "x@example.com"}], "skills": ["s" * 501]},
+            ["input", "skills"],
+            "BAD_USER_INPUT",
+        ),
     ]
     for fields, field, code in cases:
         payload = create(stack, **fields)
