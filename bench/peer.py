@@ -103,6 +103,33 @@ api_key_env = "{_KEY_ENV}"
 """
 
 
+_UVICORN_STARTED = "Application startup complete"
+
+
+def _bodies(queries: dict[str, str]) -> dict[str, str]:
+    """Each shape's request body from its query in a server's own schema, and F's."""
+    return {shape: graphql_body(queries[shape]) for shape in SHAPES} | {"F": graphql_body(FLOOR)}
+
+
+def _gateway_bodies() -> dict[str, str]:
+    """Shapes L and A in the gateway's schema (one account named), and F."""
+    accounts = {"accounts": [topology.account_id(0)]}
+    bodies = {
+        shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
+        for shape in SHAPES
+    }
+    return bodies | {"F": graphql_body(FLOOR)}
+
+
+def _require(names: str) -> dict[str, Marker]:
+    """What an answer of each shape must hold: the typename, names under `names`, applications."""
+    return {
+        "F": FLOOR_MARKER,
+        "L": Marker(names, '"', '"'),
+        "A": Marker("applications", r"\[", "%["),
+    }
+
+
 def start_gateway(group: Children, workdir: Path, upstream: Child, workers: int) -> Server:
     config = workdir / "gateway.toml"
     config.write_text(gateway_config(upstream.url))
@@ -111,15 +138,9 @@ def start_gateway(group: Children, workdir: Path, upstream: Child, workers: int)
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     env = {**os.environ, _KEY_ENV: str(upstream.info["api_key"])}
     child = group.program("gateway", argv, {"port": port}, stop_with_parent=True, env=env)
-    accounts = {"accounts": [topology.account_id(0)]}
-    bodies = {
-        shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
-        for shape in SHAPES
-    }
-    bodies["F"] = graphql_body(FLOOR)
-    names = Marker("fullName", '"', '"')
-    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
-    return Server("gateway", child, bodies, require, "Application startup complete", workers)
+    return Server(
+        "gateway", child, _gateway_bodies(), _require("fullName"), _UVICORN_STARTED, workers
+    )
 
 
 def start_mesh_server(group: Children, upstream: Child, workers: int) -> Server:
@@ -127,13 +148,9 @@ def start_mesh_server(group: Children, upstream: Child, workers: int) -> Server:
     port = free_port()
     work = build_mesh(cache, f"{upstream.url}/api/v1", str(upstream.info["api_key"]), port, workers)
     child = start_mesh(group, work, port)
-    bodies = {shape: graphql_body(MESH_QUERIES[shape]) for shape in SHAPES}
-    bodies["F"] = graphql_body(FLOOR)
-    names = Marker("full_name", '"', '"')
-    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
     # With forks, the primary says it serves too; each fork's line names the fork.
     started = r"worker=\d.*Serving GraphQL Mesh" if workers > 1 else "Serving GraphQL Mesh"
-    return Server("mesh", child, bodies, require, started, workers)
+    return Server("mesh", child, _bodies(MESH_QUERIES), _require("full_name"), started, workers)
 
 
 def start_floor(group: Children, upstream: Child, workers: int, *, stock: bool) -> Server:
@@ -146,18 +163,8 @@ def start_floor(group: Children, upstream: Child, workers: int, *, stock: bool) 
     argv += ["--strawberry"] if stock else []
     env = {**os.environ, _KEY_ENV: str(upstream.info["api_key"])}
     child = group.program(name, argv, {"port": port}, stop_with_parent=True, env=env)
-    if stock:
-        bodies = {shape: graphql_body(query) for shape, query in STRAWBERRY_QUERIES.items()}
-    else:
-        accounts = {"accounts": [topology.account_id(0)]}
-        bodies = {
-            shape: graphql_body(list_query(first=20, applications=shape == "A"), accounts)
-            for shape in SHAPES
-        }
-    bodies["F"] = graphql_body(FLOOR)
-    names = Marker("full_name", '"', '"')
-    require = {"F": FLOOR_MARKER, "L": names, "A": Marker("applications", r"\[", "%[")}
-    return Server(name, child, bodies, require, "Application startup complete", workers)
+    bodies = _bodies(STRAWBERRY_QUERIES) if stock else _gateway_bodies()
+    return Server(name, child, bodies, _require("full_name"), _UVICORN_STARTED, workers)
 
 
 def wait_ready(client: httpx.Client, server: Server) -> None:
