@@ -84,6 +84,16 @@ class Live:
         merge = self.demo.demos["merge"].emulator
         return str(next(iter(merge.accounts["merge_demo_initech"].candidates)))  # type: ignore[attr-defined]
 
+    async def seen_once(self) -> str:
+        """The id of one Merge event a narrow subscriber saw, once it has left again."""
+        async with graphql_socket(self.ws, NARROW) as first:
+            await first.subscribe("1", CANDIDATES)
+            await until(self.following(1))
+            await self.retitle("merge-initech", self.merge_candidate(), "Seen")
+            last: str = (await next_change(first))["eventId"]
+        await until(self.following(0))
+        return last
+
     async def retitle(self, account: str, remote_id: str, title: str) -> None:
         answer = await self.gateway.http.post(
             f"{self.gateway.url}/graphql",
@@ -247,12 +257,7 @@ async def test_sse_needs_a_key_and_streams_changes() -> None:
 
 async def test_resume_after_the_last_event_and_refetch_when_unknown() -> None:
     async with live() as env:
-        async with graphql_socket(env.ws, NARROW) as first:
-            await first.subscribe("1", CANDIDATES)
-            await until(env.following(1))
-            await env.retitle("merge-initech", env.merge_candidate(), "Seen")
-            last = (await next_change(first))["eventId"]
-        await until(env.following(0))
+        last = await env.seen_once()
         await env.retitle("merge-initech", env.merge_candidate(), "Missed one")
         await env.retitle("merge-initech", env.merge_candidate(), "Missed two")
         async with graphql_socket(env.ws, NARROW) as back:
@@ -268,12 +273,7 @@ async def test_resume_after_the_last_event_and_refetch_when_unknown() -> None:
 
 async def test_resume_after_an_event_that_left_the_window_is_told_to_refetch() -> None:
     async with live(event_window_max=2) as env:
-        async with graphql_socket(env.ws, NARROW) as first:
-            await first.subscribe("1", CANDIDATES)
-            await until(env.following(1))
-            await env.retitle("merge-initech", env.merge_candidate(), "Seen")
-            last = (await next_change(first))["eventId"]
-        await until(env.following(0))
+        last = await env.seen_once()
         for n in range(3):  # the bus keeps two: the first one after `last` is gone
             await env.retitle("merge-initech", env.merge_candidate(), f"Missed {n}")
         async with graphql_socket(env.ws, NARROW) as back:
@@ -290,12 +290,7 @@ async def test_other_accounts_events_never_make_a_resume_refetch() -> None:
     account's events, so a narrow key that resumed learned whether accounts it may not see had
     had more than that many changes since. Only the events it would see count."""
     async with live(event_replay_max=1) as env:
-        async with graphql_socket(env.ws, NARROW) as first:
-            await first.subscribe("1", CANDIDATES)
-            await until(env.following(1))
-            await env.retitle("merge-initech", env.merge_candidate(), "Seen")
-            last = (await next_change(first))["eventId"]
-        await until(env.following(0))
+        last = await env.seen_once()
         bus = await env.gateway.bus.subscribe()
         for n in range(3):
             await env.retitle(
