@@ -178,7 +178,8 @@ def test_peer_bench_loads_the_gateway_and_both_floors_in_every_shape(tmp_path: P
         assert (row["run"], row["requests"], row["failed"]) == (1, 6, 0), (server, shape)
         assert row["processes"] >= 3, shape  # the supervisor and both workers are counted
         assert row["rps"] > 0, shape
-        if server == "gateway":  # the floors' few requests can all fall within one clock tick
+        if server == "gateway" and shape != "F":
+            # /proc counts CPU in 10 ms ticks: a few empty or floor requests can fit in one.
             assert row["cpu_split"] and row["cpu_ms_per_req"] > 0, shape
         assert row["bytes"] > (0 if shape == "F" else 1000), shape
         assert 0 < row["p50_ms"] <= row["p99_ms"], shape
