@@ -97,3 +97,32 @@ def test_client_names_and_keys_are_unique() -> None:
                 },
                 {"K": "k"},
             )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("https://user:hunter2-pass@talynce.example/api", "credentials do not go in the URL"),
+        ("https://hunter2-token@talynce.example/api", "credentials do not go in the URL"),
+        ("http://", "with a host"),
+        ("file:///etc/passwd", "with a host"),
+        ("https://talynce.example:port/api", "not a valid URL"),
+    ],
+)
+def test_a_base_url_needs_a_host_and_carries_no_credentials(base_url: str, message: str) -> None:
+    """A login in the URL would sit in the file in clear (and, unknown to redaction, in any line
+    that logs the URL), and the HTTP client would send it as credentials of its own."""
+    account = {"id": "a", "provider": "talynce", "base_url": base_url, "api_key_env": "K"}
+    with pytest.raises(ConfigError, match=r"accounts\[0\]\.base_url") as raised:
+        parse_settings({"accounts": [account]}, {"K": "k"})
+    assert message in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("table", ["gatway", "client", "account"])
+def test_a_misspelt_table_is_refused_not_skipped(table: str) -> None:
+    """Skipping `[gatway]` or `[[client]]` in silence would run without the limits or client
+    keys the operator meant to set."""
+    account = {"id": "a", "provider": "talynce", "api_key_env": "K"}
+    with pytest.raises(ConfigError, match=f"unknown tables \\['{table}'\\]"):
+        parse_settings({"accounts": [account], table: {}}, {"K": "k"})
