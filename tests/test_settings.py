@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,17 @@ def test_a_misspelt_table_is_refused_not_skipped(table: str) -> None:
     account = {"id": "a", "provider": "talynce", "api_key_env": "K"}
     with pytest.raises(ConfigError, match=f"unknown tables \\['{table}'\\]"):
         parse_settings({"accounts": [account], table: {}}, {"K": "k"})
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    """What an operator copies first: it must pass as written, its placeholders filled."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("## Configuration")[2]
+    example = section.partition("```toml\n")[2].partition("```")[0]
+    (tmp_path / "persisted-documents.json").write_text("{}")
+    path = tmp_path / "gateway.toml"
+    path.write_text(example.replace('key_sha256 = "…"', f'key_sha256 = "{"a" * 64}"'))
+    variables = re.findall(r'_env = "([A-Z0-9_]+)"', example)
+    settings = load_settings(path, dict.fromkeys(variables, "placeholder-value"))
+    assert [client.name for client in settings.clients] == ["recruiting-frontend"]
+    assert len(settings.accounts) == 3
