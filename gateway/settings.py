@@ -273,6 +273,9 @@ def _base_url(value: object, where: str) -> str:
         raise ConfigError(f"{where}: not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: expected an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        # paths are appended to the base URL: a query there is lost or, worse, a key in it
+        raise ConfigError(f"{where}: expected no query string or fragment")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(
             f"{where}: credentials do not go in the URL; name their environment variable "

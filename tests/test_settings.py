@@ -108,6 +108,7 @@ def test_client_names_and_keys_are_unique() -> None:
         ("http://", "with a host"),
         ("file:///etc/passwd", "with a host"),
         ("https://talynce.example:port/api", "not a valid URL"),
+        ("https://talynce.example/api?api_key=hunter2-key", "no query string"),
     ],
 )
 def test_a_base_url_needs_a_host_and_carries_no_credentials(base_url: str, message: str) -> None:
