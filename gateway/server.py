@@ -9,6 +9,12 @@ Under httptools, which buffers a head of any size, the same protocol also answer
 over MAX_HEAD_BYTES, as h11 does.
 The body's time is bounded by the guard (`request_timeout`, answered with 408). A reverse proxy
 in front still does this better (see README, Security).
+
+On SIGTERM uvicorn stops accepting, lets every request in flight finish (a write is answered,
+never cut) and only then exits. A subscription over SSE never finishes by itself, so one open
+stream would hold the process until it is killed, and every write then in flight with it:
+`_end_stream_at_shutdown` closes the connection of a response that is streaming, which the
+stream sees as its client leaving; the client reconnects (with its last event id) elsewhere.
 """
 
 from __future__ import annotations
@@ -71,6 +77,14 @@ class _HeadDeadline:
             transport.close()
 
 
+def _end_stream_at_shutdown(protocol: Any) -> None:
+    """At shutdown, a response already started and not complete is a stream (a buffered one is
+    written whole as soon as it starts): its connection is closed, as a leaving client's is."""
+    cycle = protocol.cycle
+    if cycle is not None and cycle.response_started and not cycle.response_complete:
+        protocol.transport.close()
+
+
 class HeadDeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline on each request head."""
 
@@ -92,6 +106,10 @@ class HeadDeadlineProtocol(H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
             self.head_deadline.arm()  # the next request on this connection gets its own
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        _end_stream_at_shutdown(self)
 
 
 def _httptools_protocol() -> type[asyncio.Protocol] | None:
@@ -132,6 +150,10 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             super().on_response_complete()
             if not self.transport.is_closing() and not self.pipeline:
                 self.head_deadline.arm()
+
+        def shutdown(self) -> None:
+            super().shutdown()
+            _end_stream_at_shutdown(self)
 
     return HeadDeadlineHttpToolsProtocol
 

@@ -89,6 +89,7 @@ GATEWAY_KEYS = {
     "poll_interval",
     "poll_max_rows",
 }
+TOP_LEVEL_KEYS = {"accounts", "clients", "gateway"}
 TRACING = ("off", "console", "otlp")
 SHARED_CURSOR_SECRET = "ATS_GATEWAY_SHARED_CURSOR_SECRET"
 LIMITS = ("max_depth", "max_aliases", "max_tokens", "max_cost", "max_body_bytes", "max_fields")
@@ -197,9 +198,7 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
     if spec is None:
         known = ", ".join(sorted(PROVIDERS))
         raise ConfigError(f"{where}.provider: unknown provider {provider!r} (known: {known})")
-    base_url = table.get("base_url", spec.default_base_url)
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}.base_url: expected an http(s) URL")
+    base_url = _base_url(table.get("base_url", spec.default_base_url), f"{where}.base_url")
     credentials = {}
     for name in spec.credentials:
         if name in table:
@@ -261,6 +260,30 @@ def _account(table: Any, where: str, env: Mapping[str, str]) -> AccountConfig:
     return account
 
 
+def _base_url(value: object, where: str) -> str:
+    """An http(s) URL with a host. Credentials in it would sit in the file in clear and be
+    sent by the HTTP client as a login of its own, so they are refused; errors never repeat
+    the URL."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected an http(s) URL")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        raise ConfigError(f"{where}: not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: expected an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        # paths are appended to the base URL: a query there is lost or, worse, a key in it
+        raise ConfigError(f"{where}: expected no query string or fragment")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            f"{where}: credentials do not go in the URL; name their environment variable "
+            "with the provider's *_env keys"
+        )
+    return value
+
+
 def parse_settings(
     data: Mapping[str, Any], env: Mapping[str, str], source: str = "<built in>"
 ) -> Settings:
@@ -271,6 +294,13 @@ def parse_settings(
 
 
 def _parse(data: Mapping[str, Any], env: Mapping[str, str], source: str) -> Settings:
+    # A misspelt table (`[gatway]`, `[[client]]`) would otherwise be skipped in silence,
+    # and with it the limits or client keys the operator meant to set.
+    unknown_tables = set(data) - TOP_LEVEL_KEYS
+    if unknown_tables:
+        raise ConfigError(
+            f"unknown tables {sorted(unknown_tables)} (known: accounts, clients, gateway)"
+        )
     tables = data.get("accounts")
     if not isinstance(tables, list) or not tables:
         raise ConfigError("accounts: expected at least one [[accounts]] table")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,47 @@ def test_client_names_and_keys_are_unique() -> None:
                 },
                 {"K": "k"},
             )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("https://user:hunter2-pass@talynce.example/api", "credentials do not go in the URL"),
+        ("https://hunter2-token@talynce.example/api", "credentials do not go in the URL"),
+        ("http://", "with a host"),
+        ("file:///etc/passwd", "with a host"),
+        ("https://talynce.example:port/api", "not a valid URL"),
+        ("https://talynce.example/api?api_key=hunter2-key", "no query string"),
+    ],
+)
+def test_a_base_url_needs_a_host_and_carries_no_credentials(base_url: str, message: str) -> None:
+    """A login in the URL would sit in the file in clear (and, unknown to redaction, in any line
+    that logs the URL), and the HTTP client would send it as credentials of its own."""
+    account = {"id": "a", "provider": "talynce", "base_url": base_url, "api_key_env": "K"}
+    with pytest.raises(ConfigError, match=r"accounts\[0\]\.base_url") as raised:
+        parse_settings({"accounts": [account]}, {"K": "k"})
+    assert message in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("table", ["gatway", "client", "account"])
+def test_a_misspelt_table_is_refused_not_skipped(table: str) -> None:
+    """Skipping `[gatway]` or `[[client]]` in silence would run without the limits or client
+    keys the operator meant to set."""
+    account = {"id": "a", "provider": "talynce", "api_key_env": "K"}
+    with pytest.raises(ConfigError, match=f"unknown tables \\['{table}'\\]"):
+        parse_settings({"accounts": [account], table: {}}, {"K": "k"})
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    """What an operator copies first: it must pass as written, its placeholders filled."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("## Configuration")[2]
+    example = section.partition("```toml\n")[2].partition("```")[0]
+    (tmp_path / "persisted-documents.json").write_text("{}")
+    path = tmp_path / "gateway.toml"
+    path.write_text(example.replace('key_sha256 = "…"', f'key_sha256 = "{"a" * 64}"'))
+    variables = re.findall(r'_env = "([A-Z0-9_]+)"', example)
+    settings = load_settings(path, dict.fromkeys(variables, "placeholder-value"))
+    assert [client.name for client in settings.clients] == ["recruiting-frontend"]
+    assert len(settings.accounts) == 3
