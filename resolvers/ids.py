@@ -41,8 +41,24 @@ def encode_id(kind: str, account: str, remote_id: str, parent: str | None = None
     return base64.urlsafe_b64encode(compact_json(parts)).rstrip(b"=").decode()
 
 
+def _text(part: object) -> bool:
+    """A non-empty string that is Unicode text: JSON's `\\ud800` escape decodes to a lone
+    surrogate, which no URL, log line or response can carry."""
+    if not isinstance(part, str) or not part:
+        return False
+    try:
+        part.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode_id(value: str, *, expect: str | None = None, field: str = "id") -> GlobalId:
-    """Parses a global ID, raising BAD_USER_INPUT for anything this gateway did not issue."""
+    """Parses a global ID, raising BAD_USER_INPUT for anything this gateway did not issue.
+
+    Only the exact bytes `encode_id` writes are an ID: the base64 decoder skips characters
+    outside its alphabet and takes padding, and JSON takes spaces and escapes, so without the
+    round trip one node would answer to many spellings of its ID, and return another."""
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         parts = json.loads(raw)
@@ -51,13 +67,13 @@ def decode_id(value: str, *, expect: str | None = None, field: str = "id") -> Gl
     valid = (
         isinstance(parts, list)
         and len(parts) in (3, 4)
-        and all(isinstance(p, str) and p for p in parts)
+        and all(_text(p) for p in parts)
         and parts[0] in KINDS
         and (len(parts) == 4) == (parts[0] in PARENTED)
     )
-    if not valid:
+    gid = GlobalId(*parts) if valid else None
+    if gid is None or gid.encode() != value:
         raise BadUserInput(f"{field} is not a valid ID", field=(field,))
-    gid = GlobalId(*parts)
     if expect is not None and gid.kind != expect:
         raise BadUserInput(f"{field} is not a {expect} ID", field=(field,))
     return gid

@@ -426,6 +426,42 @@ def test_a_malformed_job_id_is_bad_user_input(shared_stack: Stack, job_id: str) 
     assert refused(shared_stack, jobId=job_id) == "BAD_USER_INPUT"
 
 
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+
+def node_error(stack: Stack, global_id: str) -> str | None:
+    """The error code `node(id:)` answers `global_id` with, having called no upstream."""
+    before = len(stack.emulator.requests)
+    body = stack.graphql(NODE, {"id": global_id})
+    assert len(stack.emulator.requests) == before, body
+    assert body["data"] == {"node": None}
+    code: str = body["errors"][0]["extensions"]["code"]
+    return code
+
+
+def test_only_the_issued_spelling_of_an_id_finds_its_node(shared_stack: Stack) -> None:
+    """Base64 skips what is not in its alphabet and takes padding, JSON takes spaces: each
+    respelling would find the node and answer with an ID other than the one asked for."""
+    body = shared_stack.graphql("{ candidates(first: 1) { edges { node { id } } } }")
+    global_id = body["data"]["candidates"]["edges"][0]["node"]["id"]
+    assert shared_stack.graphql(NODE, {"id": global_id})["data"]["node"]["id"] == global_id
+    account, remote_id = json.loads(base64.urlsafe_b64decode(global_id + "==="))[1:]
+    spaced = json.dumps(["Candidate", account, remote_id]).encode()
+    for respelled in (
+        global_id + "=",
+        global_id[:4] + "!" + global_id[4:],
+        global_id[:4] + "\n" + global_id[4:],
+        base64.urlsafe_b64encode(spaced).decode(),
+    ):
+        assert node_error(shared_stack, respelled) == "BAD_USER_INPUT", respelled
+
+
+def test_an_id_naming_no_unicode_text_is_bad_user_input(shared_stack: Stack) -> None:
+    """A JSON escape decodes to a lone surrogate, which no upstream URL can carry."""
+    forged = base64.urlsafe_b64encode(b'["Candidate","acme","\\ud800"]').rstrip(b"=").decode()
+    assert node_error(shared_stack, forged) == "BAD_USER_INPUT"
+
+
 @dataclass
 class FilteringCursorProvider:
     """Like a provider that filters after paging: some pages come back empty with a next token."""

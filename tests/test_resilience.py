@@ -345,3 +345,23 @@ def test_an_unreadable_row_costs_only_itself(stack: Stack) -> None:
         after = served["pageInfo"]["endCursor"]
     everyone = {c for org in stack.orgs.values() for c in org.candidates}
     assert sorted(seen) == sorted(everyone - {bad})
+
+
+@pytest.mark.parametrize("odd_id", ["", "  ", True])
+def test_a_row_whose_id_names_nothing_is_unreadable(stack: Stack, odd_id: object) -> None:
+    """An id that is JSON but no text or whole number (`true` is a Python int, `""` a str) is
+    the row's failure alone: left out and counted, not served under an ID `node` refuses."""
+    acme = stack.orgs["acme"]
+    victim = acme.ordered_candidates()[1]
+    kept = {c.id for c in acme.ordered_candidates()} - {victim.id}
+    victim.id = odd_id  # type: ignore[assignment]  # what a broken upstream sends
+
+    served = stack.graphql(
+        """query($first: Int) { candidates(first: $first, accounts: ["acme"]) {
+          edges { node { remoteId } }  sources { status skippedRecords } } }""",
+        {"first": 100},
+    )
+    listing = served["data"]["candidates"]
+    assert {e["node"]["remoteId"] for e in listing["edges"]} == kept
+    assert listing["sources"] == [{"status": "OK", "skippedRecords": 1}]
+    assert [e["extensions"]["code"] for e in served["errors"]] == ["UPSTREAM_BAD_RESPONSE"]

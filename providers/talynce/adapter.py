@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from providers.base import (
     AccountConfig,
@@ -91,7 +91,7 @@ from providers.talynce.applications import (
 from providers.upstream.http import Upstream, path
 from providers.upstream.sharing import Sharing
 from providers.upstream.transport import Sender
-from providers.wire import figure, strings, text
+from providers.wire import figure, strings, text, text_or_integer
 
 __all__ = ["SPEC", "TalynceAdapter", "application_status"]
 
@@ -187,9 +187,11 @@ _lpa_compensation = functools.lru_cache(maxsize=1024)(_compensation)
 """Remembered: a page's CTCs are a few round figures, each built once."""
 
 
-def has_id(raw: Any) -> bool:
-    """Whether a wire row can be mapped: an object with an id."""
-    return isinstance(raw, Mapping) and isinstance(raw.get("id"), str | int)
+def has_id(raw: Any) -> TypeGuard[Mapping[str, Any]]:
+    """Whether a wire row can be mapped: an object with an id, as text or a whole number.
+    `true` is a Python int and `""` a str, yet neither names a row: its global ID would be
+    refused, and an empty id in a URL path names another route."""
+    return isinstance(raw, Mapping) and text_or_integer(raw, "id") is not None
 
 
 def _candidate(raw: Mapping[str, Any]) -> CandidateRecord:
@@ -620,7 +622,7 @@ class TalynceAdapter(RefusesPipeline):
         except NotFound:
             return None
         raw = body["data"]
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+        if not has_id(raw):
             raise self.upstream.bad_response("a candidate without an id")
         return raw
 
@@ -854,7 +856,7 @@ class TalynceAdapter(RefusesPipeline):
     def _written(self, answer: Any, job_id: str) -> ApplicationRecord:
         """The candidate's row on `job_id` in a write's answer, which returns the candidate."""
         raw = answer["data"]
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str | int):
+        if not has_id(raw):
             raise self.upstream.bad_response("a candidate without an id")
         for row in self._application_rows(raw):
             if row.job is not None and row.job.remote_id == job_id:

@@ -17,7 +17,7 @@ from typing import Any
 
 from providers.base import ApplicationQuery
 from providers.model import ApplicationRecord, ApplicationStatus, JobRef
-from providers.wire import instant, text
+from providers.wire import instant, text, text_or_integer
 
 __all__ = [
     "CREATE_INPUTS",
@@ -88,7 +88,7 @@ def application_records(raw: Any, candidate_id: str) -> tuple[ApplicationRecord,
     return tuple(
         application_record(a, candidate_id)
         for a in raw
-        if isinstance(a, Mapping) and a.get("id") is not None
+        if isinstance(a, Mapping) and text_or_integer(a, "id") is not None
     )
 
 
