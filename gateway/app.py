@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, tracing: Tracing | None = None) -> Starlet
         interval=settings.poll_interval,
         max_rows=settings.poll_max_rows,
         timeout=settings.request_timeout,
+        observer=metrics,
     )
     changes = ChangeFeed(events, accounts, poller, timeout=settings.request_timeout)
     graphql = GraphQLView(

@@ -43,6 +43,7 @@ from providers.base import CandidateQuery, JobQuery, Page, Position, Provider
 from providers.errors import ProviderError
 from providers.events import ChangeKind, ObjectType, parse_time
 from providers.model import CandidateRecord, JobRecord
+from providers.upstream.observe import Observer, watch_request
 from providers.upstream.resilience import deadline_scope
 from resolvers.accounts import Accounts
 from resolvers.poll_events import Publish, poll_event
@@ -116,8 +117,12 @@ class ChangePoller:
         interval: float,
         max_rows: int,
         timeout: float,
+        observer: Observer | None = None,
     ) -> None:
+        """`observer` hears the polls' upstream calls (the app's metrics): each account's
+        poll runs in a context of its own, apart from any request's."""
         self._accounts = accounts
+        self._observer = observer
         self._publish = publish
         self._polled = frozenset(polled)
         self.interval = interval
@@ -175,6 +180,8 @@ class ChangePoller:
                 await _stop(watched)
 
     async def _run(self, account_id: str, watched: _Watched) -> None:
+        if self._observer is not None:
+            watch_request(self._observer)  # this task's own context
         served = self._accounts.get(account_id)
         while served is None:  # nothing to poll, until the watches end: none need wait
             for ready in watched.ready.values():

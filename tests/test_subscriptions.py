@@ -348,6 +348,10 @@ async def test_a_talynce_change_is_seen_through_polling() -> None:
         await sock.subscribe("1", CANDIDATES, {"accounts": ["acme-talent"]})
         await until(env.following(1))
         assert poller.watched == {"acme-talent": 1}
+        # The polls' upstream calls reach the metrics, though no request of a client made them.
+        metrics = env.gateway.app.state.metrics
+        polled = 'gateway_upstream_calls_total{account="acme-talent",endpoint="GET candidates"'
+        await until(lambda: polled in metrics.exposition().decode())
         talynce = env.demo.demos["talynce"].emulator
         org = next(iter(talynce.orgs.values()))  # type: ignore[attr-defined]
         remote_id = str(sorted(org.candidates)[0])
