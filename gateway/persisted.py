@@ -234,9 +234,7 @@ async def resolve(
         if document is None:
             raise DocumentRefused(200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
         return Resolved(document, scope, by_hash=True)
-    # surrogatepass: JSON may carry a lone surrogate, which plain UTF-8 refuses (a 500); such a
-    # text never parses, so it is never kept.
-    text = query.encode("utf-8", "surrogatepass")
+    text = query.encode()  # `_check_shape` refused any lone surrogate, which UTF-8 cannot hold
     if hashlib.sha256(text).hexdigest() != digest:
         raise DocumentRefused(400, "BAD_USER_INPUT", "the sha256Hash does not match the query")
     keep = len(text) <= persisted.max_bytes
